@@ -1,0 +1,1 @@
+"""StaffSafe content: advice, checklist, tips, providers, helplines, platforms (YAML data)."""
