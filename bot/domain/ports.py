@@ -1,0 +1,110 @@
+"""Ports: what the core needs from the outside world (storage, time, delivery)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Protocol
+
+from bot.domain.report import AuditEvent, Changes, Note, OutboxItem, Report
+from bot.domain.ui import Card
+
+
+class Store(Protocol):
+    """Durable storage of reports and what hangs off them.
+
+    Contract (tests/store_contract.py runs it against every implementation):
+    - `commit` is atomic: every record in `Changes` is stored, or none is (Conflict, crash).
+    - A report in `Changes.reports` with version 1 must be new; with version n > 1 the stored
+      version must be n - 1, otherwise Conflict and nothing is written.
+    - Notes and audit events are append-only: committing an existing id raises Conflict.
+    - Outbox items are upserted by id.
+    - Every method is safe to call from many threads at once.
+    - Returned values are immutable snapshots; lists come in a stable documented order.
+    """
+
+    def commit(self, changes: Changes) -> None:
+        """Store every record of `changes` atomically and durably (fsync before returning)."""
+        ...
+
+    def report(self, report_id: str) -> Report | None:
+        """The report with this internal id."""
+        ...
+
+    def report_by_reference(self, reference: str) -> Report | None:
+        """The report with this reference (already normalised)."""
+        ...
+
+    def reports_by_reporter(self, reporter_id: str) -> list[Report]:
+        """A reporter's reports, newest first."""
+        ...
+
+    def open_reports(self) -> list[Report]:
+        """Reports not yet resolved or closed, oldest first."""
+        ...
+
+    def all_reports(self) -> list[Report]:
+        """Every report, oldest first (exports, retention, re-encryption)."""
+        ...
+
+    def notes(self, report_id: str) -> list[Note]:
+        """A case's notes and relayed messages, oldest first."""
+        ...
+
+    def audit(self, report_id: str) -> list[AuditEvent]:
+        """A case's audit trail, oldest first."""
+        ...
+
+    def outbox_item(self, item_id: str) -> OutboxItem | None:
+        """One outbox item by id."""
+        ...
+
+    def due_outbox(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
+        """Pending outbox items due at or before `now`, oldest due first."""
+        ...
+
+    def close(self) -> None:
+        """Release files and locks; later calls fail."""
+        ...
+
+
+class Clock(Protocol):
+    """The time, injectable so tests control it."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware (UTC)."""
+        ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> datetime:
+        """The current time in UTC."""
+        return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a delivery goes: the leads' channel, or one person privately."""
+
+    leads: bool = False
+    user_id: str = ""  # platform-qualified; for a DM
+    exclude: tuple[str, ...] = ()  # leads who must not see it (the report is about them)
+
+
+class Notifier(Protocol):
+    """Sends cards on one platform. Raises TemporaryFailure to be retried later."""
+
+    def send(self, destination: Destination, card: Card, *, idempotency_key: str) -> str:
+        """Deliver a card; return the platform's message id (e.g. Slack ts)."""
+        ...
+
+
+class TemporaryFailure(Exception):
+    """A delivery failed in a way worth retrying (429, 5xx, network); `retry_after` in seconds."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+

@@ -1,0 +1,216 @@
+"""The confidential incident report and the records that hang off it (notes, audit, outbox)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class Perpetrator(StrEnum):
+    """Who the reporter believes is responsible."""
+
+    SERVICE_USER = "service_user"
+    LINKED = "linked"  # someone linked to a service user: parent, carer, partner, family
+    COLLEAGUE = "colleague"
+    UNKNOWN = "unknown"
+
+
+class Adult(StrEnum):
+    """Whether the person responsible is an adult, as far as the reporter knows."""
+
+    YES = "yes"
+    NO = "no"
+    UNSURE = "unsure"
+
+
+class Nature(StrEnum):
+    """What kind of content or behaviour it is; several may apply."""
+
+    THREATENING = "threatening"
+    ABUSIVE = "abusive"
+    SEXIST = "sexist"
+    SEXUAL = "sexual"
+    HATE_CRIME = "hate_crime"
+    IMPERSONATION = "impersonation"
+    PRIVATE_INFO = "private_info"  # private information or images shared
+
+
+# The leaflet: these may be reported to the police; online harassment is a crime.
+POLICE_NATURES = frozenset(
+    {Nature.THREATENING, Nature.ABUSIVE, Nature.SEXIST, Nature.SEXUAL, Nature.HATE_CRIME}
+)
+
+
+class Want(StrEnum):
+    """What the reporter would like to happen."""
+
+    REMOVED = "removed"  # the content taken down
+    STOPPED = "stopped"  # the behaviour to stop
+    MEETING = "meeting"  # the organisation to meet the person responsible
+    POLICE = "police"  # help to contact the police
+    SUPPORT = "support"  # someone to talk to
+    RECORD = "record"  # just to have it on record
+
+
+class Status(StrEnum):
+    """Where a report is in its handling."""
+
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    WAITING = "waiting"  # on a platform or provider
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+OPEN_STATUSES = frozenset(Status) - {Status.RESOLVED, Status.CLOSED}
+
+# Phone-based channels route to the mobile provider, not a platform.
+PHONE_CHANNELS = frozenset({"phone", "sms"})
+
+_REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U: easy to read aloud
+
+
+def new_reference() -> str:
+    """A random reference a reporter can quote: ~49 bits, so it cannot be guessed or enumerated."""
+    chars = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(10))
+    return f"SS-{chars[:5]}-{chars[5:]}"
+
+
+def normalise_reference(text: str) -> str:
+    """Accept references typed in lower case, with spaces or without dashes."""
+    raw = "".join(ch for ch in text.upper() if ch.isalnum())
+    if raw.startswith("SS"):
+        raw = raw[2:]
+    return f"SS-{raw[:5]}-{raw[5:]}" if len(raw) == 10 else text.strip().upper()
+
+
+def new_id() -> str:
+    """An opaque internal id (safe to put in button values and private_metadata)."""
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class Report:
+    """One confidential incident report. Text fields are the reporter's words, never markup."""
+
+    id: str
+    reference: str
+    reporter_id: str  # platform-qualified, e.g. "slack:U123", "console:sam"
+    reporter_name: str
+    named_to_leads: bool  # False: the leads see "anonymous" instead of the reporter
+    what_happened: str
+    where: str  # a platform id from content, or phone, sms, email, other
+    urls: tuple[str, ...]
+    first_seen: date
+    occasions: int
+    perpetrator: Perpetrator
+    adult: Adult
+    natures: frozenset[Nature]
+    evidence_saved: bool
+    wants: frozenset[Want]
+    created_at: datetime
+    subject_id: str | None = None  # a named colleague: never shown this report
+    subject_name: str = ""
+    status: Status = Status.NEW
+    handler_id: str | None = None  # the lead who acknowledged it
+    handler_named: bool = True  # whether the reporter may be told who handles it
+    updated_at: datetime | None = None
+    version: int = 1
+    legal_hold: bool = False
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the case still needs handling."""
+        return self.status in OPEN_STATUSES
+
+    @property
+    def possible_crime(self) -> bool:
+        """The leaflet's police criteria, used as an urgency flag for leads."""
+        return bool(self.natures & POLICE_NATURES)
+
+    @property
+    def course_of_conduct(self) -> bool:
+        """Two or more occasions: a course of conduct under the Protection from Harassment Act 1997."""
+        return self.occasions >= 2
+
+    def evolve(self, *, now: datetime, **changes: object) -> Report:
+        """A new version of this report, ready to be saved with an optimistic version check."""
+        return replace(self, updated_at=now, version=self.version + 1, **changes)
+
+
+class NoteKind(StrEnum):
+    """Entries on a case's timeline."""
+
+    INTERNAL = "internal"  # leads only
+    TO_REPORTER = "to_reporter"  # relayed by the bot to the reporter
+    FROM_REPORTER = "from_reporter"  # the reporter's reply, relayed to the leads
+
+
+@dataclass(frozen=True)
+class Note:
+    """A note or relayed message on a case."""
+
+    id: str
+    report_id: str
+    kind: NoteKind
+    author_id: str
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """An append-only record of who did what to a case. Never holds report content."""
+
+    id: str
+    report_id: str
+    actor_id: str
+    action: str  # a dotted action id, e.g. "report.view"
+    at: datetime
+    detail: str = ""  # non-content detail: a status name, "refused: not a lead"
+
+
+class Delivery(StrEnum):
+    """What an outbox item delivers; the content is rendered from the store at delivery time."""
+
+    LEAD_ALERT = "lead.alert"
+    RECEIPT = "reporter.receipt"
+    REPORTER_UPDATE = "reporter.update"  # status change or acknowledgement, told to the reporter
+    REPORTER_MESSAGE = "reporter.message"  # a lead's message relayed to the reporter
+    LEAD_MESSAGE = "lead.message"  # the reporter's reply relayed to the leads
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A notification to deliver with retries. Carries ids only, never content."""
+
+    id: str
+    kind: Delivery
+    report_id: str
+    due_at: datetime
+    note_id: str | None = None
+    detail: str = ""  # non-content detail, e.g. the new status
+    attempts: int = 0
+    delivered_at: datetime | None = None
+    receipt: str = ""  # the platform's id for the sent message (Slack ts), recorded once sent
+    last_error: str = ""  # an error class name, never the error text
+
+    @property
+    def pending(self) -> bool:
+        """Whether this item still has to be delivered."""
+        return self.delivered_at is None
+
+
+@dataclass(frozen=True)
+class Changes:
+    """One atomic unit of work for a Store: all of it is committed, or none of it."""
+
+    reports: tuple[Report, ...] = ()
+    notes: tuple[Note, ...] = ()
+    audit: tuple[AuditEvent, ...] = ()
+    outbox: tuple[OutboxItem, ...] = ()
