@@ -1,0 +1,26 @@
+"""Action and form ids: dotted names shared by every adapter (button actions, form callbacks)."""
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    """Everything a button or form can ask the core to do."""
+
+    REPORT_OPEN = "report.open"
+    REPORT_SUBMIT = "report.submit"
+    MY_REPORTS = "report.mine"
+    REPORTER_REPLY = "report.reply"
+    WITHDRAW = "report.withdraw"
+    CASE_VIEW = "case.view"
+    CASE_ACK = "case.ack"
+    CASE_ACK_UNNAMED = "case.ack_unnamed"
+    CASE_NOTE = "case.note"
+    CASE_STATUS = "case.status"
+    CASE_MESSAGE = "case.message"
+    CASE_LETTER = "case.letter"
+    LEAD_QUEUE = "case.queue"
+    HOTLINES = "info.hotlines"
+    TAKEDOWN = "info.takedown"
+    TAKEDOWN_SUBMIT = "info.takedown_submit"
+    STAYSAFE = "info.staysafe"
+    HELP = "info.help"

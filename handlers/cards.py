@@ -1,0 +1,189 @@
+"""Card builders: pure functions from records to neutral cards. User text only goes in facts and quotes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.domain.content import Content
+from bot.domain.guidance import Step
+from bot.domain.report import Note, NoteKind, Report, Status
+from bot.domain.report_form import ADULT_LABELS, NATURE_LABELS, OTHER_CHANNELS, PERPETRATOR_LABELS, WANT_LABELS
+from bot.domain.ui import Button, Card, Fact, Section, Style
+from bot.domain.workflow import STATUS_WORDS
+from handlers.actions import Action
+
+
+def place_name(content: Content, where: str) -> str:
+    """A report's `where` as a readable name."""
+    platform = content.platforms.get(where)
+    return platform.name if platform else OTHER_CHANNELS.get(where, where)
+
+
+def age(since: datetime, now: datetime) -> str:
+    """How long ago, in the largest sensible unit."""
+    minutes = max(0, int((now - since).total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // (24 * 60)} days"
+
+
+def flags(report: Report) -> str:
+    """Urgency flags for leads: facts about the category, never the content."""
+    found = []
+    if report.possible_crime:
+        found.append("possible crime")
+    if report.course_of_conduct:
+        found.append(f"{report.occasions} occasions")
+    if report.perpetrator.value == "colleague":
+        found.append("about a colleague")
+    if not report.evidence_saved:
+        found.append("no evidence saved yet")
+    return ", ".join(found) or "none"
+
+
+def receipt_card(report: Report, steps: list[Step]) -> Card:
+    """The reporter's receipt: reference, their next steps, and what happens next."""
+    next_steps = tuple(Section(heading=("⚠️ " if s.urgent else "") + s.title, body=s.text) for s in steps)
+    return Card(
+        title=f"Your report {report.reference} is saved",
+        summary=f"Your report {report.reference} is saved.",
+        sections=(
+            Section(
+                body=(
+                    f"Quote **{report.reference}** if you contact the designated leads. "
+                    "Only they can read your report. They will be alerted and will get back to you here."
+                )
+            ),
+            Section(heading="Your next steps"),
+            *next_steps,
+        ),
+        buttons=(Button("My reports", Action.MY_REPORTS),),
+    )
+
+
+def lead_alert_card(report: Report, content: Content) -> Card:
+    """The content-light alert for the leads' channel: category and flags, no words or names."""
+    return Card(
+        title=f"New report {report.reference}",
+        summary=f"New report {report.reference}",
+        sections=(
+            Section(
+                facts=(
+                    Fact("Where", place_name(content, report.where)),
+                    Fact("Who", PERPETRATOR_LABELS[report.perpetrator]),
+                    Fact("Adult", ADULT_LABELS[report.adult]),
+                    Fact("Flags", flags(report)),
+                    Fact("First seen", report.first_seen.isoformat()),
+                )
+            ),
+        ),
+        buttons=(
+            Button("View details", Action.CASE_VIEW, report.id, Style.PRIMARY),
+            Button("Acknowledge", Action.CASE_ACK, report.id),
+        ),
+    )
+
+
+def case_card(report: Report, notes: list[Note], content: Content, *, now: datetime) -> Card:
+    """Everything about a case, for an authorised lead only."""
+    reporter = report.reporter_name if report.named_to_leads else "Anonymous (chose not to be named)"
+    facts = (
+        Fact("Reference", report.reference),
+        Fact("Status", STATUS_WORDS[report.status]),
+        Fact("Received", f"{report.created_at:%Y-%m-%d %H:%M} UTC ({age(report.created_at, now)} ago)"),
+        Fact("Reporter", reporter or "Unnamed"),
+        Fact("Where", place_name(content, report.where)),
+        Fact("Links", "\n".join(report.urls) or "none given"),
+        Fact("First seen", report.first_seen.isoformat()),
+        Fact("Occasions", str(report.occasions)),
+        Fact("Who", PERPETRATOR_LABELS[report.perpetrator]),
+        Fact("Adult", ADULT_LABELS[report.adult]),
+        Fact("Nature", ", ".join(NATURE_LABELS[n] for n in sorted(report.natures)) or "not said"),
+        Fact("Evidence saved", "yes" if report.evidence_saved else "no"),
+        Fact("Wants", ", ".join(WANT_LABELS[w] for w in sorted(report.wants)) or "not said"),
+        Fact("Flags", flags(report)),
+    )
+    timeline = tuple(Fact(f"{n.at:%Y-%m-%d %H:%M} {_NOTE_LABELS[n.kind]}", n.text) for n in notes)
+    sections = [Section(heading="What happened", quote=report.what_happened), Section(facts=facts)]
+    if timeline:
+        sections.append(Section(heading="Notes and messages", facts=timeline))
+    return Card(
+        title=f"Case {report.reference}",
+        sections=tuple(sections),
+        buttons=lead_buttons(report),
+    )
+
+
+_NOTE_LABELS = {
+    NoteKind.INTERNAL: "internal note",
+    NoteKind.TO_REPORTER: "to the reporter",
+    NoteKind.FROM_REPORTER: "from the reporter",
+}
+
+
+def lead_buttons(report: Report) -> tuple[Button, ...]:
+    """What a lead can do with a case."""
+    buttons = [Button("View details", Action.CASE_VIEW, report.id)]
+    if report.status is Status.NEW:
+        buttons.append(Button("Acknowledge", Action.CASE_ACK, report.id, Style.PRIMARY))
+    buttons += [
+        Button("Add note", Action.CASE_NOTE, report.id),
+        Button("Set status", Action.CASE_STATUS, report.id),
+        Button("Message reporter", Action.CASE_MESSAGE, report.id),
+        Button("Takedown letter", Action.CASE_LETTER, report.id),
+    ]
+    return tuple(buttons)
+
+
+def my_reports_card(reports: list[Report]) -> Card:
+    """A reporter's own reports and where each one is."""
+    if not reports:
+        return Card(title="Your reports", sections=(Section(body="You have not filed any reports."),),
+                    buttons=(Button("Report cyberbullying", Action.REPORT_OPEN, style=Style.PRIMARY),))
+    facts = tuple(
+        Fact(r.reference, f"{STATUS_WORDS[r.status]} (filed {r.created_at:%Y-%m-%d})") for r in reports
+    )
+    return Card(title="Your reports", sections=(Section(facts=facts),))
+
+
+def reporter_update_card(report: Report, *, handler_name: str = "") -> Card:
+    """Tells the reporter, in plain words, what changed on their report."""
+    if report.status is Status.ACKNOWLEDGED:
+        who = handler_name if report.handler_named and handler_name else "a designated lead"
+        text = f"Your report {report.reference} has been acknowledged by {who}."
+    else:
+        text = f"Your report {report.reference} is now {STATUS_WORDS[report.status]}."
+    return Card(title="Update on your report", summary=text, sections=(Section(facts=(Fact("Update", text),)),))
+
+
+def reporter_message_card(report: Report, note: Note) -> Card:
+    """A lead's message relayed to the reporter, with a way to reply."""
+    return Card(
+        title=f"Message about your report {report.reference}",
+        summary=f"A designated lead sent you a message about {report.reference}.",
+        sections=(Section(heading="From the designated lead", quote=note.text),),
+        buttons=(Button("Reply", Action.REPORTER_REPLY, report.id),),
+    )
+
+
+def lead_message_card(report: Report) -> Card:
+    """Tells the leads the reporter replied, without the words (they open the case to read it)."""
+    return Card(
+        title=f"The reporter replied on {report.reference}",
+        summary=f"The reporter replied on {report.reference}.",
+        buttons=(Button("View details", Action.CASE_VIEW, report.id, Style.PRIMARY),),
+    )
+
+
+def queue_card(reports: list[Report], content: Content, *, now: datetime) -> Card:
+    """The open queue for leads, oldest first, with age and status."""
+    if not reports:
+        return Card(title="Open reports", sections=(Section(body="No open reports."),))
+    facts = tuple(
+        Fact(r.reference, f"{STATUS_WORDS[r.status]}; {place_name(content, r.where)}; "
+                          f"{age(r.created_at, now)} old; flags: {flags(r)}")
+        for r in reports
+    )
+    return Card(title=f"Open reports ({len(reports)})", sections=(Section(facts=facts),))

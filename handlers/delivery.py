@@ -1,0 +1,97 @@
+"""The outbox worker: renders each due item from the store and sends it, retrying until it is delivered."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import timedelta
+
+from bot.domain.ports import Destination, Notifier, TemporaryFailure
+from bot.domain.report import Changes, Delivery, OutboxItem, Report
+from bot.domain.ui import Card
+from handlers.cards import lead_alert_card, lead_message_card, receipt_card, reporter_message_card, reporter_update_card
+from handlers.reports import recipient_tag
+from handlers.services import Services
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(minutes=15)
+
+
+def backoff(attempts: int, retry_after: float | None) -> timedelta:
+    """How long to wait before the next try: the platform's Retry-After, else exponential, capped."""
+    if retry_after is not None:
+        return timedelta(seconds=max(0.0, retry_after))
+    return min(MAX_BACKOFF, timedelta(seconds=2 ** min(attempts, 10)))
+
+
+def render_delivery(services: Services, item: OutboxItem, report: Report) -> tuple[Destination, Card] | None:
+    """Where an outbox item goes and what it says, built now from the stored report."""
+    content = services.content
+    if item.kind is Delivery.LEAD_ALERT:
+        return _lead_destination(services, item, report), lead_alert_card(report, content)
+    if item.kind is Delivery.LEAD_MESSAGE:
+        return _lead_destination(services, item, report), lead_message_card(report)
+    reporter = Destination(user_id=report.reporter_id)
+    if item.kind is Delivery.RECEIPT:
+        return reporter, receipt_card(report, services.guidance.steps(report))
+    if item.kind is Delivery.REPORTER_UPDATE:
+        handler = _handler_name(services, report)
+        return reporter, reporter_update_card(report, handler_name=handler)
+    if item.kind is Delivery.REPORTER_MESSAGE:
+        note = next((n for n in services.store.notes(report.id) if n.id == item.note_id), None)
+        return (reporter, reporter_message_card(report, note)) if note else None
+    return None
+
+
+def _lead_destination(services: Services, item: OutboxItem, report: Report) -> Destination:
+    if not item.detail.startswith("lead:"):
+        return Destination(leads=True)
+    # A report about a lead goes to each other lead alone; the tag names which one.
+    lead = next((lead for lead in services.org.leads_for(report) if recipient_tag(lead) == item.detail), "")
+    return Destination(user_id=lead)
+
+
+def _handler_name(services: Services, report: Report) -> str:
+    # Only a lead who chose to be named is named, by the display name app.yaml gives them.
+    if not (report.handler_named and report.handler_id):
+        return ""
+    return services.org.names.get(report.handler_id, "")
+
+
+def deliver_due(services: Services, notifier: Notifier, *, limit: int = 50) -> int:
+    """Send every due outbox item once; failures are rescheduled, never dropped. Returns how many were sent."""
+    sent = 0
+    for item in services.store.due_outbox(services.clock.now(), limit):
+        if deliver_one(services, notifier, item):
+            sent += 1
+    return sent
+
+
+def deliver_one(services: Services, notifier: Notifier, item: OutboxItem) -> bool:
+    """Try one item: mark it delivered with the platform's message id, or reschedule it."""
+    now = services.clock.now()
+    report = services.store.report(item.report_id)
+    rendered = render_delivery(services, item, report) if report else None
+    if rendered is None or (not rendered[0].leads and not rendered[0].user_id):
+        # Purged report, or no one left to tell: nothing can ever be sent, so close the item.
+        services.store.commit(Changes(outbox=(replace(item, delivered_at=now, last_error="undeliverable"),)))
+        log.warning("outbox item %s (%s) has nothing to deliver", item.id, item.kind.value)
+        return False
+    destination, card = rendered
+    try:
+        receipt = notifier.send(destination, card, idempotency_key=item.id)
+    except TemporaryFailure as failure:
+        retry = replace(item, attempts=item.attempts + 1, last_error=type(failure).__name__,
+                        due_at=now + backoff(item.attempts + 1, failure.retry_after))
+        services.store.commit(Changes(outbox=(retry,)))
+        log.info("outbox item %s deferred (attempt %d)", item.id, retry.attempts)
+        return False
+    except Exception as error:  # noqa: BLE001 - any other failure is retried too, with its class logged only
+        retry = replace(item, attempts=item.attempts + 1, last_error=type(error).__name__,
+                        due_at=now + backoff(item.attempts + 1, None))
+        services.store.commit(Changes(outbox=(retry,)))
+        log.error("outbox item %s failed with %s (attempt %d)", item.id, type(error).__name__, retry.attempts)
+        return False
+    services.store.commit(Changes(outbox=(replace(item, delivered_at=now, receipt=receipt, attempts=item.attempts + 1),)))
+    return True

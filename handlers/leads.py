@@ -1,0 +1,162 @@
+"""Lead use cases. Every one is authorised here against app.yaml, whatever the caller claims."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.domain.errors import NotAllowed, NotFound
+from bot.domain.org import Actor
+from bot.domain.report import Changes, Delivery, Note, NoteKind, Report, Status, new_id, normalise_reference
+from bot.domain.report_form import MAX_TEXT
+from bot.domain.ui import Card, Field, FieldKind, Form, FormResult, Option, Reply
+from bot.domain.workflow import STATUS_WORDS, Role, allowed_moves, check_move
+from handlers.cards import case_card, queue_card
+from handlers.reports import _item, audit
+from handlers.services import Services
+from handlers.takedown import letter_for_report
+
+log = logging.getLogger(__name__)
+
+
+def find_case(services: Services, actor: Actor, reference_or_id: str, action: str) -> Report:
+    """The report a lead asked for; refusals are audited and give nothing away."""
+    store = services.store
+    report = store.report(reference_or_id) or store.report_by_reference(normalise_reference(reference_or_id))
+    if not services.org.is_lead(actor.id):
+        if report is not None:
+            _refuse(services, actor, report, action, "refused: not a lead")
+        raise NotAllowed("Only the designated leads can do that.")
+    unknown = NotFound(f"There is no report with reference {reference_or_id.strip()[:20]!r}.")
+    if report is None:
+        raise unknown
+    if not services.org.may_handle(actor.id, report):
+        # The report is about this lead: answer exactly as for an unknown reference.
+        _refuse(services, actor, report, action, "refused: about this lead")
+        raise unknown
+    return report
+
+
+def _refuse(services: Services, actor: Actor, report: Report, action: str, why: str) -> None:
+    services.store.commit(Changes(audit=(audit(report, actor, action, services.clock.now(), detail=why),)))
+    log.warning("%s on a case (%s)", why, action)
+
+
+def view_case(services: Services, actor: Actor, reference_or_id: str) -> Card:
+    """The whole case for an authorised lead; every view is audited."""
+    report = find_case(services, actor, reference_or_id, "case.view")
+    now = services.clock.now()
+    services.store.commit(Changes(audit=(audit(report, actor, "case.view", now),)))
+    return case_card(report, services.store.notes(report.id), services.content, now=now)
+
+
+def acknowledge(services: Services, actor: Actor, reference_or_id: str, *, named: bool = True) -> Reply:
+    """Take the case; the reporter is told who handles it, unless the lead chooses not to be named."""
+    report = find_case(services, actor, reference_or_id, "case.ack")
+    if report.status is not Status.NEW:
+        return Reply.say(f"{report.reference} is already {STATUS_WORDS[report.status]}.")
+    now = services.clock.now()
+    updated = report.evolve(now=now, status=Status.ACKNOWLEDGED, handler_id=actor.id, handler_named=named)
+    services.store.commit(
+        Changes(
+            reports=(updated,),
+            outbox=(_item(Delivery.REPORTER_UPDATE, updated, now, detail=Status.ACKNOWLEDGED.value),),
+            audit=(audit(report, actor, "case.ack", now, detail="named" if named else "unnamed"),),
+        )
+    )
+    return Reply.say(f"You are handling {report.reference}. The reporter has been told it is acknowledged.")
+
+
+def add_note(services: Services, actor: Actor, reference_or_id: str, text: str) -> FormResult:
+    """An internal note, seen by leads only."""
+    report = find_case(services, actor, reference_or_id, "case.note")
+    error = _text_error(text)
+    if error:
+        return FormResult(errors={"text": error})
+    now = services.clock.now()
+    note = Note(id=new_id(), report_id=report.id, kind=NoteKind.INTERNAL, author_id=actor.id, text=text.strip(), at=now)
+    services.store.commit(Changes(notes=(note,), audit=(audit(report, actor, "case.note", now),)))
+    return FormResult(reply=Reply.say(f"Note added to {report.reference}."))
+
+
+def set_status(services: Services, actor: Actor, reference_or_id: str, status: str) -> FormResult:
+    """Move the case along the workflow; the reporter is told in plain words."""
+    report = find_case(services, actor, reference_or_id, "case.status")
+    try:
+        target = Status(status.strip().lower().replace(" ", "_"))
+    except ValueError:
+        return FormResult(errors={"status": "Choose one of: " + ", ".join(s.value for s in Status)})
+    check_move(Role.LEAD, report.status, target)
+    now = services.clock.now()
+    changes = {"status": target}
+    if report.handler_id is None:
+        changes |= {"handler_id": actor.id}
+    updated = report.evolve(now=now, **changes)
+    services.store.commit(
+        Changes(
+            reports=(updated,),
+            outbox=(_item(Delivery.REPORTER_UPDATE, updated, now, detail=target.value),),
+            audit=(audit(report, actor, "case.status", now, detail=f"{report.status.value}->{target.value}"),),
+        )
+    )
+    return FormResult(reply=Reply.say(f"{report.reference} is now {STATUS_WORDS[target]}. The reporter has been told."))
+
+
+def message_reporter(services: Services, actor: Actor, reference_or_id: str, text: str) -> FormResult:
+    """Relay a lead's message to the reporter by DM; kept on the case's timeline."""
+    report = find_case(services, actor, reference_or_id, "case.message")
+    error = _text_error(text)
+    if error:
+        return FormResult(errors={"text": error})
+    now = services.clock.now()
+    note = Note(id=new_id(), report_id=report.id, kind=NoteKind.TO_REPORTER, author_id=actor.id, text=text.strip(), at=now)
+    services.store.commit(
+        Changes(
+            notes=(note,),
+            outbox=(_item(Delivery.REPORTER_MESSAGE, report, now, note_id=note.id),),
+            audit=(audit(report, actor, "case.message", now),),
+        )
+    )
+    return FormResult(reply=Reply.say(f"Your message will be sent to the reporter of {report.reference}."))
+
+
+def takedown_letter(services: Services, actor: Actor, reference_or_id: str) -> Reply:
+    """The platform's takedown letter, prefilled from the report, for the lead to check and send."""
+    report = find_case(services, actor, reference_or_id, "case.letter")
+    now = services.clock.now()
+    services.store.commit(Changes(audit=(audit(report, actor, "case.letter", now),)))
+    return Reply(cards=(letter_for_report(services, report, sender=actor),))
+
+
+def lead_queue(services: Services, actor: Actor) -> Reply:
+    """Open reports, oldest first, without those about the asking lead."""
+    services.org.require_lead(actor.id)
+    visible = [r for r in services.store.open_reports() if services.org.may_handle(actor.id, r)]
+    return Reply(cards=(queue_card(visible, services.content, now=services.clock.now()),))
+
+
+def _text_error(text: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        return "Please write something."
+    if len(text) > MAX_TEXT:
+        return f"Please keep this under {MAX_TEXT} characters (it has {len(text)})."
+    return ""
+
+
+def text_form(form_id: str, title: str, label: str, report: Report) -> Form:
+    """A one-field form (note, message) about a case; its context holds the report id only."""
+    return Form(
+        id=form_id, title=title, submit_label="Send",
+        fields=(Field("text", label, FieldKind.PARAGRAPH, max_length=MAX_TEXT),),
+        context={"report_id": report.id},
+    )
+
+
+def status_form(report: Report) -> Form:
+    """The statuses a lead may move this case to."""
+    options = tuple(Option(s.value, STATUS_WORDS[s].capitalize()) for s in sorted(allowed_moves(Role.LEAD, report.status)))
+    return Form(
+        id="case.status", title="Set status", submit_label="Save",
+        fields=(Field("status", f"{report.reference} is {STATUS_WORDS[report.status]}. Move it to", FieldKind.SELECT, options=options),),
+        context={"report_id": report.id},
+    )

@@ -1,0 +1,141 @@
+"""Reporter use cases: open the form, submit a report, follow it, reply to the leads, withdraw."""
+
+from __future__ import annotations
+
+import hashlib
+
+from bot.domain.errors import NotFound
+from bot.domain.org import Actor
+from bot.domain.report import (
+    AuditEvent,
+    Changes,
+    Delivery,
+    Note,
+    NoteKind,
+    OutboxItem,
+    Report,
+    Status,
+    new_id,
+    new_reference,
+    normalise_reference,
+)
+from bot.domain.report_form import MAX_TEXT, parse_report, report_form
+from bot.domain.ui import Answers, Form, FormResult, Reply
+from bot.domain.workflow import Role, check_move
+from handlers.cards import my_reports_card
+from handlers.services import Services
+
+
+def open_report_form(services: Services) -> Form:
+    """The empty report form."""
+    return report_form(services.content)
+
+
+def submit_report(services: Services, actor: Actor, answers: Answers) -> FormResult:
+    """Check the answers; store the report with its routing before anything else happens."""
+    now = services.clock.now()
+    form = report_form(services.content)
+    parsed, errors = parse_report(form, answers, today=now.date())
+    if errors:
+        return FormResult(errors=errors)
+    report = Report(
+        id=new_id(),
+        reference=new_reference(),
+        reporter_id=actor.id,
+        reporter_name=actor.name,
+        named_to_leads=parsed.named_to_leads,
+        what_happened=parsed.what_happened,
+        where=parsed.where,
+        urls=parsed.urls,
+        first_seen=parsed.first_seen,
+        occasions=parsed.occasions,
+        perpetrator=parsed.perpetrator,
+        adult=parsed.adult,
+        natures=parsed.natures,
+        evidence_saved=parsed.evidence_saved,
+        wants=parsed.wants,
+        subject_id=parsed.subject_id,
+        created_at=now,
+    )
+    services.store.commit(
+        Changes(
+            reports=(report,),
+            outbox=(*lead_alerts(services, report), _item(Delivery.RECEIPT, report, now)),
+            audit=(audit(report, actor, "report.submit", now),),
+        )
+    )
+    return FormResult(
+        reply=Reply.say(
+            f"Your report **{report.reference}** is saved. "
+            "I have sent you a private message with your next steps."
+        )
+    )
+
+
+def lead_alerts(services: Services, report: Report) -> tuple[OutboxItem, ...]:
+    """The leads' alert: to their channel, or, if the report is about a lead, to each other lead alone."""
+    now = report.updated_at or report.created_at
+    if report.subject_id is None or not services.org.is_lead(report.subject_id):
+        return (_item(Delivery.LEAD_ALERT, report, now),)
+    return tuple(
+        _item(Delivery.LEAD_ALERT, report, now, detail=recipient_tag(lead))
+        for lead in sorted(services.org.leads_for(report))
+    )
+
+
+def recipient_tag(user_id: str) -> str:
+    """An outbox recipient without the user id in the clear (resolved against the configured leads)."""
+    return "lead:" + hashlib.sha256(user_id.encode()).hexdigest()[:16]
+
+
+def _item(kind: Delivery, report: Report, now, *, note_id: str | None = None, detail: str = "") -> OutboxItem:
+    return OutboxItem(id=new_id(), kind=kind, report_id=report.id, due_at=now, note_id=note_id, detail=detail)
+
+
+def audit(report: Report, actor: Actor, action: str, now, detail: str = "") -> AuditEvent:
+    """An audit event for this report; `detail` must never hold report content."""
+    return AuditEvent(id=new_id(), report_id=report.id, actor_id=actor.id, action=action, at=now, detail=detail)
+
+
+def my_reports(services: Services, actor: Actor) -> Reply:
+    """The asker's own reports, newest first."""
+    return Reply(cards=(my_reports_card(services.store.reports_by_reporter(actor.id)),))
+
+
+def own_report(services: Services, actor: Actor, reference_or_id: str) -> Report:
+    """One of the asker's own reports, by reference or id; NotFound for anyone else's."""
+    store = services.store
+    report = store.report(reference_or_id) or store.report_by_reference(normalise_reference(reference_or_id))
+    if report is None or report.reporter_id != actor.id:
+        raise NotFound(f"You have no report with reference {reference_or_id.strip()[:20]!r}.")
+    return report
+
+
+def reply_to_leads(services: Services, actor: Actor, reference_or_id: str, text: str) -> Reply:
+    """Relay the reporter's reply into the case; the leads are told there is a reply."""
+    report = own_report(services, actor, reference_or_id)
+    text = text.strip()
+    if not text or len(text) > MAX_TEXT:
+        return Reply.say(f"Please write a message of 1 to {MAX_TEXT} characters.")
+    now = services.clock.now()
+    note = Note(id=new_id(), report_id=report.id, kind=NoteKind.FROM_REPORTER, author_id=actor.id, text=text, at=now)
+    services.store.commit(
+        Changes(
+            notes=(note,),
+            outbox=(_item(Delivery.LEAD_MESSAGE, report, now, note_id=note.id),),
+            audit=(audit(report, actor, "report.reply", now),),
+        )
+    )
+    return Reply.say(f"Your reply on {report.reference} has been passed to the designated leads.")
+
+
+def withdraw_report(services: Services, actor: Actor, reference_or_id: str) -> Reply:
+    """The reporter closes their own report; the leads are told by a status update."""
+    report = own_report(services, actor, reference_or_id)
+    check_move(Role.REPORTER, report.status, Status.CLOSED)
+    now = services.clock.now()
+    closed = report.evolve(now=now, status=Status.CLOSED)
+    services.store.commit(
+        Changes(reports=(closed,), audit=(audit(report, actor, "report.withdraw", now, detail="closed"),))
+    )
+    return Reply.say(f"Your report {report.reference} is closed. Thank you for letting us know.")
