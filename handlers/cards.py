@@ -148,13 +148,13 @@ def my_reports_card(reports: list[Report]) -> Card:
     return Card(title="Your reports", sections=(Section(facts=facts),))
 
 
-def reporter_update_card(report: Report, *, handler_name: str = "") -> Card:
-    """Tells the reporter, in plain words, what changed on their report."""
-    if report.status is Status.ACKNOWLEDGED:
-        who = handler_name if report.handler_named and handler_name else "a designated lead"
+def reporter_update_card(report: Report, status: Status, *, handler_name: str = "") -> Card:
+    """Tells the reporter, in plain words, what changed on their report (as it was when it changed)."""
+    if status is Status.ACKNOWLEDGED:
+        who = handler_name or "a designated lead"
         text = f"Your report {report.reference} has been acknowledged by {who}."
     else:
-        text = f"Your report {report.reference} is now {STATUS_WORDS[report.status]}."
+        text = f"Your report {report.reference} is now {STATUS_WORDS[status]}."
     return Card(title="Update on your report", summary=text, sections=(Section(facts=(Fact("Update", text),)),))
 
 

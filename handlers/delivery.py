@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from bot.domain.ports import Destination, Notifier, TemporaryFailure
-from bot.domain.report import Changes, Delivery, OutboxItem, Report
+from bot.domain.report import Changes, Delivery, OutboxItem, Report, Status
 from bot.domain.ui import Card
 from handlers.cards import lead_alert_card, lead_message_card, receipt_card, reporter_message_card, reporter_update_card
 from handlers.reports import recipient_tag
@@ -36,8 +36,9 @@ def render_delivery(services: Services, item: OutboxItem, report: Report) -> tup
     if item.kind is Delivery.RECEIPT:
         return reporter, receipt_card(report, services.guidance.steps(report))
     if item.kind is Delivery.REPORTER_UPDATE:
-        handler = _handler_name(services, report)
-        return reporter, reporter_update_card(report, handler_name=handler)
+        # The status the item was queued for: later changes have items of their own.
+        status = Status(item.detail) if item.detail else report.status
+        return reporter, reporter_update_card(report, status, handler_name=_handler_name(services, report))
     if item.kind is Delivery.REPORTER_MESSAGE:
         note = next((n for n in services.store.notes(report.id) if n.id == item.note_id), None)
         return (reporter, reporter_message_card(report, note)) if note else None

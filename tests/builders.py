@@ -1,0 +1,51 @@
+"""Builders of test records and form answers, with sensible defaults to override."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from bot.domain.report import Adult, Nature, Perpetrator, Report, Want, new_id, new_reference
+
+
+def a_report(**overrides: object) -> Report:
+    """A valid report; override any field."""
+    values = dict(
+        id=new_id(),
+        reference=new_reference(),
+        reporter_id="console:sam",
+        reporter_name="Sam Jones",
+        named_to_leads=True,
+        what_happened="A parent posted my photo with insults.",
+        where="facebook",
+        urls=("https://facebook.com/post/1",),
+        first_seen=date(2026, 11, 20),
+        occasions=1,
+        perpetrator=Perpetrator.LINKED,
+        adult=Adult.YES,
+        natures=frozenset({Nature.ABUSIVE}),
+        evidence_saved=True,
+        wants=frozenset({Want.REMOVED}),
+        created_at=datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc),
+    )
+    values.update(overrides)
+    return Report(**values)
+
+
+def report_answers(**overrides: object) -> dict[str, object]:
+    """Raw answers to the report form, as an adapter would pass them."""
+    answers: dict[str, object] = {
+        "what_happened": "A parent posted my photo with insults.",
+        "where": "facebook",
+        "urls": ["https://facebook.com/post/1"],
+        "first_seen": "2026-11-20",
+        "occasions": "2",
+        "perpetrator": "linked",
+        "adult": "yes",
+        "subject": "",
+        "natures": ["abusive"],
+        "evidence_saved": "yes",
+        "wants": ["removed"],
+        "named": "named",
+    }
+    answers.update(overrides)
+    return answers

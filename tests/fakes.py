@@ -1,0 +1,43 @@
+"""Fakes of the outside world for tests: a clock you move, a notifier that records or fails."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from bot.domain.ports import Destination, TemporaryFailure
+from bot.domain.ui import Card
+
+
+class FakeClock:
+    """A clock that only moves when told."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 11, 24, 9, 30, tzinfo=timezone.utc)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+class RecordingNotifier:
+    """Records every send; can be told to fail the next N sends temporarily."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[Destination, Card, str]] = []
+        self.fail_next = 0
+        self.retry_after: float | None = None
+
+    def send(self, destination: Destination, card: Card, *, idempotency_key: str) -> str:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise TemporaryFailure("rate limited", retry_after=self.retry_after)
+        self.sent.append((destination, card, idempotency_key))
+        return f"msg-{len(self.sent)}"
+
+    def to_leads(self) -> list[Card]:
+        return [card for dest, card, _ in self.sent if dest.leads]
+
+    def to_user(self, user_id: str) -> list[Card]:
+        return [card for dest, card, _ in self.sent if dest.user_id == user_id]
