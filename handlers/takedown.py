@@ -80,6 +80,7 @@ def submit_takedown(services: Services, actor: Actor, form: Form, answers: Answe
     }
     if target == KNOWN_PERSON:
         template = services.content.templates[KNOWN_PERSON_TEMPLATE]
+        fields["platform"] = "social media"
         return FormResult(reply=Reply(cards=(letter_card("Letter asking for removal", template, fields),)))
     platform = services.content.platform(target)
     template_id = ON_BEHALF_TEMPLATE if on_behalf else platform.template
@@ -87,9 +88,12 @@ def submit_takedown(services: Services, actor: Actor, form: Form, answers: Answe
 
 
 def fill(template: Template, values: dict[str, str]) -> str:
-    """The template with every placeholder filled; unknown details left as [brackets] to complete."""
+    """The template filled; a line naming an absent reference is dropped, other gaps left as [brackets]."""
+    lines = template.text.splitlines()
+    if not values.get("reference"):
+        lines = [line for line in lines if "{reference}" not in line]
     filled = {key: values.get(key) or f"[{key.replace('_', ' ')}]" for key in TEMPLATE_PLACEHOLDERS}
-    return template.text.format_map(filled).strip()
+    return "\n".join(lines).format_map(filled).strip()
 
 
 def letter_card(title: str, template: Template, values: dict[str, str], sections: tuple[Section, ...] = ()) -> Card:
