@@ -1,0 +1,105 @@
+"""Domain records <-> plain JSON-ready dicts, shared by every store.
+
+Dates and datetimes are ISO 8601 text, enums their values, frozensets sorted lists, tuples lists.
+Decoding is strict (a wrong type raises ValueError) so a damaged file is noticed, not half-read;
+a field missing from a document takes its dataclass default, so new optional fields can be added.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import types
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
+
+from bot.domain.report import AuditEvent, Note, OutboxItem, Report
+
+Record = Report | Note | AuditEvent | OutboxItem
+R = TypeVar("R", Report, Note, AuditEvent, OutboxItem)
+
+# Table names, in the order a commit applies them (reports first: the rest refers to them).
+TABLES: dict[str, type[Record]] = {
+    "reports": Report,
+    "notes": Note,
+    "audit": AuditEvent,
+    "outbox": OutboxItem,
+}
+
+Decoder = Callable[[Any], Any]
+
+
+def to_doc(record: Record) -> dict[str, Any]:
+    """A record as a plain dict of JSON values."""
+    return {f.name: _encode(getattr(record, f.name)) for f in dataclasses.fields(record)}
+
+
+def from_doc(cls: type[R], doc: Mapping[str, Any]) -> R:
+    """A record of type `cls` from a plain dict; raises ValueError if it does not fit."""
+    values: dict[str, Any] = {}
+    for name, decode, required in _field_decoders(cls):
+        if name in doc:
+            try:
+                values[name] = decode(doc[name])
+            except (TypeError, ValueError):
+                # `from None`: the original message may quote the stored value.
+                raise ValueError(f"field {name!r} has the wrong type") from None
+        elif required:
+            raise ValueError(f"field {name!r} is missing")
+    return cls(**values)
+
+
+@functools.cache  # a pure function of the class; type hints are slow to evaluate per record
+def _field_decoders(cls: type[Record]) -> tuple[tuple[str, Decoder, bool], ...]:
+    hints = get_type_hints(cls)
+    return tuple(
+        (
+            f.name,
+            _decoder(hints[f.name]),
+            f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+        )
+        for f in dataclasses.fields(cls)
+    )
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, frozenset):
+        return sorted(_encode(v) for v in value)
+    if isinstance(value, tuple):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _decoder(tp: Any) -> Decoder:
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in (Union, types.UnionType):
+        inner = _decoder(next(a for a in args if a is not type(None)))
+        return lambda v: None if v is None else inner(v)
+    if origin is frozenset:
+        item = _decoder(args[0])
+        return lambda v: frozenset(item(x) for x in _exact(list, v))
+    if origin is tuple:
+        item = _decoder(args[0])
+        return lambda v: tuple(item(x) for x in _exact(list, v))
+    if tp is datetime:
+        return lambda v: datetime.fromisoformat(_exact(str, v))
+    if tp is date:
+        return lambda v: date.fromisoformat(_exact(str, v))
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return tp
+    if tp in (str, int, bool):
+        return lambda v: _exact(tp, v)
+    raise TypeError(f"no decoder for {tp!r}")
+
+
+def _exact(tp: type, value: Any) -> Any:
+    # type() rather than isinstance(): a JSON true must not pass for an int, nor 1 for a bool.
+    if type(value) is not tp:
+        raise ValueError(f"expected {tp.__name__}")
+    return value

@@ -1,0 +1,26 @@
+"""An in-memory Store for tests and the console: same semantics as the TinyDB store, no files."""
+
+from __future__ import annotations
+
+from bot.domain.report import Changes
+from bot.store.base import TablesStore
+from bot.store.tables import Tables
+
+
+class MemoryStore(TablesStore):
+    """Thread-safe, atomic, and gone when the process ends."""
+
+    def __init__(self) -> None:
+        super().__init__(tables=Tables())
+
+    def commit(self, changes: Changes) -> None:
+        """Store every record of `changes` atomically."""
+        with self._lock:
+            self._check_open()
+            self._tables.check(changes)
+            self._tables.apply(changes)
+
+    def close(self) -> None:
+        """Refuse later calls."""
+        with self._lock:
+            self._closed = True

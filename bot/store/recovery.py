@@ -1,0 +1,117 @@
+"""Reading a data folder back into memory: snapshot, then the journal entries after it.
+
+Only reads and checks: every problem is raised before the caller changes a single byte, so a
+damaged or foreign data folder is left exactly as it was found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.domain.errors import StoreCorrupt, StoreError
+from bot.store.codec import TABLES, from_doc
+from bot.store.journal import Entry, scan
+from bot.store.sealing import Sealer
+from bot.store.snapshot import Snapshot, read_snapshot
+from bot.store.tables import Tables
+
+Sealed = dict[str, dict[str, dict[str, Any]]]  # table -> record id -> sealed document
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    """The files of one data folder."""
+
+    folder: Path
+    snapshot: Path
+    journal: Path
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """The last committed state, and what the caller must repair or write."""
+
+    tables: Tables
+    sealed: Sealed
+    seq: int
+    key_checks: dict[str, str]
+    needs_snapshot: bool  # a new folder, or a key to record in the key checks
+    torn_at: int | None  # byte offset of a torn last journal line, to cut away
+
+
+def recover(paths: DataPaths, sealer: Sealer) -> Recovered:
+    """The state committed in a data folder; StoreCorrupt or KeyMismatch if it cannot be read."""
+    snapshot = read_snapshot(paths.snapshot)
+    journal_bytes = paths.journal.read_bytes() if paths.journal.exists() else b""
+    created = snapshot is None
+    if snapshot is None:
+        if journal_bytes:
+            raise StoreCorrupt(
+                f"data folder {paths.folder} has a journal but no snapshot; it was left untouched"
+            )
+        snapshot = Snapshot(seq=0, key_checks=sealer.key_check(), tables={t: [] for t in TABLES})
+    else:
+        sealer.verify_key_checks(snapshot.key_checks, folder=str(paths.folder))
+    journal = scan(journal_bytes, source=paths.journal)
+
+    tables = Tables(reporter_key=lambda rid: sealer.keyed_hash("reporter_id", rid))
+    sealed: Sealed = {t: {} for t in TABLES}
+    for table, docs in snapshot.tables.items():
+        for doc in docs:
+            if doc["id"] in sealed[table]:
+                raise StoreCorrupt(f"snapshot {paths.snapshot}: {table} record {doc['id']} twice")
+            _load(sealer, tables, sealed, table, doc, source=paths.snapshot)
+    seq = snapshot.seq
+    for entry in _entries_after(journal.entries, seq, source=paths.journal):
+        for table, doc in _entry_docs(entry, source=paths.journal):
+            _load(sealer, tables, sealed, table, doc, source=paths.journal)
+        seq = entry.seq
+
+    key_checks = snapshot.key_checks
+    if sealer.primary_id not in key_checks:
+        # New records will be sealed with this key: record that it belongs to this folder.
+        key_checks = {**key_checks, **sealer.key_check()}
+    return Recovered(
+        tables=tables,
+        sealed=sealed,
+        seq=seq,
+        key_checks=key_checks,
+        needs_snapshot=created or key_checks is not snapshot.key_checks,
+        torn_at=journal.torn_at,
+    )
+
+
+def _entries_after(entries: list[Entry], seq: int, *, source: Path) -> list[Entry]:
+    # Entries up to `seq` are already in the snapshot (a crash after writing it, before the
+    # journal was emptied); the rest must follow on without a gap.
+    newer = [e for e in entries if e.seq > seq]
+    if newer and newer[0].seq != seq + 1:
+        raise StoreCorrupt(
+            f"journal {source} starts at entry {newer[0].seq} but the snapshot ends at {seq}; "
+            "entries are missing; it was left untouched"
+        )
+    return newer
+
+
+def _entry_docs(entry: Entry, *, source: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    for table, docs in entry.tables.items():
+        if table not in TABLES:
+            raise StoreCorrupt(f"journal {source}: entry {entry.seq} names an unknown table")
+        for doc in docs:
+            yield table, doc
+
+
+def _load(
+    sealer: Sealer, tables: Tables, sealed: Sealed, table: str, doc: dict[str, Any], *, source: Path
+) -> None:
+    try:
+        record = from_doc(TABLES[table], sealer.unseal(table, doc))
+    except StoreError as exc:
+        raise type(exc)(f"{source}: {exc}") from None
+    except ValueError as exc:
+        raise StoreCorrupt(f"{source}: {table} record {doc.get('id')}: {exc}") from None
+    tables.put(record)
+    sealed[table][record.id] = doc

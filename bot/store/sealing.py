@@ -1,0 +1,128 @@
+"""Field-level encryption of plain documents: which fields are sealed, bound to which place.
+
+Each sealed field holds the keyring token of its JSON value, with the additional authenticated
+data `table/record-id/field`: moving a value to another record or field makes it fail to open.
+Lookups by person go through keyed hashes (`reporter_hmac`, `subject_hmac`), never plaintext ids.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+
+from bot.crypto import Keyring, TokenInvalid, UnknownKey
+from bot.domain.errors import KeyMismatch, StoreCorrupt
+
+ENCRYPTED: dict[str, tuple[str, ...]] = {
+    "reports": (
+        "reporter_id",
+        "reporter_name",
+        "what_happened",
+        "urls",
+        "subject_id",
+        "subject_name",
+        "handler_id",
+    ),
+    "notes": ("author_id", "text"),
+    "audit": ("actor_id",),
+    "outbox": (),  # ids only
+}
+
+# field -> the document key holding its keyed hash
+HASHED: dict[str, dict[str, str]] = {
+    "reports": {"reporter_id": "reporter_hmac", "subject_id": "subject_hmac"},
+}
+
+_KEY_CHECK = b"staffsafe key check v1"
+
+
+class Sealer:
+    """Seals and opens the sensitive fields of plain documents with one keyring."""
+
+    def __init__(self, *, keyring: Keyring) -> None:
+        self._keyring = keyring
+
+    @property
+    def primary_id(self) -> str:
+        """The id of the key new values are sealed with."""
+        return self._keyring.primary_id
+
+    def seal(self, table: str, doc: dict[str, Any]) -> dict[str, Any]:
+        """A copy of `doc` with its sensitive fields encrypted and its keyed hashes added."""
+        sealed = dict(doc)
+        record_id = doc["id"]
+        for field, hash_field in HASHED.get(table, {}).items():
+            value = doc.get(field)
+            sealed[hash_field] = None if value is None else self.keyed_hash(field, value)
+        for field in ENCRYPTED[table]:
+            plaintext = json.dumps(doc[field], separators=(",", ":")).encode()
+            sealed[field] = self._keyring.encrypt(plaintext, aad=_aad(table, record_id, field))
+        return sealed
+
+    def unseal(self, table: str, sealed: dict[str, Any]) -> dict[str, Any]:
+        """The plain document; KeyMismatch for an unknown key, StoreCorrupt for a bad value."""
+        doc = dict(sealed)
+        record_id = sealed.get("id")
+        if not isinstance(record_id, str):
+            raise StoreCorrupt(f"a {table} record has no id")
+        for field in ENCRYPTED[table]:
+            where = f"{table} record {record_id}, field {field}"
+            if field not in sealed:
+                raise StoreCorrupt(f"{where}: missing")
+            try:
+                plaintext = self._keyring.decrypt(sealed[field], aad=_aad(table, record_id, field))
+                doc[field] = json.loads(plaintext.decode("utf-8"))
+            except UnknownKey as exc:
+                raise KeyMismatch(f"{where}: {exc}; add that key to the keyring") from None
+            except (TokenInvalid, ValueError) as exc:
+                raise StoreCorrupt(f"{where}: {exc}") from None
+        for field, hash_field in HASHED.get(table, {}).items():
+            stored = doc.pop(hash_field, None)
+            self._verify_hash(f"{table} record {record_id}", field, doc.get(field), stored)
+        return doc
+
+    def keyed_hash(self, field: str, value: str) -> str:
+        """The keyed hash used to look a person up by `field` without storing the id."""
+        return self._keyring.keyed_hash(value, purpose=field)
+
+    def key_check(self) -> dict[str, str]:
+        """A record proving which key a data folder was written with: {key id: token}."""
+        kid = self._keyring.primary_id
+        return {kid: self._keyring.encrypt(_KEY_CHECK, aad=_key_check_aad(kid))}
+
+    def verify_key_checks(self, checks: dict[str, str], *, folder: str) -> None:
+        """Raise KeyMismatch unless one of our keys wrote one of `checks`."""
+        for kid, token in checks.items():
+            if kid not in self._keyring.key_ids:
+                continue
+            try:
+                if self._keyring.decrypt(token, aad=_key_check_aad(kid)) == _KEY_CHECK:
+                    return
+            except (TokenInvalid, UnknownKey):
+                pass
+        raise KeyMismatch(
+            f"none of the configured keys (key ids {', '.join(self._keyring.key_ids)}) opens the "
+            f"data folder {folder}, which was written with key ids {', '.join(sorted(checks))}; "
+            "configure the key it was created with"
+        )
+
+    def _verify_hash(self, where: str, field: str, value: Any, stored: Any) -> None:
+        # A hash under an older key is recomputed by reencrypt(); one under the primary key must
+        # match, or a tampered hash could list a report among someone else's reports.
+        if value is None or not isinstance(stored, str):
+            if stored is not None or value is not None:
+                raise StoreCorrupt(f"{where}: the keyed hash of {field} does not match")
+            return
+        if stored.split(":", 1)[0] != self._keyring.primary_id:
+            return
+        if not hmac.compare_digest(stored, self.keyed_hash(field, value)):
+            raise StoreCorrupt(f"{where}: the keyed hash of {field} does not match")
+
+
+def _aad(table: str, record_id: str, field: str) -> bytes:
+    return f"{table}/{record_id}/{field}".encode()
+
+
+def _key_check_aad(kid: str) -> bytes:
+    return f"_meta/key_check/{kid}".encode()

@@ -1,0 +1,243 @@
+"""The default Store: a data folder with a TinyDB-layout snapshot plus an fsynced journal.
+
+Stock TinyDB rewrites its whole file in place on every insert (slow, and torn by a crash) and is not
+thread-safe, so live writes do not go through it. Records live in memory (decoded, plus their
+sealed documents); each commit is validated, appended to the journal as one line and fsynced
+before `commit` returns. Compaction folds the journal into a new snapshot (temp file, fsync,
+rename) and then empties the journal; a crash between the two steps is harmless because replay
+skips entries the snapshot already holds.
+
+Files in the data folder: `staffsafe.lock` (flock, one process at a time), `store.json` (snapshot,
+readable by `TinyDB(path)`; sensitive fields sealed), `journal.log`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from bot.crypto import Keyring
+from bot.domain.errors import StoreError, StoreLocked
+from bot.domain.report import Changes
+from bot.store.base import TablesStore
+from bot.store.codec import TABLES, Record, to_doc
+from bot.store.journal import Journal, encode_line
+from bot.store.recovery import DataPaths, Sealed, recover
+from bot.store.sealing import Sealer
+from bot.store.snapshot import Snapshot, fsync_dir, temp_path, write_snapshot
+from bot.store.tables import Tables
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "staffsafe.lock"
+SNAPSHOT_NAME = "store.json"
+JOURNAL_NAME = "journal.log"
+DEFAULT_COMPACT_EVERY = 16 * 1024 * 1024  # journal bytes; bounds replay time at open
+
+
+class TinyDBStore(TablesStore):
+    """A durable, crash-safe, encrypted Store in one data folder, used by one process at a time."""
+
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        sealer: Sealer,
+        tables: Tables,
+        sealed: Sealed,
+        key_checks: dict[str, str],
+        seq: int,
+        journal: Journal,
+        lock_fd: int,
+        compact_every: int,
+    ) -> None:
+        super().__init__(tables=tables)
+        self._dir = data_dir
+        self._sealer = sealer
+        self._sealed = sealed
+        self._key_checks = key_checks
+        self._seq = seq
+        self._journal = journal
+        self._lock_fd = lock_fd
+        self._compact_every = compact_every
+        self._compact_at = compact_every
+        self._broken = False
+
+    @classmethod
+    def open(
+        cls, data_dir: Path, keyring: Keyring, *, compact_every: int = DEFAULT_COMPACT_EVERY
+    ) -> TinyDBStore:
+        """Open (or create) the store in `data_dir`, recovering from any crash."""
+        data_dir = Path(data_dir)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        lock_fd = _lock(data_dir)
+        try:
+            return cls._load(data_dir, Sealer(keyring=keyring), lock_fd, compact_every)
+        except BaseException:
+            os.close(lock_fd)
+            raise
+
+    @classmethod
+    def _load(cls, data_dir: Path, sealer: Sealer, lock_fd: int, compact_every: int) -> TinyDBStore:
+        paths = DataPaths(
+            snapshot=data_dir / SNAPSHOT_NAME, journal=data_dir / JOURNAL_NAME, folder=data_dir
+        )
+        state = recover(paths, sealer)  # reads and checks only: raises before changing anything
+        if state.torn_at is not None:
+            log.warning(
+                "journal %s: dropping an incomplete last entry at byte offset %d (interrupted write)",
+                paths.journal,
+                state.torn_at,
+            )
+            os.truncate(paths.journal, state.torn_at)
+        temp_path(paths.snapshot).unlink(missing_ok=True)
+        store = cls(
+            data_dir=data_dir,
+            sealer=sealer,
+            tables=state.tables,
+            sealed=state.sealed,
+            key_checks=state.key_checks,
+            seq=state.seq,
+            journal=Journal(path=paths.journal),
+            lock_fd=lock_fd,
+            compact_every=compact_every,
+        )
+        try:
+            if state.needs_snapshot or store._journal.size:
+                store._compact_locked()
+            fsync_dir(data_dir)
+        except BaseException:
+            store._journal.close()
+            raise
+        return store
+
+    def commit(self, changes: Changes) -> None:
+        """Store every record of `changes` atomically; durable (fsynced) when this returns."""
+        # Encrypt and serialise before taking the lock: it is the costly part and needs no state.
+        docs = {t: [self._sealer.seal(t, to_doc(r)) for r in rs] for t, rs in _by_table(changes) if rs}
+        if not docs:
+            return
+        payload = json.dumps(docs, separators=(",", ":")).encode()
+        with self._lock:
+            self._check_writable()
+            self._tables.check(changes)
+            line = encode_line(self._seq + 1, payload)
+            try:
+                self._journal.append(line)
+            except OSError as exc:
+                # After a failed fsync the page cache cannot be trusted; stop writing.
+                self._broken = True
+                raise StoreError(
+                    f"could not write to the data folder {self._dir} ({type(exc).__name__}); "
+                    "nothing was committed; restart the bot"
+                ) from exc
+            self._seq += 1
+            self._tables.apply(changes)
+            for table, table_docs in docs.items():
+                for doc in table_docs:
+                    self._sealed[table][doc["id"]] = doc
+            if self._journal.size >= self._compact_at:
+                self._compact_quietly()
+
+    def compact(self) -> None:
+        """Fold the journal into a fresh snapshot now."""
+        with self._lock:
+            self._check_writable()
+            self._compact_locked()
+
+    def reencrypt(self) -> int:
+        """Re-seal every record under the primary key and recompute keyed hashes; returns the count."""
+        with self._lock:
+            self._check_writable()
+            sealed: Sealed = {
+                table: {
+                    rid: self._sealer.seal(table, to_doc(record))
+                    for rid, record in self._tables.records(table).items()
+                }
+                for table in TABLES
+            }
+            self._sealed = sealed
+            self._key_checks = self._sealer.key_check()  # old keys are no longer needed
+            self._compact_locked()
+            return sum(len(docs) for docs in sealed.values())
+
+    def close(self) -> None:
+        """Compact, release the data folder; later calls raise StoreError."""
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                if self._journal.size and not self._broken:
+                    self._compact_quietly()
+            finally:
+                self._closed = True
+                self._journal.close()
+                os.close(self._lock_fd)  # releases the flock
+
+    def __enter__(self) -> TinyDBStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _compact_locked(self) -> None:
+        snapshot = Snapshot(
+            seq=self._seq,
+            key_checks=self._key_checks,
+            tables={table: list(docs.values()) for table, docs in self._sealed.items()},
+        )
+        try:
+            write_snapshot(self._dir / SNAPSHOT_NAME, snapshot)
+        except OSError as exc:
+            # The old snapshot and the journal are untouched: nothing is lost, replay is longer.
+            raise StoreError(
+                f"could not write a snapshot in {self._dir} ({type(exc).__name__})"
+            ) from exc
+        try:
+            self._journal.reset()
+        except OSError as exc:
+            # The snapshot holds every entry, so the journal's are skipped on replay; but a
+            # journal file that cannot be truncated cannot be trusted with the next commit.
+            self._broken = True
+            raise StoreError(
+                f"could not reset the journal in {self._dir} ({type(exc).__name__}); restart the bot"
+            ) from exc
+        self._compact_at = self._compact_every
+
+    def _compact_quietly(self) -> None:
+        # The commit that triggered this is already durable in the journal; a failed compaction
+        # only means a longer replay next time, so it must not fail the commit.
+        try:
+            self._compact_locked()
+        except StoreError as exc:
+            self._compact_at = self._journal.size + self._compact_every
+            log.warning("compaction failed, will retry later: %s", exc)
+
+    def _check_writable(self) -> None:
+        self._check_open()
+        if self._broken:
+            raise StoreError(f"an earlier write to {self._dir} failed; restart the bot")
+
+
+def _lock(data_dir: Path) -> int:
+    fd = os.open(data_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StoreLocked(
+            f"the data folder {data_dir} is in use by another StaffSafe process; "
+            "stop it first, or give this one its own data folder"
+        ) from None
+    return fd
+
+
+def _by_table(changes: Changes) -> Iterator[tuple[str, tuple[Record, ...]]]:
+    yield "reports", changes.reports
+    yield "notes", changes.notes
+    yield "audit", changes.audit
+    yield "outbox", changes.outbox

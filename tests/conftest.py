@@ -1,0 +1,50 @@
+"""Shared fixtures: real content, a fake clock, an in-memory store, and the services built from them."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.content import load_content
+from bot.domain.guidance import GuidanceEngine
+from bot.domain.org import Actor, Organisation
+from bot.store.memory import MemoryStore
+from handlers.services import Services
+from tests.fakes import FakeClock, RecordingNotifier
+
+LEAD = Actor(id="console:lee", name="Lee Harper")
+BACKUP = Actor(id="console:bea", name="Bea Moss")
+STAFF = Actor(id="console:sam", name="Sam Jones")
+OTHER = Actor(id="console:olu", name="Olu Ade")
+
+
+@pytest.fixture(scope="session")
+def content():
+    return load_content()
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def org():
+    return Organisation(
+        name="Example Academy Trust",
+        leads=frozenset({LEAD.id}),
+        backup_leads=frozenset({BACKUP.id}),
+        admins=frozenset({"console:ada"}),
+        names={LEAD.id: LEAD.name, BACKUP.id: BACKUP.name},
+    )
+
+
+@pytest.fixture
+def services(content, clock, org):
+    store = MemoryStore()
+    yield Services(store=store, content=content, clock=clock, org=org, guidance=GuidanceEngine(content=content))
+    store.close()
+
+
+@pytest.fixture
+def notifier():
+    return RecordingNotifier()

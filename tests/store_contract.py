@@ -1,0 +1,397 @@
+"""The Store contract, run against every implementation.
+
+A test module subclasses `StoreContract` and provides a `factory` fixture: something that opens a
+store and can reopen it (for a durable store: close and open the same data again).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
+from collections.abc import Iterator
+from typing import Protocol
+
+import pytest
+
+from bot.domain.errors import Conflict, StoreError
+from bot.domain.ports import Store
+from bot.domain.report import (
+    Adult,
+    AuditEvent,
+    Changes,
+    Delivery,
+    Nature,
+    Note,
+    NoteKind,
+    OutboxItem,
+    Perpetrator,
+    Report,
+    Status,
+    Want,
+    new_id,
+    new_reference,
+)
+
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+
+
+def report(*, minutes: float = 0, **overrides: object) -> Report:
+    """A report created `minutes` after T0; override any field."""
+    values: dict[str, object] = dict(
+        id=new_id(),
+        reference=new_reference(),
+        reporter_id="slack:U100",
+        reporter_name="Sam Jones",
+        named_to_leads=True,
+        what_happened="A parent posted my photo with insults.",
+        where="facebook",
+        urls=("https://facebook.com/post/1", "https://facebook.com/post/2"),
+        first_seen=date(2026, 11, 20),
+        occasions=2,
+        perpetrator=Perpetrator.LINKED,
+        adult=Adult.YES,
+        natures=frozenset({Nature.ABUSIVE, Nature.THREATENING}),
+        evidence_saved=True,
+        wants=frozenset({Want.REMOVED, Want.SUPPORT}),
+        created_at=T0 + timedelta(minutes=minutes),
+    )
+    values.update(overrides)
+    return Report(**values)  # type: ignore[arg-type]
+
+
+def note(report_id: str, *, minutes: float = 0, **overrides: object) -> Note:
+    """A note on a report."""
+    values: dict[str, object] = dict(
+        id=new_id(),
+        report_id=report_id,
+        kind=NoteKind.INTERNAL,
+        author_id="slack:ULEAD",
+        text="Called the parent.",
+        at=T0 + timedelta(minutes=minutes),
+    )
+    values.update(overrides)
+    return Note(**values)  # type: ignore[arg-type]
+
+
+def event(report_id: str, *, minutes: float = 0, action: str = "report.view") -> AuditEvent:
+    """An audit event on a report."""
+    return AuditEvent(
+        id=new_id(),
+        report_id=report_id,
+        actor_id="slack:ULEAD",
+        action=action,
+        at=T0 + timedelta(minutes=minutes),
+    )
+
+
+def alert(report_id: str, *, minutes: float = 0, **overrides: object) -> OutboxItem:
+    """An outbox item due `minutes` after T0."""
+    values: dict[str, object] = dict(
+        id=new_id(),
+        kind=Delivery.LEAD_ALERT,
+        report_id=report_id,
+        due_at=T0 + timedelta(minutes=minutes),
+    )
+    values.update(overrides)
+    return OutboxItem(**values)  # type: ignore[arg-type]
+
+
+def submission(r: Report) -> Changes:
+    """What the submit handler commits: the report, its lead alert, its audit event."""
+    return Changes(reports=(r,), outbox=(alert(r.id),), audit=(event(r.id, action="report.submit"),))
+
+
+class StoreFactory(Protocol):
+    """Opens stores for the contract tests."""
+
+    def open(self) -> Store:
+        """A new, empty store."""
+        ...
+
+    def reopen(self, store: Store) -> Store:
+        """The same data through a fresh store (a durable store closes and reopens)."""
+        ...
+
+
+class StoreContract:
+    """Tests every Store must pass. Subclasses provide a `factory` fixture."""
+
+    @pytest.fixture
+    def store(self, factory: StoreFactory) -> Store:
+        return factory.open()
+
+    # --- commit and read back
+
+    def test_commit_then_read_back_every_field(self, store: Store) -> None:
+        r = report(subject_id="slack:USUBJ", subject_name="Pat Doe", handler_id="slack:ULEAD")
+        plain = report(urls=(), natures=frozenset(), wants=frozenset(), subject_id=None)
+        store.commit(Changes(reports=(r, plain)))
+        assert store.report(r.id) == r
+        assert store.report(plain.id) == plain
+        assert store.report_by_reference(r.reference) == r
+        assert store.report("missing") is None
+        assert store.report_by_reference("SS-AAAAA-AAAAA") is None
+
+    def test_notes_audit_and_outbox_read_back(self, store: Store) -> None:
+        r = report()
+        n = note(r.id, kind=NoteKind.FROM_REPORTER, text="They did it again ✉ — ünïcode")
+        ev = event(r.id)
+        item = alert(r.id, note_id=n.id, detail="acknowledged", attempts=2, last_error="Timeout")
+        store.commit(Changes(reports=(r,), notes=(n,), audit=(ev,), outbox=(item,)))
+        assert store.notes(r.id) == [n]
+        assert store.audit(r.id) == [ev]
+        assert store.outbox_item(item.id) == item
+        assert store.outbox_item("missing") is None
+        assert store.notes("other") == [] and store.audit("other") == []
+
+    def test_reopen_gives_the_same_state(self, factory: StoreFactory, store: Store) -> None:
+        r1, r2 = report(minutes=1), report(minutes=2, reporter_id="slack:U2")
+        n = note(r1.id)
+        store.commit(submission(r1))
+        store.commit(Changes(reports=(r2,), notes=(n,)))
+        r1b = r1.evolve(now=T0, status=Status.CLOSED)
+        store.commit(Changes(reports=(r1b,)))
+        before = _state(store, [r1.id, r2.id])
+        again = factory.reopen(store)
+        assert _state(again, [r1.id, r2.id]) == before
+
+    def test_empty_changes_are_a_no_op(self, store: Store) -> None:
+        store.commit(Changes())
+        assert store.all_reports() == []
+
+    # --- versions and atomicity
+
+    def test_version_one_must_be_new(self, store: Store) -> None:
+        r = report()
+        store.commit(Changes(reports=(r,)))
+        with pytest.raises(Conflict):
+            store.commit(Changes(reports=(replace(r, what_happened="other"),)))
+        assert store.report(r.id) == r
+
+    def test_next_version_follows_the_stored_one(self, store: Store) -> None:
+        r = report()
+        store.commit(Changes(reports=(r,)))
+        v2 = r.evolve(now=T0, status=Status.ACKNOWLEDGED, handler_id="slack:ULEAD")
+        store.commit(Changes(reports=(v2,)))
+        assert store.report(r.id) == v2
+        stale = r.evolve(now=T0, status=Status.CLOSED)  # also version 2, read before v2 was stored
+        with pytest.raises(Conflict):
+            store.commit(Changes(reports=(stale,)))
+        with pytest.raises(Conflict):
+            store.commit(Changes(reports=(replace(v2, version=4),)))
+        assert store.report(r.id) == v2
+
+    def test_unknown_report_above_version_one_is_a_conflict(self, store: Store) -> None:
+        with pytest.raises(Conflict):
+            store.commit(Changes(reports=(report(version=2),)))
+        assert store.all_reports() == []
+
+    def test_conflict_writes_nothing(self, factory: StoreFactory, store: Store) -> None:
+        existing = report()
+        store.commit(Changes(reports=(existing,)))
+        fresh = report()
+        changes = Changes(
+            reports=(fresh, replace(existing, version=3)),
+            notes=(note(fresh.id),),
+            audit=(event(fresh.id),),
+            outbox=(alert(fresh.id),),
+        )
+        with pytest.raises(Conflict):
+            store.commit(changes)
+        for s in _and_reopened(factory, store):
+            assert s.report(fresh.id) is None
+            assert s.notes(fresh.id) == [] and s.audit(fresh.id) == []
+            assert s.outbox_item(changes.outbox[0].id) is None
+            assert s.all_reports() == [existing]
+
+    def test_same_id_twice_in_one_commit_is_a_conflict(self, store: Store) -> None:
+        r = report()
+        n = note(r.id)
+        with pytest.raises(Conflict):
+            store.commit(Changes(reports=(r, r.evolve(now=T0))))
+        with pytest.raises(Conflict):
+            store.commit(Changes(reports=(r,), notes=(n, n)))
+        item = alert(r.id)
+        with pytest.raises(Conflict):
+            store.commit(Changes(reports=(r,), outbox=(item, item)))
+        assert store.all_reports() == []
+
+    def test_a_reference_belongs_to_one_report(self, store: Store) -> None:
+        r = report()
+        store.commit(Changes(reports=(r,)))
+        with pytest.raises(Conflict):
+            store.commit(Changes(reports=(report(reference=r.reference),)))
+        assert store.report_by_reference(r.reference) == r
+
+    # --- append-only and upsert
+
+    def test_notes_and_audit_are_append_only(self, store: Store) -> None:
+        r = report()
+        n, ev = note(r.id), event(r.id)
+        store.commit(Changes(reports=(r,), notes=(n,), audit=(ev,)))
+        with pytest.raises(Conflict):
+            store.commit(Changes(notes=(replace(n, text="rewritten"),)))
+        with pytest.raises(Conflict):
+            store.commit(Changes(audit=(replace(ev, action="report.export"),)))
+        assert store.notes(r.id) == [n] and store.audit(r.id) == [ev]
+
+    def test_outbox_items_are_upserted(self, store: Store) -> None:
+        item = alert("r1")
+        store.commit(Changes(outbox=(item,)))
+        sent = replace(item, attempts=1, delivered_at=T0, receipt="1700000000.0001")
+        store.commit(Changes(outbox=(sent,)))
+        assert store.outbox_item(item.id) == sent
+
+    # --- queries and their orders
+
+    def test_due_outbox_is_pending_due_items_oldest_due_first(self, store: Store) -> None:
+        late, early, middle = alert("r", minutes=30), alert("r", minutes=5), alert("r", minutes=10)
+        future = alert("r", minutes=120)
+        done = alert("r", minutes=1, delivered_at=T0)
+        store.commit(Changes(outbox=(late, early, middle, future, done)))
+        now = T0 + timedelta(minutes=30)
+        assert store.due_outbox(now) == [early, middle, late]
+        assert store.due_outbox(now, limit=2) == [early, middle]
+        retried = replace(early, attempts=1, due_at=T0 + timedelta(minutes=20))
+        store.commit(Changes(outbox=(retried,)))
+        assert store.due_outbox(now) == [middle, retried, late]
+        store.commit(Changes(outbox=(replace(middle, delivered_at=now),)))
+        assert store.due_outbox(now) == [retried, late]
+
+    def test_reports_by_reporter_newest_first(self, store: Store) -> None:
+        mine = [report(minutes=m) for m in (5, 1, 9)]
+        theirs = report(minutes=3, reporter_id="slack:UOTHER")
+        store.commit(Changes(reports=(*mine, theirs)))
+        assert store.reports_by_reporter("slack:U100") == sorted(
+            mine, key=lambda r: r.created_at, reverse=True
+        )
+        assert store.reports_by_reporter("slack:UOTHER") == [theirs]
+        assert store.reports_by_reporter("slack:UNOBODY") == []
+
+    def test_open_reports_oldest_first_and_follow_status(self, store: Store) -> None:
+        a, b, c = report(minutes=3), report(minutes=1), report(minutes=2, status=Status.RESOLVED)
+        store.commit(Changes(reports=(a, b, c)))
+        assert store.open_reports() == [b, a]
+        closed = b.evolve(now=T0, status=Status.CLOSED)
+        reopened = c.evolve(now=T0, status=Status.IN_PROGRESS)
+        store.commit(Changes(reports=(closed, reopened)))
+        assert store.open_reports() == [reopened, a]
+
+    def test_all_reports_oldest_first(self, store: Store) -> None:
+        reports = [report(minutes=m) for m in (4, 2, 8, 6)]
+        for r in reports:
+            store.commit(Changes(reports=(r,)))
+        assert store.all_reports() == sorted(reports, key=lambda r: r.created_at)
+
+    def test_notes_and_audit_oldest_first(self, store: Store) -> None:
+        r = report()
+        notes = [note(r.id, minutes=m) for m in (3, 1, 2)]
+        events = [event(r.id, minutes=m) for m in (2, 3, 1)]
+        store.commit(Changes(reports=(r,), notes=tuple(notes[:2]), audit=tuple(events[:1])))
+        store.commit(Changes(notes=tuple(notes[2:]), audit=tuple(events[1:])))
+        assert store.notes(r.id) == sorted(notes, key=lambda n: n.at)
+        assert store.audit(r.id) == sorted(events, key=lambda e: e.at)
+
+    def test_equal_timestamps_keep_arrival_order(self, factory: StoreFactory, store: Store) -> None:
+        r = report()
+        notes = [note(r.id, text=f"note {i}") for i in range(5)]
+        reports = [report() for _ in range(5)]
+        store.commit(Changes(reports=(r,)))
+        for n in notes:
+            store.commit(Changes(notes=(n,)))
+        store.commit(Changes(reports=tuple(reports)))
+        again = factory.reopen(store)
+        assert again.notes(r.id) == notes
+        assert again.all_reports() == [r, *reports]
+
+    def test_returned_lists_are_copies(self, store: Store) -> None:
+        r = report()
+        store.commit(Changes(reports=(r,), notes=(note(r.id),)))
+        store.all_reports().clear()
+        store.notes(r.id).clear()
+        assert store.all_reports() == [r] and len(store.notes(r.id)) == 1
+
+    # --- threads and lifecycle
+
+    def test_many_threads_commit_at_once(self, factory: StoreFactory, store: Store) -> None:
+        threads, per_thread = 8, 50
+        committed: list[list[Report]] = [[] for _ in range(threads)]
+        errors: list[BaseException] = []
+        start = threading.Barrier(threads)
+
+        def work(n: int) -> None:
+            try:
+                start.wait()
+                for i in range(per_thread):
+                    r = report(minutes=i, reporter_id=f"slack:T{n}")
+                    store.commit(submission(r))
+                    store.report(r.id)
+                    store.open_reports()
+                    committed[n].append(r)
+            except BaseException as exc:  # surfaced below, not lost in the thread
+                errors.append(exc)
+
+        workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        assert errors == []
+        ids = {r.id for rs in committed for r in rs}
+        assert len(ids) == threads * per_thread
+        for s in _and_reopened(factory, store):
+            assert {r.id for r in s.all_reports()} == ids
+            assert len(s.due_outbox(T0, limit=10_000)) == threads * per_thread
+            for n in range(threads):
+                assert len(s.reports_by_reporter(f"slack:T{n}")) == per_thread
+
+    def test_concurrent_updates_of_one_report_one_wins_per_version(self, store: Store) -> None:
+        r = report()
+        store.commit(Changes(reports=(r,)))
+        wins: list[int] = []
+        lock = threading.Lock()
+
+        def update(n: int) -> None:
+            for _ in range(20):
+                current = store.report(r.id)
+                assert current is not None
+                try:
+                    store.commit(Changes(reports=(current.evolve(now=T0, occasions=n),)))
+                except Conflict:
+                    continue
+                with lock:
+                    wins.append(n)
+
+        workers = [threading.Thread(target=update, args=(n,)) for n in range(6)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        final = store.report(r.id)
+        assert final is not None and final.version == 1 + len(wins)
+
+    def test_closed_store_refuses_calls(self, store: Store) -> None:
+        store.close()
+        with pytest.raises(StoreError):
+            store.report("x")
+        with pytest.raises(StoreError):
+            store.commit(Changes(reports=(report(),)))
+        store.close()  # closing twice is harmless
+
+
+def _and_reopened(factory: StoreFactory, store: Store) -> Iterator[Store]:
+    # Lazily: the reopen closes `store`, so it must come after the checks on `store`.
+    yield store
+    yield factory.reopen(store)
+
+
+def _state(store: Store, report_ids: list[str]) -> object:
+    return (
+        store.all_reports(),
+        store.open_reports(),
+        [store.notes(i) for i in report_ids],
+        [store.audit(i) for i in report_ids],
+        [store.reports_by_reporter(r.reporter_id) for r in store.all_reports()],
+        store.due_outbox(T0 + timedelta(days=1), limit=1000),
+    )

@@ -1,0 +1,313 @@
+"""TinyDBStore: the Store contract, plus recovery from crashes, torn writes and damaged files."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tinydb import TinyDB
+
+from bot.crypto import Keyring
+from bot.domain.errors import StoreCorrupt, StoreLocked
+from bot.domain.ports import Store
+from bot.domain.report import Changes
+from bot.store.tinydb_store import JOURNAL_NAME, SNAPSHOT_NAME, TinyDBStore
+from tests.store_contract import StoreContract, note, report, submission
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = bytes(range(32))
+
+
+class TinyDBFactory:
+    """Stores in one data folder; reopening closes the store and opens the folder again."""
+
+    def __init__(self, *, data_dir: Path, keyring: Keyring) -> None:
+        self.data_dir = data_dir
+        self.keyring = keyring
+        self.opened: list[TinyDBStore] = []
+
+    def open(self) -> Store:
+        store = TinyDBStore.open(self.data_dir, self.keyring)
+        self.opened.append(store)
+        return store
+
+    def reopen(self, store: Store) -> Store:
+        store.close()
+        return self.open()
+
+
+class TestTinyDBStore(StoreContract):
+    @pytest.fixture
+    def factory(self, tmp_path: Path) -> Iterator[TinyDBFactory]:
+        factory = TinyDBFactory(data_dir=tmp_path / "data", keyring=Keyring(keys=[KEY]))
+        yield factory
+        for store in factory.opened:
+            store.close()
+
+
+@pytest.fixture
+def keyring() -> Keyring:
+    return Keyring(keys=[KEY])
+
+
+def files(data_dir: Path) -> dict[str, bytes]:
+    """Every file under a data folder, by relative path."""
+    return {str(p.relative_to(data_dir)): p.read_bytes() for p in sorted(data_dir.rglob("*")) if p.is_file()}
+
+
+def crash_image(store_dir: Path, into: Path) -> Path:
+    """A copy of a live store's files: what a crash right now would leave (every commit is fsynced)."""
+    shutil.copytree(store_dir, into)
+    return into
+
+
+def test_snapshot_is_readable_by_stock_tinydb(tmp_path: Path, keyring: Keyring) -> None:
+    r = report()
+    with TinyDBStore.open(tmp_path / "data", keyring) as store:
+        store.commit(submission(r))
+    shutil.copy(tmp_path / "data" / SNAPSHOT_NAME, tmp_path / "copy.json")
+    db = TinyDB(tmp_path / "copy.json")
+    [doc] = db.table("reports").all()
+    assert doc["id"] == r.id and doc["reference"] == r.reference and doc["status"] == "new"
+    assert doc["what_happened"].startswith("ss1:")
+    assert len(db.table("outbox").all()) == 1 and len(db.table("audit").all()) == 1
+    db.close()
+
+
+def test_data_files_are_private(tmp_path: Path, keyring: Keyring) -> None:
+    with TinyDBStore.open(tmp_path / "data", keyring) as store:
+        store.commit(submission(report()))
+        for path in (tmp_path / "data").iterdir():
+            assert path.stat().st_mode & 0o077 == 0, path.name
+
+
+def test_journal_is_replayed_after_a_crash(tmp_path: Path, keyring: Keyring) -> None:
+    store = TinyDBStore.open(tmp_path / "live", keyring)
+    reports = [report(minutes=i) for i in range(3)]
+    for r in reports:
+        store.commit(submission(r))
+    image = crash_image(tmp_path / "live", tmp_path / "image")
+    store.close()
+    assert (image / JOURNAL_NAME).stat().st_size > 0
+    with TinyDBStore.open(image, keyring) as again:
+        assert again.all_reports() == reports
+        assert (image / JOURNAL_NAME).stat().st_size == 0  # folded into the snapshot at open
+
+
+def test_a_crash_between_snapshot_and_journal_reset_is_harmless(tmp_path: Path, keyring: Keyring) -> None:
+    store = TinyDBStore.open(tmp_path / "live", keyring)
+    reports = [report(minutes=i) for i in range(3)]
+    for r in reports:
+        store.commit(submission(r))
+    image = crash_image(tmp_path / "live", tmp_path / "image")
+    store.close()  # compacts: the new snapshot holds all three entries
+    shutil.copy(tmp_path / "live" / SNAPSHOT_NAME, image / SNAPSHOT_NAME)  # journal not yet reset
+    with TinyDBStore.open(image, keyring) as again:
+        assert again.all_reports() == reports
+        later = report(minutes=9)
+        again.commit(submission(later))
+    with TinyDBStore.open(image, keyring) as again:
+        assert again.all_reports() == [*reports, later]
+
+
+def test_compaction_when_the_journal_grows(tmp_path: Path, keyring: Keyring) -> None:
+    store = TinyDBStore.open(tmp_path / "data", keyring, compact_every=10_000)
+    reports = [report(minutes=i) for i in range(30)]
+    for r in reports:
+        store.commit(submission(r))
+        assert (tmp_path / "data" / JOURNAL_NAME).stat().st_size < 10_000 + 5_000
+    image = crash_image(tmp_path / "data", tmp_path / "image")
+    store.close()
+    with TinyDBStore.open(image, keyring) as again:
+        assert again.all_reports() == reports
+
+
+def test_torn_last_entry_is_dropped_and_the_file_repaired(
+    tmp_path: Path, keyring: Keyring, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = TinyDBStore.open(tmp_path / "live", keyring)
+    first, second, torn = report(), report(), report(what_happened="TORN-MARKER text")
+    for r in (first, second, torn):
+        store.commit(submission(r))
+    image = crash_image(tmp_path / "live", tmp_path / "image")
+    store.close()
+    journal = image / JOURNAL_NAME
+    whole = journal.read_bytes()
+    cut = len(whole) - 40  # inside the last line
+    journal.write_bytes(whole[:cut])
+    torn_offset = whole.rindex(b"\n", 0, cut) + 1
+    with caplog.at_level(logging.WARNING):
+        again = TinyDBStore.open(image, keyring)
+    assert again.all_reports() == [first, second]
+    assert f"byte offset {torn_offset}" in caplog.text
+    for secret in (torn.id, torn.reporter_id, "TORN-MARKER", torn.reference):
+        assert secret not in caplog.text
+    assert journal.read_bytes() == b""  # the torn bytes are gone, the rest is in the snapshot
+    third = report()
+    again.commit(submission(third))
+    again.close()
+    with TinyDBStore.open(image, keyring) as reopened:
+        assert reopened.all_reports() == [first, second, third]
+
+
+@pytest.mark.parametrize("damage", ["flipped byte", "garbage line", "missing entry"])
+def test_damage_in_the_middle_of_the_journal_is_corruption(
+    tmp_path: Path, keyring: Keyring, damage: str
+) -> None:
+    store = TinyDBStore.open(tmp_path / "live", keyring)
+    for _ in range(3):
+        store.commit(submission(report()))
+    image = crash_image(tmp_path / "live", tmp_path / "image")
+    store.close()
+    journal = image / JOURNAL_NAME
+    lines = journal.read_bytes().splitlines(keepends=True)
+    if damage == "flipped byte":
+        middle = bytearray(lines[1])
+        middle[len(middle) // 2] ^= 0x01
+        lines[1] = bytes(middle)
+    elif damage == "garbage line":
+        lines.insert(1, b"\x00\x17not a journal line\n")
+    else:
+        del lines[1]
+    journal.write_bytes(b"".join(lines))
+    before = files(image)
+    with pytest.raises(StoreCorrupt, match="journal"):
+        TinyDBStore.open(image, keyring)
+    assert files(image) == before
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not json", "tampered ciphertext", "wrong format"])
+def test_a_damaged_snapshot_is_corruption_and_left_untouched(
+    tmp_path: Path, keyring: Keyring, damage: str
+) -> None:
+    data = tmp_path / "data"
+    with TinyDBStore.open(data, keyring) as store:
+        store.commit(submission(report()))
+    snapshot = data / SNAPSHOT_NAME
+    text = snapshot.read_bytes()
+    if damage == "truncated":
+        snapshot.write_bytes(text[: len(text) // 2])
+    elif damage == "not json":
+        snapshot.write_bytes(b"\x00" * 64)
+    elif damage == "tampered ciphertext":
+        start = text.index(b'"what_happened": "ss1:') + 40
+        snapshot.write_bytes(text[:start] + (b"A" if text[start:start + 1] != b"A" else b"B") + text[start + 1 :])
+    else:
+        snapshot.write_bytes(text.replace(b'"format": 1', b'"format": 99'))
+    before = files(data)
+    with pytest.raises(StoreCorrupt):
+        TinyDBStore.open(data, keyring)
+    assert files(data) == before
+
+
+def test_a_journal_without_its_snapshot_is_corruption(tmp_path: Path, keyring: Keyring) -> None:
+    store = TinyDBStore.open(tmp_path / "live", keyring)
+    store.commit(submission(report()))
+    image = crash_image(tmp_path / "live", tmp_path / "image")
+    store.close()
+    (image / SNAPSHOT_NAME).unlink()
+    before = files(image)
+    with pytest.raises(StoreCorrupt, match="no snapshot"):
+        TinyDBStore.open(image, keyring)
+    assert files(image) == before
+
+
+def test_a_failed_open_releases_the_lock(tmp_path: Path, keyring: Keyring) -> None:
+    data = tmp_path / "data"
+    with TinyDBStore.open(data, keyring) as store:
+        store.commit(submission(report()))
+    good = (data / SNAPSHOT_NAME).read_bytes()
+    (data / SNAPSHOT_NAME).write_bytes(b"{")
+    with pytest.raises(StoreCorrupt):
+        TinyDBStore.open(data, keyring)
+    (data / SNAPSHOT_NAME).write_bytes(good)
+    TinyDBStore.open(data, keyring).close()
+
+
+def test_a_second_open_in_this_process_is_refused(tmp_path: Path, keyring: Keyring) -> None:
+    with TinyDBStore.open(tmp_path / "data", keyring):
+        with pytest.raises(StoreLocked, match=str(tmp_path / "data")):
+            TinyDBStore.open(tmp_path / "data", keyring)
+
+
+SECOND_PROCESS = """
+import sys
+from pathlib import Path
+from bot.crypto import Keyring
+from bot.domain.errors import StoreLocked
+from bot.store.tinydb_store import TinyDBStore
+try:
+    TinyDBStore.open(Path(sys.argv[1]), Keyring(keys=[bytes(range(32))]))
+except StoreLocked as exc:
+    print("StoreLocked:", exc)
+"""
+
+
+def test_a_second_process_gets_store_locked(tmp_path: Path, keyring: Keyring) -> None:
+    data = tmp_path / "data"
+    with TinyDBStore.open(data, keyring) as store:
+        store.commit(submission(report()))
+        before = files(data)
+        child = subprocess.run(
+            [sys.executable, "-c", SECOND_PROCESS, str(data)],
+            cwd=ROOT, capture_output=True, text=True, timeout=60,
+        )
+        assert child.stdout.startswith("StoreLocked:"), child.stderr
+        assert str(data) in child.stdout
+        assert files(data) == before
+
+
+FULL_DISK = """
+import resource, signal, sys
+from pathlib import Path
+from bot.crypto import Keyring
+from bot.domain.errors import StoreError
+from bot.store.tinydb_store import JOURNAL_NAME, TinyDBStore
+from tests.store_contract import report, submission
+data = Path(sys.argv[1])
+store = TinyDBStore.open(data, Keyring(keys=[bytes(range(32))]))
+kept = report(what_happened="x" * 3000)
+store.commit(submission(kept))
+# Files may not grow past the journal's size + 1,000 bytes: the next commit is written in part.
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+limit = (data / JOURNAL_NAME).stat().st_size + 1000
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+for attempt in range(2):
+    try:
+        store.commit(submission(report(what_happened="y" * 3000)))
+    except StoreError as exc:
+        print("refused:", exc)
+print("size ok:", (data / JOURNAL_NAME).stat().st_size < limit)
+print("kept:", [r.id for r in store.all_reports()] == [kept.id])
+print(kept.id, flush=True)
+import os; os._exit(0)
+"""
+
+
+def test_a_failed_write_commits_nothing_and_leaves_no_partial_line(tmp_path: Path, keyring: Keyring) -> None:
+    data = tmp_path / "data"
+    child = subprocess.run(
+        [sys.executable, "-c", FULL_DISK, str(data)], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    lines = child.stdout.splitlines()
+    assert len(lines) == 5, child.stderr
+    assert "nothing was committed" in lines[0] and "restart" in lines[1]
+    assert lines[2:4] == ["size ok: True", "kept: True"]
+    with TinyDBStore.open(data, keyring) as again:
+        assert [r.id for r in again.all_reports()] == [lines[4]]
+
+
+def test_note_text_round_trips_through_the_journal(tmp_path: Path, keyring: Keyring) -> None:
+    r = report()
+    n = note(r.id, text='multi\nline "quoted" text \u2028 with \\ escapes and emoji \U0001f600')
+    store = TinyDBStore.open(tmp_path / "live", keyring)
+    store.commit(Changes(reports=(r,), notes=(n,)))
+    image = crash_image(tmp_path / "live", tmp_path / "image")
+    store.close()
+    with TinyDBStore.open(image, keyring) as again:
+        assert again.notes(r.id) == [n]
