@@ -15,6 +15,7 @@ class Store(Protocol):
 
     Contract (tests/store_contract.py runs it against every implementation):
     - `commit` is atomic: every record in `Changes` is stored, or none is (Conflict, crash).
+    - A report's reference is unique: a new report reusing one raises Conflict.
     - A report in `Changes.reports` with version 1 must be new; with version n > 1 the stored
       version must be n - 1, otherwise Conflict and nothing is written.
     - Notes and audit events are append-only: committing an existing id raises Conflict.

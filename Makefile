@@ -1,0 +1,24 @@
+# Quick start: `make console` runs the bot in this terminal; `make test` runs the tests.
+# Both create .venv and install the project into it on first use.
+PYTHON ?= python3
+VENV := .venv
+AS ?= sam
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+.PHONY: console lead test bench
+console: $(VENV)/.installed
+	$(VENV)/bin/staffsafe console --user $(AS)
+
+lead: $(VENV)/.installed
+	$(VENV)/bin/staffsafe console --user lee --lead
+
+test: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python bench/store_bench.py

@@ -1,0 +1,101 @@
+"""The `staffsafe` command: console, key management, and a configuration check."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from bot.app import open_store, running
+from bot.console.app import ConsoleBot
+from bot.domain.errors import StaffSafeError
+from bot.domain.org import Actor
+from bot.settings import Settings, settings_from_env
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="staffsafe", description="StaffSafe: protect staff from cyberbullying.")
+    parser.add_argument("--config", type=Path, help="app.yaml (default: $STAFFSAFE_CONFIG or ./app.yaml)")
+    parser.add_argument("--data-dir", type=Path, help="data folder (default: $STAFFSAFE_DATA_DIR or ./data)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    console = sub.add_parser("console", help="run the bot in this terminal")
+    console.add_argument("--user", required=True, help="who you are (a console user id, e.g. sam)")
+    console.add_argument("--name", help="your display name (default: the user id)")
+    console.add_argument("--lead", action="store_true", help="act as a designated lead (checked against app.yaml)")
+    keys = sub.add_parser("keys", help="manage the encryption keys")
+    keys.add_argument("action", choices=["rotate", "reencrypt"])
+    sub.add_parser("check", help="validate app.yaml, content/ and the data folder, then exit")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `staffsafe` script."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    settings = settings_from_env(config_path=args.config, data_dir=args.data_dir)
+    try:
+        return COMMANDS[args.command](settings, args)
+    except StaffSafeError as error:
+        print(f"staffsafe: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def run_console(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the console bot until end of input."""
+    interactive = sys.stdin.isatty()
+
+    def read(prompt: str) -> str:
+        if interactive:
+            return input(prompt)
+        line = sys.stdin.readline()
+        if not line:
+            raise EOFError
+        return line.rstrip("\n")
+
+    def write(text: str) -> None:
+        print(text, flush=True)
+
+    with running(settings) as (services, config):
+        user = args.user.strip().lower()
+        ConsoleBot(
+            services=services,
+            commands=config.commands,
+            actor=Actor(id=f"console:{user}", name=args.name or config.organisation.names.get(f"console:{user}", user)),
+            read=read,
+            write=write,
+            lead_mode=args.lead,
+        ).run()
+    return 0
+
+
+def run_keys(settings: Settings, args: argparse.Namespace) -> int:
+    """Rotate the key file, or re-encrypt every record under the newest key."""
+    from bot.crypto import SECRET_FILE_NAME, rotate_key_file
+
+    if args.action == "rotate":
+        if settings.secret_key:
+            raise StaffSafeError("Keys come from STAFFSAFE_SECRET_KEY: put the new key first in that variable instead.")
+        path = settings.secret_file or settings.data_dir / SECRET_FILE_NAME
+        print(f"New key {rotate_key_file(path)} added to {path}. Run `staffsafe keys reencrypt` next.")
+        return 0
+    with open_store(settings) as store:
+        count = store.reencrypt()
+    print(f"Re-encrypted {count} records under the newest key.")
+    return 0
+
+
+def run_check(settings: Settings, args: argparse.Namespace) -> int:
+    """Load everything once, as a start would, and report success."""
+    with running(settings) as (services, config):
+        print(f"OK: {config.organisation.name}, {len(config.organisation.leads)} lead(s), "
+              f"{len(services.store.open_reports())} open report(s).")
+    return 0
+
+
+COMMANDS = {"console": run_console, "keys": run_keys, "check": run_check}
+
+if __name__ == "__main__":
+    sys.exit(main())
