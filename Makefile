@@ -2,7 +2,7 @@
 # Both create .venv and install the project into it on first use.
 PYTHON ?= python3
 VENV := .venv
-AS ?= sam
+WHO ?= sam
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml
 
 .PHONY: console lead test bench
 console: $(VENV)/.installed
-	$(VENV)/bin/staffsafe console --user $(AS)
+	$(VENV)/bin/staffsafe console --user $(WHO)
 
 lead: $(VENV)/.installed
 	$(VENV)/bin/staffsafe console --user lee --lead

@@ -27,6 +27,7 @@ from bot.domain.content import (
     Tip,
 )
 from bot.domain.errors import ContentError
+from bot.domain.markup import reflow
 
 # Ids the code cites by name; loading fails if content/ drops one.
 REQUIRED_ADVICE = frozenset(
@@ -134,7 +135,7 @@ def _optional_text(value: object, known: Known) -> str:
 
 
 def _markup(value: object, known: Known) -> str:
-    text = _text(value, known)
+    text = reflow(_text(value, known))
     for target in _LINK.findall(text):
         if not _is_url(target):
             raise _Invalid(f"links to {target!r}; links must start with https:// or http://")

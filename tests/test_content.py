@@ -184,3 +184,11 @@ def test_a_missing_file_is_named(folder):
     (folder / "sources.yaml").unlink()
     with pytest.raises(ContentError, match=r"^content/sources\.yaml: file missing$"):
         load_content(folder)
+
+
+def test_markup_is_reflowed_to_one_line_per_paragraph_or_bullet(content):
+    from bot.domain.markup import reflow
+
+    assert reflow("Capture it:\n- one\n  more\n- two\n\nNext\nline") == "Capture it:\n- one more\n- two\n\nNext line"
+    police = content.advice["police"].text
+    assert "because of who they are" in police.replace("\n", " ") and "of\nwho" not in police

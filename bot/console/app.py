@@ -11,7 +11,7 @@ from itertools import count
 
 from bot.console.render import field_prompt, inert, render_card, render_reply
 from bot.domain.errors import StaffSafeError
-from bot.incidents import new_incident_id
+from bot.incidents import log_incident
 from bot.domain.org import Actor
 from bot.domain.ports import Destination
 from bot.domain.report_form import check_field
@@ -117,9 +117,8 @@ class ConsoleBot:
             self.write("Form cancelled. Nothing was saved.")
         except StaffSafeError as error:
             self.write(str(error))
-        except Exception:  # noqa: BLE001 - one place that turns surprises into an incident id
-            incident = new_incident_id()
-            log.exception("console command failed, incident %s", incident)
+        except Exception as error:  # noqa: BLE001 - one place that turns surprises into an incident id
+            incident = log_incident(log, "console command", error)
             self.write(f"Sorry, something went wrong. Incident id: {incident}.")
         self._deliver()
 
