@@ -112,7 +112,7 @@ def case_card(report: Report, notes: list[Note], content: Content, *, now: datet
     return Card(
         title=f"Case {report.reference}",
         sections=tuple(sections),
-        buttons=lead_buttons(report),
+        buttons=tuple(b for b in lead_buttons(report) if b.action != Action.CASE_VIEW),
     )
 
 

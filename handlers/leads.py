@@ -63,7 +63,7 @@ def acknowledge(services: Services, actor: Actor, reference_or_id: str, *, named
             audit=(audit(report, actor, "case.ack", now, detail="named" if named else "unnamed"),),
         )
     )
-    return Reply.say(f"You are handling {report.reference}. The reporter has been told it is acknowledged.")
+    return Reply.say(f"You are handling {report.reference}. The reporter will be told it is acknowledged.")
 
 
 def add_note(services: Services, actor: Actor, reference_or_id: str, text: str) -> FormResult:
@@ -98,7 +98,7 @@ def set_status(services: Services, actor: Actor, reference_or_id: str, status: s
             audit=(audit(report, actor, "case.status", now, detail=f"{report.status.value}->{target.value}"),),
         )
     )
-    return FormResult(reply=Reply.say(f"{report.reference} is now {STATUS_WORDS[target]}. The reporter has been told."))
+    return FormResult(reply=Reply.say(f"{report.reference} is now {STATUS_WORDS[target]}. The reporter will be told."))
 
 
 def message_reporter(services: Services, actor: Actor, reference_or_id: str, text: str) -> FormResult:
