@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from bot.domain.errors import ConfigError
+from bot.durable import fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -201,17 +202,8 @@ def _write_key_file(path: Path, keys: Sequence[bytes], *, exclusive: bool) -> No
         os.close(fd)
     if not exclusive:
         os.replace(target, path)  # a crash leaves either the old file or the new one, whole
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def _create_dir(path: Path) -> None:
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a directory's entries (created, renamed files) durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -6,12 +6,12 @@ import logging
 
 from bot.domain.errors import NotAllowed, NotFound
 from bot.domain.org import Actor
-from bot.domain.report import Changes, Delivery, Note, NoteKind, Report, Status, new_id, normalise_reference
+from bot.domain.report import Changes, Delivery, NoteKind, Report, Status, normalise_reference
 from bot.domain.report_form import MAX_TEXT
 from bot.domain.ui import Card, Field, FieldKind, Form, FormResult, Option, Reply
 from bot.domain.workflow import STATUS_WORDS, Role, allowed_moves, check_move
 from handlers.cards import case_card, queue_card
-from handlers.reports import _item, audit
+from handlers.reports import _item, audit, note_changes, text_error
 from handlers.services import Services
 from handlers.takedown import letter_for_report
 
@@ -69,13 +69,7 @@ def acknowledge(services: Services, actor: Actor, reference_or_id: str, *, named
 def add_note(services: Services, actor: Actor, reference_or_id: str, text: str) -> FormResult:
     """An internal note, seen by leads only."""
     report = find_case(services, actor, reference_or_id, "case.note")
-    error = _text_error(text)
-    if error:
-        return FormResult(errors={"text": error})
-    now = services.clock.now()
-    note = Note(id=new_id(), report_id=report.id, kind=NoteKind.INTERNAL, author_id=actor.id, text=text.strip(), at=now)
-    services.store.commit(Changes(notes=(note,), audit=(audit(report, actor, "case.note", now),)))
-    return FormResult(reply=Reply.say(f"Note added to {report.reference}."))
+    return _note(services, actor, report, text, NoteKind.INTERNAL, f"Note added to {report.reference}.")
 
 
 def set_status(services: Services, actor: Actor, reference_or_id: str, status: str) -> FormResult:
@@ -104,19 +98,17 @@ def set_status(services: Services, actor: Actor, reference_or_id: str, status: s
 def message_reporter(services: Services, actor: Actor, reference_or_id: str, text: str) -> FormResult:
     """Relay a lead's message to the reporter by DM; kept on the case's timeline."""
     report = find_case(services, actor, reference_or_id, "case.message")
-    error = _text_error(text)
+    done = f"Your message will be sent to the reporter of {report.reference}."
+    return _note(services, actor, report, text, NoteKind.TO_REPORTER, done)
+
+
+def _note(services: Services, actor: Actor, report: Report, text: str, kind: NoteKind, done: str) -> FormResult:
+    error = text_error(text)
     if error:
         return FormResult(errors={"text": error})
-    now = services.clock.now()
-    note = Note(id=new_id(), report_id=report.id, kind=NoteKind.TO_REPORTER, author_id=actor.id, text=text.strip(), at=now)
-    services.store.commit(
-        Changes(
-            notes=(note,),
-            outbox=(_item(Delivery.REPORTER_MESSAGE, report, now, note_id=note.id),),
-            audit=(audit(report, actor, "case.message", now),),
-        )
-    )
-    return FormResult(reply=Reply.say(f"Your message will be sent to the reporter of {report.reference}."))
+    _, changes = note_changes(services, actor, report, text.strip(), kind)
+    services.store.commit(changes)
+    return FormResult(reply=Reply.say(done))
 
 
 def takedown_letter(services: Services, actor: Actor, reference_or_id: str) -> Reply:
@@ -132,15 +124,6 @@ def lead_queue(services: Services, actor: Actor) -> Reply:
     services.org.require_lead(actor.id)
     visible = [r for r in services.store.open_reports() if services.org.may_handle(actor.id, r)]
     return Reply(cards=(queue_card(visible, services.content, now=services.clock.now()),))
-
-
-def _text_error(text: str) -> str:
-    text = (text or "").strip()
-    if not text:
-        return "Please write something."
-    if len(text) > MAX_TEXT:
-        return f"Please keep this under {MAX_TEXT} characters (it has {len(text)})."
-    return ""
 
 
 def text_form(form_id: str, title: str, label: str, report: Report) -> Form:

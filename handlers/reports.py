@@ -114,19 +114,38 @@ def own_report(services: Services, actor: Actor, reference_or_id: str) -> Report
 def reply_to_leads(services: Services, actor: Actor, reference_or_id: str, text: str) -> Reply:
     """Relay the reporter's reply into the case; the leads are told there is a reply."""
     report = own_report(services, actor, reference_or_id)
-    text = text.strip()
-    if not text or len(text) > MAX_TEXT:
-        return Reply.say(f"Please write a message of 1 to {MAX_TEXT} characters.")
-    now = services.clock.now()
-    note = Note(id=new_id(), report_id=report.id, kind=NoteKind.FROM_REPORTER, author_id=actor.id, text=text, at=now)
-    services.store.commit(
-        Changes(
-            notes=(note,),
-            outbox=(_item(Delivery.LEAD_MESSAGE, report, now, note_id=note.id),),
-            audit=(audit(report, actor, "report.reply", now),),
-        )
-    )
+    error = text_error(text)
+    if error:
+        return Reply.say(error)
+    services.store.commit(note_changes(services, actor, report, text.strip(), NoteKind.FROM_REPORTER)[1])
     return Reply.say(f"Your reply on {report.reference} has been passed to the designated leads.")
+
+
+def text_error(text: str) -> str:
+    """Why a message or note cannot be accepted, or "" if it can."""
+    text = (text or "").strip()
+    if not text:
+        return "Please write something."
+    if len(text) > MAX_TEXT:
+        return f"Please keep this under {MAX_TEXT} characters (it has {len(text)})."
+    return ""
+
+
+# What each kind of note sets off: its delivery (if any) and its audit action.
+_NOTE_EFFECTS = {
+    NoteKind.INTERNAL: (None, "case.note"),
+    NoteKind.TO_REPORTER: (Delivery.REPORTER_MESSAGE, "case.message"),
+    NoteKind.FROM_REPORTER: (Delivery.LEAD_MESSAGE, "report.reply"),
+}
+
+
+def note_changes(services: Services, actor: Actor, report: Report, text: str, kind: NoteKind) -> tuple[Note, Changes]:
+    """A note on a case, with its relay (if any) and audit event, to commit together."""
+    now = services.clock.now()
+    note = Note(id=new_id(), report_id=report.id, kind=kind, author_id=actor.id, text=text, at=now)
+    delivery, action = _NOTE_EFFECTS[kind]
+    outbox = (_item(delivery, report, now, note_id=note.id),) if delivery else ()
+    return note, Changes(notes=(note,), outbox=outbox, audit=(audit(report, actor, action, now),))
 
 
 def withdraw_report(services: Services, actor: Actor, reference_or_id: str) -> Reply:

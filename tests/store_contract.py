@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 import pytest
@@ -17,7 +17,6 @@ import pytest
 from bot.domain.errors import Conflict, StoreError
 from bot.domain.ports import Store
 from bot.domain.report import (
-    Adult,
     AuditEvent,
     Changes,
     Delivery,
@@ -25,39 +24,27 @@ from bot.domain.report import (
     Note,
     NoteKind,
     OutboxItem,
-    Perpetrator,
     Report,
     Status,
     Want,
     new_id,
-    new_reference,
 )
+from tests.builders import a_report
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 
 
 def report(*, minutes: float = 0, **overrides: object) -> Report:
-    """A report created `minutes` after T0; override any field."""
+    """A report created `minutes` after T0, with every optional field filled; override any field."""
     values: dict[str, object] = dict(
-        id=new_id(),
-        reference=new_reference(),
         reporter_id="slack:U100",
-        reporter_name="Sam Jones",
-        named_to_leads=True,
-        what_happened="A parent posted my photo with insults.",
-        where="facebook",
         urls=("https://facebook.com/post/1", "https://facebook.com/post/2"),
-        first_seen=date(2026, 11, 20),
         occasions=2,
-        perpetrator=Perpetrator.LINKED,
-        adult=Adult.YES,
         natures=frozenset({Nature.ABUSIVE, Nature.THREATENING}),
-        evidence_saved=True,
         wants=frozenset({Want.REMOVED, Want.SUPPORT}),
         created_at=T0 + timedelta(minutes=minutes),
     )
-    values.update(overrides)
-    return Report(**values)  # type: ignore[arg-type]
+    return a_report(**(values | overrides))
 
 
 def note(report_id: str, *, minutes: float = 0, **overrides: object) -> Note:

@@ -15,6 +15,7 @@ from typing import Any
 from tinydb.storages import JSONStorage
 
 from bot.domain.errors import StoreCorrupt
+from bot.durable import fsync_dir
 from bot.store.codec import TABLES
 
 FORMAT = 1
@@ -86,12 +87,3 @@ def write_snapshot(path: Path, snapshot: Snapshot) -> None:
 def temp_path(path: Path) -> Path:
     """Where a snapshot is written before it replaces `path`; a leftover one is never read."""
     return path.with_name(path.name + ".tmp")
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a directory's entries (created, renamed, truncated files) durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

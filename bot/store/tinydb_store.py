@@ -28,7 +28,8 @@ from bot.store.codec import TABLES, Record, to_doc
 from bot.store.journal import Journal, encode_line
 from bot.store.recovery import DataPaths, Sealed, recover
 from bot.store.sealing import Sealer
-from bot.store.snapshot import Snapshot, fsync_dir, temp_path, write_snapshot
+from bot.durable import fsync_dir
+from bot.store.snapshot import Snapshot, temp_path, write_snapshot
 from bot.store.tables import Tables
 
 log = logging.getLogger(__name__)
