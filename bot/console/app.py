@@ -46,7 +46,7 @@ class ConsoleNotifier:
         return f"console-{next(self._sent)}"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ConsoleBot:
     """Reads commands line by line and answers as the bot would on Slack."""
 

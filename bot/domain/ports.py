@@ -91,7 +91,6 @@ class Destination:
 
     leads: bool = False
     user_id: str = ""  # platform-qualified; for a DM
-    exclude: tuple[str, ...] = ()  # leads who must not see it (the report is about them)
 
 
 class Notifier(Protocol):
