@@ -75,11 +75,12 @@ def test_report_flow_with_inline_errors_then_the_lead_handles_it(data_dir):
 
     lead = console(data_dir, "--user", "lee", "--lead", lines=[
         "/queue", f"/ack {reference}", f"/note {reference} Spoke to the head", f"/status {reference} in_progress",
-        f"/message {reference} We are on it", f"/case {reference}", f"/letter {reference}"])
+        f"/message {reference} We are on it", f"/case {reference}", f"/letter {reference}", f"/export {reference}"])
     out = lead.stdout
     assert lead.returncode == 0, lead.stderr
     assert reference in out and "insults" in out and "Spoke to the head" in out
     assert "acknowledged by Lee Harper" in out and "We are on it" in out and "Takedown request: Facebook" in out
+    assert f"── {reference}.txt ──" in out and "case.export" not in out.split(f"{reference}.txt ──")[1]
 
     again = console(data_dir, "--user", "olu", lines=[f"/case {reference}", f"/ack {reference}"])
     assert again.stdout.count("Only the designated leads can do that.") == 2

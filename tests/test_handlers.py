@@ -201,3 +201,22 @@ def test_takedown_for_an_unknown_platform_lists_the_known_ones(services):
 def test_staysafe_has_the_advice_checklist_and_helplines(services):
     text = card_text(info.staysafe(services).cards)
     assert "0344 381 4772" in text and "101" in text and "checklist" in text.lower()
+
+
+def test_export_has_details_guidance_and_timeline_and_never_names_an_anonymous_reporter(services):
+    from handlers.export import export_case
+
+    report = submit(services, named="anonymous", what_happened="Line one\nLine two")
+    leads.acknowledge(services, LEAD, report.reference)
+    leads.add_note(services, LEAD, report.reference, "Spoke to HR")
+    reports.reply_to_leads(services, STAFF, report.reference, "Thank you")
+    document = export_case(services, LEAD, report.reference)
+    assert document.filename == f"{report.reference}.txt"
+    text = document.text
+    for expected in ("Line one", "Line two", "Don't reply or retaliate", "Internal note:", "Spoke to HR",
+                     "Message from the reporter:", "case.ack by Lee Harper", "report.submit by the reporter", "Anonymous"):
+        assert expected in text
+    assert STAFF.id not in text and STAFF.name not in text
+    assert services.store.audit(report.id)[-1].action == "case.export"
+    with pytest.raises(NotAllowed):
+        export_case(services, OTHER, report.reference)

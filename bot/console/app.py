@@ -15,8 +15,8 @@ from bot.incidents import log_incident
 from bot.domain.org import Actor
 from bot.domain.ports import Destination
 from bot.domain.report_form import check_field
-from bot.domain.ui import Answers, Card, Field, FieldKind, Form, FormResult, Reply
-from handlers import info, leads, reports, takedown
+from bot.domain.ui import Answers, Card, Document, Field, FieldKind, Form, FormResult, Reply
+from handlers import export, info, leads, reports, takedown
 from handlers.delivery import deliver_due
 from handlers.services import Services
 
@@ -80,6 +80,7 @@ class ConsoleBot:
             "status": lambda args: leads.set_status(self.services, self.actor, _arg(args, 0), _rest(args)),
             "message": lambda args: leads.message_reporter(self.services, self.actor, _arg(args, 0), _rest(args)),
             "letter": lambda args: leads.takedown_letter(self.services, self.actor, _arg(args, 0)),
+            "export": lambda args: export.export_case(self.services, self.actor, _arg(args, 0)),
         }
 
     def run(self) -> None:
@@ -128,6 +129,9 @@ class ConsoleBot:
             outcome = self.fill_form(outcome, self._submit_for(outcome))
         if isinstance(outcome, FormResult):
             outcome = outcome.reply or Reply.say("Please correct: " + "; ".join(outcome.errors.values()))
+        if isinstance(outcome, Document):
+            self.write(f"── {outcome.filename} ──\n{inert(outcome.text)}── end of {outcome.filename} ──")
+            return
         if isinstance(outcome, Card):
             outcome = Reply(cards=(outcome,))
         if isinstance(outcome, Reply):
@@ -141,7 +145,7 @@ class ConsoleBot:
         extra = "Also: /reply REF text, /withdraw REF"
         if self.lead_mode:
             extra += ". Leads: /queue, /case REF, /ack REF [unnamed], /note REF text, /status REF STATUS, " \
-                     "/message REF text, /letter REF"
+                     "/message REF text, /letter REF, /export REF"
         return Reply(cards=reply.cards, text=extra)
 
     def _takedown(self, args: list[str]) -> object:

@@ -164,3 +164,11 @@ def as_date(value: object) -> date | None:
         return date.fromisoformat(str(value).strip())
     except ValueError:
         return None
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file for the asker to keep (a case export): plain text, never rendered as markup."""
+
+    filename: str
+    text: str

@@ -1,0 +1,73 @@
+"""Case export for HR or the police: one readable document with the details, guidance, timeline and notes."""
+
+from __future__ import annotations
+
+from bot.domain.org import Actor
+from bot.domain.report import AuditEvent, Changes, Note, Report
+from bot.domain.report_form import ADULT_LABELS, NATURE_LABELS, PERPETRATOR_LABELS, WANT_LABELS
+from bot.domain.ui import Document
+from bot.domain.workflow import STATUS_WORDS
+from handlers.cards import place_name
+from handlers.leads import find_case
+from handlers.reports import audit
+from handlers.services import Services
+
+_NOTE_HEADINGS = {"internal": "Internal note", "to_reporter": "Message to the reporter",
+                  "from_reporter": "Message from the reporter"}
+
+
+def export_case(services: Services, actor: Actor, reference_or_id: str) -> Document:
+    """The whole case as a text document; the export itself is audited before it is produced."""
+    report = find_case(services, actor, reference_or_id, "case.export")
+    now = services.clock.now()
+    services.store.commit(Changes(audit=(audit(report, actor, "case.export", now),)))
+    notes = services.store.notes(report.id)
+    events = services.store.audit(report.id)
+    text = "\n".join([
+        f"StaffSafe case export: {report.reference}",
+        f"Exported {now:%Y-%m-%d %H:%M} UTC by {services.org.names.get(actor.id, actor.name or actor.id)}",
+        "CONFIDENTIAL: share only with the people handling this case.",
+        "",
+        *_details(services, report),
+        "",
+        "Guidance given to the reporter",
+        *(f"- {step.title} ({step.cite})" for step in services.guidance.steps(report)),
+        "",
+        "Timeline",
+        *_timeline(services, report, notes, events),
+    ])
+    return Document(filename=f"{report.reference}.txt", text=text + "\n")
+
+
+def _details(services: Services, report: Report) -> list[str]:
+    reporter = report.reporter_name if report.named_to_leads else "Anonymous (chose not to be named to the leads)"
+    return [
+        f"Status: {STATUS_WORDS[report.status]}",
+        f"Received: {report.created_at:%Y-%m-%d %H:%M} UTC",
+        f"Reporter: {reporter}",
+        f"Where: {place_name(services.content, report.where)}",
+        "Links:", *(f"  {url}" for url in report.urls or ("none given",)),
+        f"First seen: {report.first_seen.isoformat()}; occasions: {report.occasions}",
+        f"Who: {PERPETRATOR_LABELS[report.perpetrator]}; adult: {ADULT_LABELS[report.adult]}",
+        "Nature: " + (", ".join(NATURE_LABELS[n] for n in sorted(report.natures)) or "not said"),
+        f"Evidence saved by the reporter: {'yes' if report.evidence_saved else 'no'}",
+        "Wants: " + (", ".join(WANT_LABELS[w] for w in sorted(report.wants)) or "not said"),
+        "",
+        "What happened (the reporter's words)",
+        *(f"  {line}" for line in report.what_happened.splitlines()),
+    ]
+
+
+def _timeline(services: Services, report: Report, notes: list[Note], events: list[AuditEvent]) -> list[str]:
+    """Audit events and notes in time order; notes with their text, events without content."""
+
+    def who(actor_id: str) -> str:
+        # The reporter is never named here: they may have asked to stay anonymous to the leads.
+        return "the reporter" if actor_id == report.reporter_id else services.org.names.get(actor_id, actor_id)
+
+    entries = [(e.at, f"{e.at:%Y-%m-%d %H:%M} {e.action} by {who(e.actor_id)}"
+                      + (f" ({e.detail})" if e.detail else "")) for e in events]
+    for note in notes:
+        lines = [f"{note.at:%Y-%m-%d %H:%M} {_NOTE_HEADINGS[note.kind.value]}:"]
+        entries.append((note.at, "\n".join(lines + [f"  {line}" for line in note.text.splitlines()])))
+    return [text for _, text in sorted(entries, key=lambda entry: entry[0])]
