@@ -3,10 +3,11 @@
 import pytest
 
 from bot.console.render import render_card
-from bot.domain.errors import InvalidTransition, NotAllowed, NotFound
-from bot.domain.report import Delivery, NoteKind, Status
+from bot.domain.errors import Conflict, InvalidTransition, NotAllowed, NotFound, user_message
+from bot.domain.report import Changes, Delivery, NoteKind, Status
 from bot.domain.report_form import MAX_TEXT
 from handlers import info, leads, reports, takedown
+from handlers.export import export_case
 from handlers.delivery import deliver_due
 from tests.builders import report_answers
 from tests.conftest import BACKUP, LEAD, OTHER, STAFF
@@ -204,8 +205,6 @@ def test_staysafe_has_the_advice_checklist_and_helplines(services):
 
 
 def test_export_has_details_guidance_and_timeline_and_never_names_an_anonymous_reporter(services):
-    from handlers.export import export_case
-
     report = submit(services, named="anonymous", what_happened="Line one\nLine two")
     leads.acknowledge(services, LEAD, report.reference)
     leads.add_note(services, LEAD, report.reference, "Spoke to HR")
@@ -220,3 +219,13 @@ def test_export_has_details_guidance_and_timeline_and_never_names_an_anonymous_r
     assert services.store.audit(report.id)[-1].action == "case.export"
     with pytest.raises(NotAllowed):
         export_case(services, OTHER, report.reference)
+
+
+def test_concurrent_changes_to_one_case_conflict_with_a_friendly_message(services):
+    report = submit(services)
+    stale = services.store.report(report.id)
+    leads.acknowledge(services, LEAD, report.id)
+    with pytest.raises(Conflict) as raised:
+        services.store.commit(Changes(reports=(stale.evolve(now=services.clock.now(), status=Status.CLOSED),)))
+    assert user_message(raised.value) == "Someone changed this at the same moment. Please try again."
+    assert services.store.report(report.id).status is Status.ACKNOWLEDGED

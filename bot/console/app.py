@@ -10,7 +10,7 @@ from datetime import timedelta
 from itertools import count
 
 from bot.console.render import field_prompt, inert, render_card, render_reply
-from bot.domain.errors import StaffSafeError
+from bot.domain.errors import StaffSafeError, user_message
 from bot.incidents import log_incident
 from bot.domain.org import Actor
 from bot.domain.ports import Destination
@@ -117,7 +117,7 @@ class ConsoleBot:
         except EndOfInput:
             self.write("Form cancelled. Nothing was saved.")
         except StaffSafeError as error:
-            self.write(str(error))
+            self.write(user_message(error))
         except Exception as error:  # noqa: BLE001 - one place that turns surprises into an incident id
             incident = log_incident(log, "console command", error)
             self.write(f"Sorry, something went wrong. Incident id: {incident}.")

@@ -56,3 +56,12 @@ class StoreCorrupt(StoreError):
 
 class KeyMismatch(StoreError):
     """None of the configured keys opens the data folder."""
+
+
+def user_message(error: StaffSafeError) -> str:
+    """What to tell the user: our own message, except where it speaks of storage internals."""
+    if isinstance(error, Conflict):
+        return "Someone changed this at the same moment. Please try again."
+    if isinstance(error, StoreError):
+        return "Sorry, I can't save anything right now. Please try again in a few minutes."
+    return str(error)
