@@ -81,7 +81,7 @@ def set_status(services: Services, actor: Actor, reference_or_id: str, status: s
         return FormResult(errors={"status": "Choose one of: " + ", ".join(s.value for s in Status)})
     check_move(Role.LEAD, report.status, target)
     now = services.clock.now()
-    changes = {"status": target}
+    changes: dict[str, object] = {"status": target}
     if report.handler_id is None:
         changes |= {"handler_id": actor.id}
     updated = report.evolve(now=now, **changes)

@@ -36,7 +36,7 @@ def submit_report(services: Services, actor: Actor, answers: Answers) -> FormRes
     now = services.clock.now()
     form = report_form(services.content)
     parsed, errors = parse_report(form, answers, today=now.date())
-    if errors:
+    if parsed is None:
         return FormResult(errors=errors)
     report = Report(
         id=new_id(),

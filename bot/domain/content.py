@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from datetime import date
 
 from bot.domain.errors import NotFound
@@ -154,7 +156,7 @@ class Content:
     def cite(self, ref: str) -> Advice | ChecklistItem | Tip | Provider | Helpline | Platform | Template:
         """The entry a citation names, e.g. "advice/save-evidence"; NotFound if there is none."""
         kind, _, entry_id = ref.partition("/")
-        table = {
+        tables: dict[str, Mapping[str, Any]] = {
             "advice": self.advice,
             "law": self.law,
             "checklist": self.checklist,
@@ -163,10 +165,18 @@ class Content:
             "helplines": self.helplines,
             "platforms": self.platforms,
             "templates": self.templates,
-        }.get(kind, {})
+        }
+        table = tables.get(kind, {})
         if entry_id not in table:
             raise NotFound(f"No content entry {ref!r}.")
         return table[entry_id]
+
+    def advice_entry(self, ref: str) -> Advice:
+        """An advice or law entry by citation ("advice/police", "law/uk-gdpr"); NotFound otherwise."""
+        entry = self.cite(ref)
+        if not isinstance(entry, Advice):
+            raise NotFound(f"{ref!r} is not an advice or law entry.")
+        return entry
 
     def provider(self, name: str) -> Provider:
         """A provider by id, name or alias, case-insensitively; NotFound lists the known ones."""
@@ -181,7 +191,7 @@ def _key(text: str) -> str:
     return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
-def _by_name(entries: dict, name: str, what: str):
+def _by_name(entries: Mapping[str, Any], name: str, what: str) -> Any:
     wanted = _key(name)
     for entry in entries.values():
         if wanted and wanted in {_key(entry.id), _key(entry.name), *map(_key, entry.aliases)}:

@@ -108,5 +108,5 @@ class GuidanceEngine:
         return sorted(steps, key=lambda step: not step.urgent)
 
     def _step(self, cite: str) -> Step:
-        entry = self._content.cite(cite)
+        entry = self._content.advice_entry(cite)
         return Step(cite=cite, title=entry.title, text=entry.text, urgent=cite in URGENT)

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 
 class Perpetrator(StrEnum):
@@ -138,7 +139,7 @@ class Report:
         """Two or more occasions: a course of conduct under the Protection from Harassment Act 1997."""
         return self.occasions >= 2
 
-    def evolve(self, *, now: datetime, **changes: object) -> Report:
+    def evolve(self, *, now: datetime, **changes: Any) -> Report:
         """A new version of this report, ready to be saved with an optimistic version check."""
         return replace(self, updated_at=now, version=self.version + 1, **changes)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from datetime import date
 from urllib.parse import urlsplit
 
@@ -48,7 +50,7 @@ NAMED = (
 )
 
 
-def _options(labels: dict[str, str]) -> tuple[Option, ...]:
+def _options(labels: Mapping[Any, str]) -> tuple[Option, ...]:
     return tuple(Option(str(value), label) for value, label in labels.items())
 
 
@@ -197,9 +199,9 @@ def is_web_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc) and len(url) <= MAX_URL_LENGTH
 
 
-def check_form(form: Form, answers: Answers, *, today: date) -> tuple[dict[str, object], FieldErrors]:
+def check_form(form: Form, answers: Answers, *, today: date) -> tuple[dict[str, Any], FieldErrors]:
     """Every field checked: the typed values and the errors, keyed by field id."""
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}
     errors: FieldErrors = {}
     for field in form.fields:
         value, error = check_field(field, answers.get(field.id), today=today)
