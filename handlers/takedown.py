@@ -26,6 +26,7 @@ def takedown(services: Services, name: str) -> Form | Reply:
     if name.strip().casefold() == KNOWN_PERSON:
         return takedown_form(KNOWN_PERSON, "Ask someone to remove content")
     platform = services.content.platform(name)
+    # Form titles are kept to 24 characters: Slack's limit for a modal title, the tightest of the platforms.
     return takedown_form(platform.id, f"Takedown: {platform.name}"[:24])
 
 
