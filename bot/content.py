@@ -142,10 +142,6 @@ def _markup(value: object, known: Known) -> str:
     return text
 
 
-def _optional_markup(value: object, known: Known) -> str:
-    return "" if value == "" else _markup(value, known)
-
-
 def _url(value: object, known: Known) -> str:
     text = _text(value, known)
     if not _is_url(text):
@@ -153,8 +149,13 @@ def _url(value: object, known: Known) -> str:
     return text
 
 
-def _optional_url(value: object, known: Known) -> str:
-    return "" if value == "" else _url(value, known)
+def _optional(check: Check) -> Check:
+    """`check`, or "" where the file says "" for none."""
+
+    def check_optional(value: object, known: Known) -> object:
+        return "" if value == "" else check(value, known)
+
+    return check_optional
 
 
 def _iso_date(value: object, known: Known) -> date:
@@ -194,12 +195,12 @@ def _one_of(*choices: str) -> Check:
     return check
 
 
-def _ref(table: str, *, optional: bool = False) -> Check:
+def _ref(table: str) -> Check:
     """An id that must exist in another table (checked against every file's ids)."""
 
     def check(value: object, known: Known) -> str:
-        text = _optional_text(value, known) if optional else _text(value, known)
-        if text and text not in known[table]:
+        text = _text(value, known)
+        if text not in known[table]:
             raise _Invalid(f"{text!r} is not an entry in {_TABLES[table].file}")
         return text
 
@@ -281,7 +282,7 @@ _FACT: dict[str, Check] = {"source": _ref("sources"), "verified": _iso_date}
 _ADVICE: dict[str, Check] = {"title": _text, "text": _markup, **_FACT}
 
 _TABLES: dict[str, _Table] = {
-    "sources": _Table("sources.yaml", Source, {"title": _text, "url": _optional_url}),
+    "sources": _Table("sources.yaml", Source, {"title": _text, "url": _optional(_url)}),
     "advice": _Table("advice.yaml", Advice, _ADVICE),
     "law": _Table("law.yaml", Advice, _ADVICE),
     "checklist": _Table(
@@ -309,7 +310,7 @@ _TABLES: dict[str, _Table] = {
             "route": _markup,
             "contacts": _contacts,
             "history_2016": _contacts,
-            "merged_into": _ref("providers", optional=True),
+            "merged_into": _optional(_ref("providers")),
             **_FACT,
         },
         section="networks",
@@ -328,7 +329,7 @@ _TABLES: dict[str, _Table] = {
             "how_to_report": _markup,
             "report_url": _url,
             "include": _items(_text, least=1),
-            "notes": _optional_markup,
+            "notes": _optional(_markup),
             "policy": _text,
             "template": _ref("templates"),
             "active": _flag,

@@ -6,12 +6,11 @@ import logging
 
 from bot.domain.errors import NotAllowed, NotFound
 from bot.domain.org import Actor
-from bot.domain.report import Changes, Delivery, NoteKind, Report, Status, normalise_reference
-from bot.domain.report_form import MAX_TEXT
-from bot.domain.ui import Card, Field, FieldKind, Form, FormResult, Option, Reply
-from bot.domain.workflow import STATUS_WORDS, Role, allowed_moves, check_move
+from bot.domain.report import Changes, Delivery, NoteKind, Report, Status
+from bot.domain.ui import Card, FormResult, Reply
+from bot.domain.workflow import STATUS_WORDS, Role, check_move
 from handlers.cards import case_card, queue_card
-from handlers.reports import _item, audit, note_changes, text_error
+from handlers.reports import _item, audit, find_report, note_changes, text_error
 from handlers.services import Services
 from handlers.takedown import letter_for_report
 
@@ -20,8 +19,7 @@ log = logging.getLogger(__name__)
 
 def find_case(services: Services, actor: Actor, reference_or_id: str, action: str) -> Report:
     """The report a lead asked for; refusals are audited and give nothing away."""
-    store = services.store
-    report = store.report(reference_or_id) or store.report_by_reference(normalise_reference(reference_or_id))
+    report = find_report(services, reference_or_id)
     if not services.org.is_lead(actor.id):
         if report is not None:
             _refuse(services, actor, report, action, "refused: not a lead")
@@ -124,22 +122,3 @@ def lead_queue(services: Services, actor: Actor) -> Reply:
     services.org.require_lead(actor.id)
     visible = [r for r in services.store.open_reports() if services.org.may_handle(actor.id, r)]
     return Reply(cards=(queue_card(visible, services.content, now=services.clock.now()),))
-
-
-def text_form(form_id: str, title: str, label: str, report: Report) -> Form:
-    """A one-field form (note, message) about a case; its context holds the report id only."""
-    return Form(
-        id=form_id, title=title, submit_label="Send",
-        fields=(Field("text", label, FieldKind.PARAGRAPH, max_length=MAX_TEXT),),
-        context={"report_id": report.id},
-    )
-
-
-def status_form(report: Report) -> Form:
-    """The statuses a lead may move this case to."""
-    options = tuple(Option(s.value, STATUS_WORDS[s].capitalize()) for s in sorted(allowed_moves(Role.LEAD, report.status)))
-    return Form(
-        id="case.status", title="Set status", submit_label="Save",
-        fields=(Field("status", f"{report.reference} is {STATUS_WORDS[report.status]}. Move it to", FieldKind.SELECT, options=options),),
-        context={"report_id": report.id},
-    )

@@ -74,7 +74,7 @@ def submit_report(services: Services, actor: Actor, answers: Answers) -> FormRes
 
 def lead_alerts(services: Services, report: Report) -> tuple[OutboxItem, ...]:
     """The leads' alert: to their channel, or, if the report is about a lead, to each other lead alone."""
-    now = report.updated_at or report.created_at
+    now = report.created_at
     if report.subject_id is None or not services.org.is_lead(report.subject_id):
         return (_item(Delivery.LEAD_ALERT, report, now),)
     return tuple(
@@ -102,10 +102,15 @@ def my_reports(services: Services, actor: Actor) -> Reply:
     return Reply(cards=(my_reports_card(services.store.reports_by_reporter(actor.id)),))
 
 
+def find_report(services: Services, reference_or_id: str) -> Report | None:
+    """A report by its internal id (buttons) or its reference as a person typed it."""
+    store = services.store
+    return store.report(reference_or_id) or store.report_by_reference(normalise_reference(reference_or_id))
+
+
 def own_report(services: Services, actor: Actor, reference_or_id: str) -> Report:
     """One of the asker's own reports, by reference or id; NotFound for anyone else's."""
-    store = services.store
-    report = store.report(reference_or_id) or store.report_by_reference(normalise_reference(reference_or_id))
+    report = find_report(services, reference_or_id)
     if report is None or report.reporter_id != actor.id:
         raise NotFound(f"You have no report with reference {reference_or_id.strip()[:20]!r}.")
     return report

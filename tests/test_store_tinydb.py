@@ -15,7 +15,7 @@ from tinydb import TinyDB
 from bot.crypto import Keyring
 from bot.domain.errors import StoreCorrupt, StoreLocked
 from bot.domain.ports import Store
-from bot.domain.report import Changes
+from bot.domain.report import Changes, Report
 from bot.store.tinydb_store import JOURNAL_NAME, SNAPSHOT_NAME, TinyDBStore
 from tests.store_contract import StoreContract, note, report, submission
 
@@ -86,13 +86,19 @@ def test_data_files_are_private(tmp_path: Path, keyring: Keyring) -> None:
             assert path.stat().st_mode & 0o077 == 0, path.name
 
 
-def test_journal_is_replayed_after_a_crash(tmp_path: Path, keyring: Keyring) -> None:
+def crashed_after_three_commits(tmp_path: Path, keyring: Keyring) -> tuple[Path, list[Report]]:
+    """Three commits to `live`, its crash image in `image`, then `live` closed (and so compacted)."""
     store = TinyDBStore.open(tmp_path / "live", keyring)
     reports = [report(minutes=i) for i in range(3)]
     for r in reports:
         store.commit(submission(r))
     image = crash_image(tmp_path / "live", tmp_path / "image")
     store.close()
+    return image, reports
+
+
+def test_journal_is_replayed_after_a_crash(tmp_path: Path, keyring: Keyring) -> None:
+    image, reports = crashed_after_three_commits(tmp_path, keyring)
     assert (image / JOURNAL_NAME).stat().st_size > 0
     with TinyDBStore.open(image, keyring) as again:
         assert again.all_reports() == reports
@@ -100,12 +106,7 @@ def test_journal_is_replayed_after_a_crash(tmp_path: Path, keyring: Keyring) -> 
 
 
 def test_a_crash_between_snapshot_and_journal_reset_is_harmless(tmp_path: Path, keyring: Keyring) -> None:
-    store = TinyDBStore.open(tmp_path / "live", keyring)
-    reports = [report(minutes=i) for i in range(3)]
-    for r in reports:
-        store.commit(submission(r))
-    image = crash_image(tmp_path / "live", tmp_path / "image")
-    store.close()  # compacts: the new snapshot holds all three entries
+    image, reports = crashed_after_three_commits(tmp_path, keyring)  # live's new snapshot holds all three
     shutil.copy(tmp_path / "live" / SNAPSHOT_NAME, image / SNAPSHOT_NAME)  # journal not yet reset
     with TinyDBStore.open(image, keyring) as again:
         assert again.all_reports() == reports

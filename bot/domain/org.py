@@ -47,11 +47,6 @@ class Organisation:
             # Deliberately the same words as an unknown reference: do not reveal the report exists.
             raise NotAllowed("Only the designated leads can do that.")
 
-    def require_admin(self, user_id: str) -> None:
-        """Raise NotAllowed unless this person is an admin."""
-        if not self.is_admin(user_id):
-            raise NotAllowed("Only admins can do that.")
-
     def leads_for(self, report: Report) -> frozenset[str]:
         """The leads who may see this report."""
         return frozenset(lead for lead in self.leads | self.backup_leads if lead != report.subject_id)

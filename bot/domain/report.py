@@ -122,7 +122,6 @@ class Report:
     handler_named: bool = True  # whether the reporter may be told who handles it
     updated_at: datetime | None = None
     version: int = 1
-    legal_hold: bool = False
 
     @property
     def is_open(self) -> bool:

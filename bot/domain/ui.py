@@ -67,7 +67,6 @@ class Form:
     fields: tuple[Field, ...]
     intro: str = ""  # trusted markup shown above the fields
     context: dict[str, str] = field(default_factory=dict)
-    values: dict[str, object] = field(default_factory=dict)  # initial values, e.g. to keep answers
 
     def field(self, field_id: str) -> Field:
         """The field with this id."""
@@ -98,7 +97,6 @@ class Button:
     action: str  # a dotted action id from handlers.actions.Action
     value: str = ""
     style: Style = Style.DEFAULT
-    url: str = ""  # a link button instead of an action
 
 
 @dataclass(frozen=True)
@@ -148,7 +146,6 @@ class FormResult:
 
     errors: FieldErrors = field(default_factory=dict)
     reply: Reply | None = None
-    next_form: Form | None = None
 
     @property
     def ok(self) -> bool:
