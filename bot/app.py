@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.signature import Clock as SignatureClock
 
 from bot.config import AppConfig, load_config
 from bot.content import load_content
 from bot.crypto import load_keyring
 from bot.domain.guidance import GuidanceEngine
 from bot.domain.ports import Clock, Store, SystemClock
+from bot.incidents import log_incident
 from bot.settings import Settings
+from bot.slack.http import SlackHttpApp
+from bot.slack.listeners import SlackListeners
+from bot.slack.logs import library_logger, quiet_slack_libraries
+from bot.slack.notifier import SlackNotifier
+from bot.worker import OutboxWorker
+from handlers.delivery import deliver_due
 from bot.store.tinydb_store import TinyDBStore
 from handlers.services import Services
 
@@ -40,3 +54,47 @@ def running(settings: Settings, *, clock: Clock | None = None, store: Store | No
         )
     finally:
         store.close()
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlackRuntime:
+    """The Slack adapter, wired: Bolt with its listeners, the HTTP front door, the outbox worker."""
+
+    bolt: App
+    http: SlackHttpApp
+    worker: OutboxWorker
+    notifier: SlackNotifier
+
+
+def build_slack(services: Services, config: AppConfig, settings: Settings, *,
+                signature_clock: SignatureClock | None = None, poll_seconds: float = 1.0) -> SlackRuntime:
+    """Everything the Slack adapter needs, from checked settings."""
+    quiet_slack_libraries()
+
+    def web_client(retry_handlers: list) -> WebClient:
+        return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10,
+                         logger=library_logger("slack_sdk"), retry_handlers=retry_handlers)
+
+    # Listener calls (opening modals, answering a button) may retry at once: they post nothing
+    # twice that matters. Deliveries never retry inside the client: the outbox decides, durably.
+    listener_client = web_client([ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(max_retry_count=1)])
+    notifier = SlackNotifier(client=web_client([]), lead_channel=config.lead_channel.get("slack", ""))
+    worker = OutboxWorker(deliver=lambda: deliver_due(services, notifier), poll_seconds=poll_seconds)
+    bolt = App(
+        client=listener_client,
+        signing_secret=settings.slack_signing_secret,
+        request_verification_enabled=False,  # done in SlackHttpApp, before Bolt can log a rejected body
+        process_before_response=True,  # ack after the listener: a report is stored before Slack hears back
+        logger=library_logger("slack_bolt"),
+        token_verification_enabled=False,  # `staffsafe serve` checks the token itself, with a clear message
+    )
+    bolt.error(_log_error)
+    SlackListeners(services=services, commands=config.commands, wake_outbox=worker.wake).configure(bolt)
+    http = SlackHttpApp(app=bolt, signing_secret=settings.slack_signing_secret or "socket-mode",
+                        healthy=lambda: worker.alive, clock=signature_clock)
+    return SlackRuntime(bolt=bolt, http=http, worker=worker, notifier=notifier)
+
+
+def _log_error(error: Exception) -> None:
+    """Bolt's last-resort error handler: an incident id in the log, nothing else."""
+    log_incident(logging.getLogger("staffsafe.slack"), "slack listener", error)

@@ -26,6 +26,14 @@ def _parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="manage the encryption keys")
     keys.add_argument("action", choices=["rotate", "reencrypt"])
     sub.add_parser("check", help="validate app.yaml, content/ and the data folder, then exit")
+    serve = sub.add_parser("serve", help="run the Slack bot (HTTP on /slack/events, or --socket)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: $PORT or 3000)")
+    serve.add_argument("--host", help="address to listen on (default: $HOST or 127.0.0.1)")
+    serve.add_argument("--socket", action="store_true", help="use Socket Mode (needs SLACK_APP_TOKEN)")
+    manifest = sub.add_parser("manifest", help="print an app manifest generated from app.yaml")
+    manifest.add_argument("platform", choices=["slack"])
+    manifest.add_argument("--url", help="the public https:// address the bot is served at")
+    manifest.add_argument("--socket", action="store_true", help="a Socket Mode app (no URL needed)")
     return parser
 
 
@@ -33,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `staffsafe` script."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    settings = settings_from_env(config_path=args.config, data_dir=args.data_dir)
+    settings = settings_from_env(config_path=args.config, data_dir=args.data_dir,
+                                 port=getattr(args, "port", None), host=getattr(args, "host", None))
     try:
         return COMMANDS[args.command](settings, args)
     except StaffSafeError as error:
@@ -95,7 +104,41 @@ def run_check(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"console": run_console, "keys": run_keys, "check": run_check}
+def run_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """Serve the Slack bot until stopped; settings are checked before anything starts."""
+    from bot.app import build_slack
+    from bot.config import load_config
+    from bot.slack.checks import check_slack_settings, check_token
+    from bot.slack.serve import serve_http, serve_socket
+
+    logging.getLogger().setLevel(logging.INFO)
+    check_slack_settings(settings, load_config(settings.config_path), socket_mode=args.socket)
+    with running(settings) as (services, config):
+        runtime = build_slack(services, config, settings)
+        check_token(runtime.bolt.client)
+        runtime.worker.start()
+        try:
+            if args.socket:
+                serve_socket(runtime.bolt, app_token=settings.slack_app_token)
+            else:
+                serve_http(runtime.http, host=settings.host, port=settings.port)
+        finally:
+            runtime.worker.stop()
+    return 0
+
+
+def run_manifest(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the Slack app manifest for app.yaml's command names."""
+    from bot.config import load_config
+    from bot.slack.manifest import manifest_yaml, slack_manifest
+
+    config = load_config(settings.config_path)
+    print(manifest_yaml(slack_manifest(config, url=args.url, socket_mode=args.socket)), end="")
+    return 0
+
+
+COMMANDS = {"console": run_console, "keys": run_keys, "check": run_check, "serve": run_serve,
+            "manifest": run_manifest}
 
 if __name__ == "__main__":
     sys.exit(main())

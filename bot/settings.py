@@ -17,6 +17,12 @@ class Settings:
     data_dir: Path
     secret_key: str | None  # base64 key(s), newest first, comma-separated
     secret_file: Path | None
+    slack_bot_token: str = ""  # SLACK_BOT_TOKEN, xoxb-...
+    slack_signing_secret: str = ""  # SLACK_SIGNING_SECRET
+    slack_app_token: str = ""  # SLACK_APP_TOKEN, xapp-..., for Socket Mode
+    slack_api_url: str = "https://slack.com/api/"  # SLACK_API_URL: GovSlack, or a local fake in tests
+    host: str = "127.0.0.1"  # HOST: listen on loopback unless told otherwise
+    port: int = 3000  # PORT
 
 
 def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -27,5 +33,28 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) ->
         data_dir=Path(env.get("STAFFSAFE_DATA_DIR", "data")),
         secret_key=env.get("STAFFSAFE_SECRET_KEY") or None,
         secret_file=Path(env["STAFFSAFE_SECRET_FILE"]) if env.get("STAFFSAFE_SECRET_FILE") else None,
+        slack_bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
+        slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
+        slack_app_token=env.get("SLACK_APP_TOKEN", "").strip(),
+        slack_api_url=_api_url(env.get("SLACK_API_URL", "")),
+        host=env.get("HOST", "").strip() or "127.0.0.1",
+        port=_port(env.get("PORT", "")),
     )
     return replace(settings, **{key: value for key, value in overrides.items() if value is not None})
+
+
+def _api_url(value: str) -> str:
+    """The Web API base URL with the trailing slash slack_sdk needs."""
+    value = value.strip() or "https://slack.com/api/"
+    return value if value.endswith("/") else value + "/"
+
+
+def _port(value: str) -> int:
+    """PORT as a number; a wrong value is caught when serving starts, with the setting named."""
+    value = value.strip()
+    if not value:
+        return 3000
+    try:
+        return int(value)
+    except ValueError:
+        return -1

@@ -15,4 +15,10 @@ class Action(StrEnum):
     CASE_STATUS = "case.status"
     CASE_MESSAGE = "case.message"
     CASE_LETTER = "case.letter"
+    CASE_EXPORT = "case.export"
+    LEAD_QUEUE = "case.queue"
+    INFO_HOTLINES = "info.hotlines"
+    INFO_TAKEDOWN = "info.takedown"  # pick a platform, then its takedown form
+    INFO_STAYSAFE = "info.staysafe"
+    INFO_HELP = "info.help"
     TAKEDOWN_SUBMIT = "info.takedown_submit"

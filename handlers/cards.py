@@ -133,6 +133,7 @@ def lead_buttons(report: Report) -> tuple[Button, ...]:
         Button("Set status", Action.CASE_STATUS, report.id),
         Button("Message reporter", Action.CASE_MESSAGE, report.id),
         Button("Takedown letter", Action.CASE_LETTER, report.id),
+        Button("Export", Action.CASE_EXPORT, report.id),
     ]
     return tuple(buttons)
 

@@ -1,9 +1,11 @@
-"""Case export for HR or the police: one readable document with the details, guidance, timeline and notes."""
+"""Case export for HR or the police: one document with the details, files, guidance, timeline and notes."""
 
 from __future__ import annotations
 
+from datetime import timezone
+
 from bot.domain.org import Actor
-from bot.domain.report import AuditEvent, Changes, Note, Report
+from bot.domain.report import AuditEvent, Changes, Evidence, Note, Report
 from bot.domain.report_form import ADULT_LABELS, NATURE_LABELS, PERPETRATOR_LABELS, WANT_LABELS
 from bot.domain.ui import Document
 from bot.domain.workflow import STATUS_WORDS
@@ -29,6 +31,9 @@ def export_case(services: Services, actor: Actor, reference_or_id: str) -> Docum
         "CONFIDENTIAL: share only with the people handling this case.",
         "",
         *_details(services, report),
+        "",
+        "Evidence",
+        *_evidence(services.store.evidence(report.id)),
         "",
         "Guidance given to the reporter",
         *(f"- {step.title} ({step.cite})" for step in services.guidance.steps(report)),
@@ -56,6 +61,26 @@ def _details(services: Services, report: Report) -> list[str]:
         "What happened (the reporter's words)",
         *(f"  {line}" for line in report.what_happened.splitlines()),
     ]
+
+
+def _evidence(files: list[Evidence]) -> list[str]:
+    """What each uploaded file is and its SHA-256; never its contents."""
+    if not files:
+        return ["No files were uploaded."]
+    lines = ["The files are kept encrypted in StaffSafe; a copy whose SHA-256 matches is unchanged."]
+    for item in files:
+        lines += [
+            f"- {_one_line(item.file_name) or '(no name)'}",
+            f"  Type: {_one_line(item.media_type) or 'unknown'}; size: {item.size:,} bytes",
+            f"  SHA-256: {item.sha256}",
+            f"  Received: {item.received_at.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC",
+        ]
+    return lines
+
+
+def _one_line(text: str) -> str:
+    # Names come from the uploader: a line break or control character must not forge export lines.
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
 def _timeline(services: Services, report: Report, notes: list[Note], events: list[AuditEvent]) -> list[str]:

@@ -69,9 +69,6 @@ def staysafe(services: Services) -> Reply:
     """`/staysafe`: what to do if you are bullied online, the safety checklist, and helplines."""
     content = services.content
     advice = tuple(Section(heading=content.advice[i].title, body=content.advice[i].text) for i in BULLIED_ONLINE)
-    checklist = tuple(
-        Section(heading=("✅ " if item.do else "❌ ") + item.title, body=item.text) for item in content.checklist.values()
-    )
     helplines = tuple(
         Section(heading=h.name, body=h.text, facts=_facts(h.contacts) + ((Fact("Hours", h.hours),) if h.hours else ()))
         for h in (content.helplines[i] for i in HELPLINES)
@@ -80,9 +77,20 @@ def staysafe(services: Services) -> Reply:
         cards=(
             Card(title="If you are bullied online", sections=advice,
                  buttons=(Button("Report it", Action.REPORT_OPEN, style=Style.PRIMARY),)),
-            Card(title="Staff and volunteer safety checklist", sections=checklist),
+            checklist_card(content),
             Card(title="Who can help", sections=helplines),
         )
+    )
+
+
+def checklist_card(content: Content) -> Card:
+    """The staff and volunteer safety checklist: what to do and what not to do."""
+    return Card(
+        title="Staff and volunteer safety checklist",
+        sections=tuple(
+            Section(heading=("✅ " if item.do else "❌ ") + item.title, body=item.text)
+            for item in content.checklist.values()
+        ),
     )
 
 

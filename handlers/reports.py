@@ -116,14 +116,14 @@ def own_report(services: Services, actor: Actor, reference_or_id: str) -> Report
     return report
 
 
-def reply_to_leads(services: Services, actor: Actor, reference_or_id: str, text: str) -> Reply:
+def reply_to_leads(services: Services, actor: Actor, reference_or_id: str, text: str) -> FormResult:
     """Relay the reporter's reply into the case; the leads are told there is a reply."""
     report = own_report(services, actor, reference_or_id)
     error = text_error(text)
     if error:
-        return Reply.say(error)
+        return FormResult(errors={"text": error})
     services.store.commit(note_changes(services, actor, report, text.strip(), NoteKind.FROM_REPORTER)[1])
-    return Reply.say(f"Your reply on {report.reference} has been passed to the designated leads.")
+    return FormResult(reply=Reply.say(f"Your reply on {report.reference} has been passed to the designated leads."))
 
 
 def text_error(text: str) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime, timezone
 
-from bot.domain.report import Adult, Nature, Perpetrator, Report, Want, new_id, new_reference
+from bot.domain.report import Adult, Evidence, Nature, Perpetrator, Report, Want, new_id, new_reference
 
 
 def a_report(**overrides: object) -> Report:
@@ -29,6 +30,25 @@ def a_report(**overrides: object) -> Report:
     )
     values.update(overrides)
     return Report(**values)
+
+
+def an_evidence(**overrides: object) -> Evidence:
+    """A valid evidence file whose size and sha256 follow `data`; override any other field."""
+    data = overrides.get("data", b"\x89PNG\r\n\x1a\nnot really a screenshot")
+    assert isinstance(data, bytes)
+    values: dict[str, object] = dict(
+        id=new_id(),
+        report_id=new_id(),
+        file_name="Screenshot 2026-11-24 at 09.01.png",
+        media_type="image/png",
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        received_at=datetime(2026, 11, 24, 9, 5, tzinfo=timezone.utc),
+        source_id=f"F{new_id()[:10].upper()}",
+        data=data,
+    )
+    values.update(overrides)
+    return Evidence(**values)  # type: ignore[arg-type]
 
 
 def report_answers(**overrides: object) -> dict[str, object]:

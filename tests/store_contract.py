@@ -6,6 +6,7 @@ store and can reopen it (for a durable store: close and open the same data again
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import replace
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from bot.domain.report import (
     AuditEvent,
     Changes,
     Delivery,
+    Evidence,
     Nature,
     Note,
     NoteKind,
@@ -29,7 +31,7 @@ from bot.domain.report import (
     Want,
     new_id,
 )
-from tests.builders import a_report
+from tests.builders import a_report, an_evidence
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 
@@ -59,6 +61,11 @@ def note(report_id: str, *, minutes: float = 0, **overrides: object) -> Note:
     )
     values.update(overrides)
     return Note(**values)  # type: ignore[arg-type]
+
+
+def evidence(report_id: str, *, minutes: float = 0, **overrides: object) -> Evidence:
+    """An uploaded file on a report, received `minutes` after T0."""
+    return an_evidence(report_id=report_id, received_at=T0 + timedelta(minutes=minutes), **overrides)
 
 
 def event(report_id: str, *, minutes: float = 0, action: str = "report.view") -> AuditEvent:
@@ -136,7 +143,7 @@ class StoreContract:
         r1, r2 = report(minutes=1), report(minutes=2, reporter_id="slack:U2")
         n = note(r1.id)
         store.commit(submission(r1))
-        store.commit(Changes(reports=(r2,), notes=(n,)))
+        store.commit(Changes(reports=(r2,), notes=(n,), evidence=(evidence(r2.id),)))
         r1b = r1.evolve(now=T0, status=Status.CLOSED)
         store.commit(Changes(reports=(r1b,)))
         before = _state(store, [r1.id, r2.id])
@@ -183,12 +190,13 @@ class StoreContract:
             notes=(note(fresh.id),),
             audit=(event(fresh.id),),
             outbox=(alert(fresh.id),),
+            evidence=(evidence(fresh.id),),
         )
         with pytest.raises(Conflict):
             store.commit(changes)
         for s in _and_reopened(factory, store):
             assert s.report(fresh.id) is None
-            assert s.notes(fresh.id) == [] and s.audit(fresh.id) == []
+            assert s.notes(fresh.id) == [] and s.audit(fresh.id) == [] and s.evidence(fresh.id) == []
             assert s.outbox_item(changes.outbox[0].id) is None
             assert s.all_reports() == [existing]
 
@@ -229,6 +237,61 @@ class StoreContract:
         sent = replace(item, attempts=1, delivered_at=T0, receipt="1700000000.0001")
         store.commit(Changes(outbox=(sent,)))
         assert store.outbox_item(item.id) == sent
+
+    # --- evidence files
+
+    def test_evidence_round_trips_with_its_bytes(self, factory: StoreFactory, store: Store) -> None:
+        r = report()
+        every_byte = bytes(range(256)) * 64 + b"\n\r\x00 ends mid-line"
+        files = (
+            evidence(r.id, minutes=1, data=every_byte, file_name="Ünïcode \"name\"\n.png"),
+            evidence(r.id, minutes=2, data=b"", file_name="", media_type="application/octet-stream"),
+        )
+        store.commit(Changes(reports=(r,), evidence=files, audit=(event(r.id, action="report.submit"),)))
+        for s in _and_reopened(factory, store):
+            stored = s.evidence(r.id)
+            assert stored == list(files)
+            assert stored[0].data == every_byte
+            assert stored[0].sha256 == hashlib.sha256(every_byte).hexdigest()
+            assert stored[0].size == len(every_byte)
+            assert s.report(r.id) == r  # committed together with its report
+            assert s.evidence("other") == []
+
+    def test_evidence_oldest_first_then_by_id(self, factory: StoreFactory, store: Store) -> None:
+        r, other = report(), report()
+        late, early = evidence(r.id, minutes=9), evidence(r.id, minutes=1)
+        same_time = [evidence(r.id, minutes=5, id=i) for i in ("c3", "a1", "b2")]
+        store.commit(Changes(reports=(r, other), evidence=(late, same_time[0])))
+        store.commit(Changes(evidence=(*same_time[1:], early, evidence(other.id, minutes=0))))
+        for s in _and_reopened(factory, store):
+            assert [e.id for e in s.evidence(r.id)] == [early.id, "a1", "b2", "c3", late.id]
+            assert len(s.evidence(other.id)) == 1
+
+    def test_evidence_is_append_only(self, store: Store) -> None:
+        r = report()
+        e = evidence(r.id)
+        store.commit(Changes(reports=(r,), evidence=(e,)))
+        changed = evidence(r.id, id=e.id, data=b"other bytes", source_id="F-OTHER")
+        with pytest.raises(Conflict):
+            store.commit(Changes(evidence=(changed,)))
+        with pytest.raises(Conflict):
+            store.commit(Changes(evidence=(changed, changed)))
+        assert store.evidence(r.id) == [e]
+
+    def test_a_platform_file_is_stored_once_per_report(self, factory: StoreFactory, store: Store) -> None:
+        r, other = report(), report()
+        first = evidence(r.id, source_id="F0123")
+        store.commit(Changes(reports=(r, other), evidence=(first,)))
+        retried = evidence(r.id, source_id="F0123")  # a retried download: new id, same file
+        with pytest.raises(Conflict):
+            store.commit(Changes(evidence=(retried,), audit=(event(r.id, action="evidence.add"),)))
+        twice = (evidence(other.id, source_id="F0456"), evidence(other.id, source_id="F0456"))
+        with pytest.raises(Conflict):
+            store.commit(Changes(evidence=twice))
+        store.commit(Changes(evidence=(evidence(other.id, source_id="F0123"),)))  # another report may
+        for s in _and_reopened(factory, store):
+            assert s.evidence(r.id) == [first] and s.audit(r.id) == []
+            assert [e.source_id for e in s.evidence(other.id)] == ["F0123"]
 
     # --- queries and their orders
 
@@ -294,10 +357,11 @@ class StoreContract:
 
     def test_returned_lists_are_copies(self, store: Store) -> None:
         r = report()
-        store.commit(Changes(reports=(r,), notes=(note(r.id),)))
+        store.commit(Changes(reports=(r,), notes=(note(r.id),), evidence=(evidence(r.id),)))
         store.all_reports().clear()
         store.notes(r.id).clear()
-        assert store.all_reports() == [r] and len(store.notes(r.id)) == 1
+        store.evidence(r.id).clear()
+        assert store.all_reports() == [r] and len(store.notes(r.id)) == 1 and len(store.evidence(r.id)) == 1
 
     # --- threads and lifecycle
 
@@ -379,6 +443,7 @@ def _state(store: Store, report_ids: list[str]) -> object:
         store.open_reports(),
         [store.notes(i) for i in report_ids],
         [store.audit(i) for i in report_ids],
+        [store.evidence(i) for i in report_ids],
         [store.reports_by_reporter(r.reporter_id) for r in store.all_reports()],
         store.due_outbox(T0 + timedelta(days=1), limit=1000),
     )

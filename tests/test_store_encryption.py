@@ -14,7 +14,7 @@ from bot.crypto import Keyring, key_id, load_keyring, rotate_key_file
 from bot.domain.errors import KeyMismatch, StoreCorrupt
 from bot.domain.report import AuditEvent, Changes, Status
 from bot.store.tinydb_store import SNAPSHOT_NAME, TinyDBStore
-from tests.store_contract import T0, alert, note, report, submission
+from tests.store_contract import T0, alert, evidence, note, report, submission
 
 KEY_A = bytes(range(32))
 KEY_B = bytes(range(1, 33))
@@ -29,10 +29,19 @@ SECRETS = {
     "handler_id": "slack:UHANDLER5521",
 }
 NOTE_AUTHOR, NOTE_TEXT, AUDIT_ACTOR = "slack:UNOTEAUTHOR88", "QUOKKA-NOTE we spoke today", "slack:UAUDITOR6262"
+# Inside an uploaded screenshot: must not show on disk as bytes, nor as base64 at any alignment.
+FILE_MARKER = b"\x89PNG-PANGOLIN-PIXELS: his message said I know where you live \x00\xff"
+FILE_NAME, FILE_SOURCE = "PANGOLIN threat from Mr Bramblewood.png", "F0SOURCE9090"
 
 
 def all_bytes(data_dir: Path) -> list[tuple[str, bytes]]:
     return [(p.name, p.read_bytes()) for p in data_dir.rglob("*") if p.is_file()]
+
+
+def base64_forms(needle: bytes) -> list[bytes]:
+    """The base64 text `needle` shows inside a longer encoded value, whatever its offset there."""
+    # Dropping the outer 4 characters leaves only those that depend on `needle` alone.
+    return [base64.b64encode(bytes(offset) + needle)[4:-4] for offset in range(3)]
 
 
 def assert_no_plaintext(data_dir: Path) -> None:
@@ -42,19 +51,28 @@ def assert_no_plaintext(data_dir: Path) -> None:
         NOTE_AUTHOR,
         NOTE_TEXT,
         AUDIT_ACTOR,
-        "UREPORTER7731", "Marigold", "ZEPHYR", "Thaddeus", "QUOKKA", "UAUDITOR6262",
+        FILE_NAME,
+        FILE_SOURCE,
+        "UREPORTER7731", "Marigold", "ZEPHYR", "Thaddeus", "QUOKKA", "UAUDITOR6262", "PANGOLIN",
     ]
+    file_needles = [FILE_MARKER, FILE_MARKER[4:30], *base64_forms(FILE_MARKER)]
     for name, data in all_bytes(data_dir):
         for needle in needles:
             for encoded in (needle.encode("utf-8"), json.dumps(needle).encode()):
                 assert encoded not in data, f"{needle!r} in plaintext in {name}"
+        for raw in file_needles:
+            assert raw not in data, f"evidence bytes in plaintext in {name}"
 
 
 def confidential_changes() -> tuple[Changes, str]:
     r = report(**SECRETS, status=Status.ACKNOWLEDGED)
     n = note(r.id, author_id=NOTE_AUTHOR, text=NOTE_TEXT)
     ev = AuditEvent(id="ev1", report_id=r.id, actor_id=AUDIT_ACTOR, action="report.view", at=T0)
-    return Changes(reports=(r,), notes=(n,), audit=(ev,), outbox=(alert(r.id),)), r.id
+    screenshot = evidence(
+        r.id, data=b"header " * 50 + FILE_MARKER + b" trailer" * 50, file_name=FILE_NAME, source_id=FILE_SOURCE
+    )
+    changes = Changes(reports=(r,), notes=(n,), audit=(ev,), outbox=(alert(r.id),), evidence=(screenshot,))
+    return changes, r.id
 
 
 def test_no_report_text_or_user_id_on_disk(tmp_path: Path) -> None:
@@ -69,6 +87,7 @@ def test_no_report_text_or_user_id_on_disk(tmp_path: Path) -> None:
         assert again.report(report_id) == changes.reports[0]
         assert again.reports_by_reporter(SECRETS["reporter_id"]) == [changes.reports[0]]
         assert again.notes(report_id) == list(changes.notes)
+        assert again.evidence(report_id) == list(changes.evidence)
 
 
 def test_sensitive_fields_are_tokens_carrying_the_key_id(tmp_path: Path) -> None:
@@ -105,6 +124,37 @@ def test_a_value_copied_into_another_report_fails_loudly(tmp_path: Path, field: 
     assert path.read_bytes() == before
 
 
+def test_evidence_bytes_copied_to_another_file_fail_loudly(tmp_path: Path) -> None:
+    keyring = Keyring(keys=[KEY_A])
+    r = report()
+    mine, theirs = evidence(r.id, data=b"same size A"), evidence(r.id, data=b"same size B")
+    with TinyDBStore.open(tmp_path, keyring) as store:
+        store.commit(Changes(reports=(r,), evidence=(mine, theirs)))
+    path = tmp_path / SNAPSHOT_NAME
+    data = json.loads(path.read_bytes())
+    docs = data["evidence"]
+    docs["2"]["data"], docs["2"]["sha256"] = docs["1"]["data"], docs["1"]["sha256"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(StoreCorrupt, match=f"evidence record {docs['2']['id']}, field data"):
+        TinyDBStore.open(tmp_path, keyring)
+
+
+@pytest.mark.parametrize(("field", "value"), [("sha256", "0" * 64), ("size", 3)])
+def test_clear_evidence_metadata_must_match_the_sealed_bytes(tmp_path: Path, field: str, value: object) -> None:
+    keyring = Keyring(keys=[KEY_A])
+    r = report()
+    with TinyDBStore.open(tmp_path, keyring) as store:
+        store.commit(Changes(reports=(r,), evidence=(evidence(r.id),)))
+    path = tmp_path / SNAPSHOT_NAME
+    data = json.loads(path.read_bytes())
+    data["evidence"]["1"][field] = value
+    path.write_text(json.dumps(data))
+    before = path.read_bytes()
+    with pytest.raises(StoreCorrupt, match=field):
+        TinyDBStore.open(tmp_path, keyring)
+    assert path.read_bytes() == before
+
+
 def test_a_swapped_keyed_hash_fails_loudly(tmp_path: Path) -> None:
     keyring = Keyring(keys=[KEY_A])
     with TinyDBStore.open(tmp_path, keyring) as store:
@@ -135,9 +185,11 @@ def test_rotation_then_reencrypt(tmp_path: Path) -> None:
     data = tmp_path / "data"
     old_ring = load_keyring(data_dir=data)
     old = [report(minutes=i, reporter_id="slack:UROT") for i in range(3)]
+    screenshot = evidence(old[0].id, source_id="F0ROT")
     with TinyDBStore.open(data, old_ring) as store:
         for r in old:
             store.commit(Changes(reports=(r,), notes=(note(r.id),)))
+        store.commit(Changes(evidence=(screenshot,)))
 
     new_kid = rotate_key_file(data / "secret.key")
     both = load_keyring(data_dir=data)
@@ -155,7 +207,7 @@ def test_rotation_then_reencrypt(tmp_path: Path) -> None:
     assert all_bytes(data) == before
 
     with TinyDBStore.open(data, both) as store:
-        assert store.reencrypt() == 3 + 3 + 1 + 1 + 1  # reports, notes, audit, outbox
+        assert store.reencrypt() == 3 + 3 + 1 + 1 + 1 + 1  # reports, notes, evidence, audit, outbox
     text = b"".join(content for _, content in all_bytes(data) if _ != "secret.key")
     assert old_ring.primary_id.encode() not in text
 
@@ -163,6 +215,9 @@ def test_rotation_then_reencrypt(tmp_path: Path) -> None:
         assert store.all_reports() == [*old, newer]
         assert store.reports_by_reporter("slack:UROT") == [newer, *old[::-1]]
         assert [len(store.notes(r.id)) for r in old] == [1, 1, 1]
+        assert store.evidence(old[0].id) == [screenshot]
+    snapshot = json.loads((data / SNAPSHOT_NAME).read_bytes())
+    assert snapshot["evidence"]["1"]["source_hmac"] == only_new.keyed_hash("F0ROT", purpose="source_id")
 
 
 def _key_of(data: Path, kid: str) -> bytes:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -15,9 +18,10 @@ from tinydb import TinyDB
 from bot.crypto import Keyring
 from bot.domain.errors import StoreCorrupt, StoreLocked
 from bot.domain.ports import Store
-from bot.domain.report import Changes, Report
+from bot.domain.report import MAX_EVIDENCE_BYTES, Changes, Report
+from bot.store.journal import encode_line, scan
 from bot.store.tinydb_store import JOURNAL_NAME, SNAPSHOT_NAME, TinyDBStore
-from tests.store_contract import StoreContract, note, report, submission
+from tests.store_contract import StoreContract, evidence, note, report, submission
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = bytes(range(32))
@@ -77,6 +81,22 @@ def test_snapshot_is_readable_by_stock_tinydb(tmp_path: Path, keyring: Keyring) 
     assert doc["what_happened"].startswith("ss1:")
     assert len(db.table("outbox").all()) == 1 and len(db.table("audit").all()) == 1
     db.close()
+
+
+def test_evidence_in_the_snapshot_is_sealed_with_its_metadata_clear(tmp_path: Path, keyring: Keyring) -> None:
+    r = report()
+    e = evidence(r.id, data=b"pixels", source_id="F0123")
+    with TinyDBStore.open(tmp_path / "data", keyring) as store:
+        store.commit(Changes(reports=(r,), evidence=(e,)))
+    db = TinyDB(tmp_path / "data" / SNAPSHOT_NAME, access_mode="r")
+    [doc] = db.table("evidence").all()
+    db.close()
+    for sealed in ("file_name", "source_id", "data"):
+        assert doc[sealed].startswith(f"ss1:{keyring.primary_id}:"), sealed
+    assert doc["source_hmac"] == keyring.keyed_hash("F0123", purpose="source_id")
+    assert (doc["report_id"], doc["media_type"], doc["size"], doc["sha256"]) == (
+        r.id, "image/png", 6, hashlib.sha256(b"pixels").hexdigest()
+    )
 
 
 def test_data_files_are_private(tmp_path: Path, keyring: Keyring) -> None:
@@ -312,3 +332,51 @@ def test_note_text_round_trips_through_the_journal(tmp_path: Path, keyring: Keyr
     store.close()
     with TinyDBStore.open(image, keyring) as again:
         assert again.notes(r.id) == [n]
+
+
+def test_a_5_mb_file_round_trips_through_the_journal_and_the_snapshot(tmp_path: Path, keyring: Keyring) -> None:
+    r = report()
+    data = os.urandom(5 * 1024 * 1024)  # random, so incompressible like a real screenshot
+    big = evidence(r.id, data=data, file_name="scroll capture.png")
+    store = TinyDBStore.open(tmp_path / "live", keyring)
+    store.commit(Changes(reports=(r,), evidence=(big,)))
+    journal = (tmp_path / "live" / JOURNAL_NAME).read_bytes()
+    # One line, the bytes base64-encoded once (in their token), not twice.
+    assert journal.count(b"\n") == 1 and len(journal) < len(data) * 4 // 3 + 4_000
+    image = crash_image(tmp_path / "live", tmp_path / "image")
+    store.close()
+    for folder in (image, tmp_path / "live"):  # replayed from the journal; read from the snapshot
+        with TinyDBStore.open(folder, keyring) as again:
+            [back] = again.evidence(r.id)
+            assert back == big and back.data == data
+            assert back.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_a_torn_evidence_commit_is_dropped(tmp_path: Path, keyring: Keyring) -> None:
+    r = report()
+    store = TinyDBStore.open(tmp_path / "live", keyring)
+    store.commit(submission(r))
+    store.commit(Changes(evidence=(evidence(r.id, data=os.urandom(1024 * 1024)),)))
+    image = crash_image(tmp_path / "live", tmp_path / "image")
+    store.close()
+    journal = image / JOURNAL_NAME
+    whole = journal.read_bytes()
+    journal.write_bytes(whole[: len(whole) - 700_000])  # killed half way through the big write
+    with TinyDBStore.open(image, keyring) as again:
+        assert again.all_reports() == [r] and again.evidence(r.id) == []
+
+
+def test_a_journal_line_for_the_largest_file_reads_back(tmp_path: Path) -> None:
+    # The largest file makes a ~14 MB line; the crc and the line split must not care about size.
+    token = "A" * (MAX_EVIDENCE_BYTES * 4 // 3 + 100)
+    payload = json.dumps({"evidence": [{"id": "e1", "data": token}]}).encode()
+    lines = [encode_line(1, payload), encode_line(2, b'{"notes":[]}')]
+    result = scan(b"".join(lines), source=tmp_path)
+    assert [e.seq for e in result.entries] == [1, 2] and result.torn_at is None
+    assert result.entries[0].tables["evidence"][0]["data"] == token
+    torn = scan(lines[0] + lines[1][:5], source=tmp_path)
+    assert len(torn.entries) == 1 and torn.torn_at == len(lines[0])
+    damaged = bytearray(lines[0])
+    damaged[len(damaged) // 2] ^= 0x01
+    with pytest.raises(StoreCorrupt):
+        scan(bytes(damaged) + lines[1], source=tmp_path)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol
 
-from bot.domain.report import AuditEvent, Changes, Note, OutboxItem, Report
+from bot.domain.report import AuditEvent, Changes, Evidence, Note, OutboxItem, Report
 from bot.domain.ui import Card
 
 
@@ -18,7 +18,9 @@ class Store(Protocol):
     - A report's reference is unique: a new report reusing one raises Conflict.
     - A report in `Changes.reports` with version 1 must be new; with version n > 1 the stored
       version must be n - 1, otherwise Conflict and nothing is written.
-    - Notes and audit events are append-only: committing an existing id raises Conflict.
+    - Notes, evidence and audit events are append-only: committing an existing id raises Conflict.
+    - A report stores a platform file once: evidence with the (report_id, source_id) of stored
+      evidence, or twice in one commit, raises Conflict (so a retried download is harmless).
     - Outbox items are upserted by id.
     - Every method is safe to call from many threads at once.
     - Returned values are immutable snapshots; lists come in a stable documented order.
@@ -50,6 +52,10 @@ class Store(Protocol):
 
     def notes(self, report_id: str) -> list[Note]:
         """A case's notes and relayed messages, oldest first."""
+        ...
+
+    def evidence(self, report_id: str) -> list[Evidence]:
+        """A case's uploaded files with their bytes, oldest first (received_at, then id)."""
         ...
 
     def audit(self, report_id: str) -> list[AuditEvent]:

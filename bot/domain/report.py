@@ -1,10 +1,11 @@
-"""The confidential incident report and the records that hang off it (notes, audit, outbox)."""
+"""The confidential incident report and the records that hang off it (notes, evidence, audit, outbox)."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -163,6 +164,60 @@ class Note:
     at: datetime
 
 
+# Per file, not enforced by the stores: adapters should refuse bigger uploads before fetching them.
+# The TinyDB store keeps every file in memory and writes one as one ~14 MB journal line at this size.
+MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A file the reporter uploaded with a report (a screenshot). Append-only, like notes.
+
+    `size` and `sha256` always describe `data` (checked here), so an export can quote the hash
+    as proof that a copy handed to HR or the police is the file the reporter gave.
+    """
+
+    id: str
+    report_id: str
+    file_name: str  # as the uploader named it: the reporter's text
+    media_type: str
+    size: int  # bytes
+    sha256: str  # lowercase hex of `data`
+    received_at: datetime
+    source_id: str  # the platform's file id (Slack "F0123"): one report stores a file once
+    data: bytes = field(repr=False)  # kept out of logs and tracebacks
+
+    def __post_init__(self) -> None:
+        # Messages name the check, never the value: they can end up in logs.
+        if self.size != len(self.data):
+            raise ValueError("evidence size does not match its data")
+        if self.sha256 != hashlib.sha256(self.data).hexdigest():
+            raise ValueError("evidence sha256 does not match its data")
+
+
+def new_evidence(
+    *,
+    report_id: str,
+    file_name: str,
+    media_type: str,
+    data: bytes,
+    source_id: str,
+    received_at: datetime,
+) -> Evidence:
+    """A new evidence record for `data`, with its id, size and SHA-256 filled in."""
+    return Evidence(
+        id=new_id(),
+        report_id=report_id,
+        file_name=file_name,
+        media_type=media_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        received_at=received_at,
+        source_id=source_id,
+        data=data,
+    )
+
+
 @dataclass(frozen=True)
 class AuditEvent:
     """An append-only record of who did what to a case. Never holds report content."""
@@ -214,3 +269,4 @@ class Changes:
     notes: tuple[Note, ...] = ()
     audit: tuple[AuditEvent, ...] = ()
     outbox: tuple[OutboxItem, ...] = ()
+    evidence: tuple[Evidence, ...] = ()

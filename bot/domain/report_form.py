@@ -17,6 +17,7 @@ MAX_TEXT = 3000  # Slack's plain_text_input limit: the longest answer every plat
 MAX_URLS = 10
 MAX_URL_LENGTH = 2000
 MAX_OCCASIONS = 999
+MAX_FILES = 5
 
 NATURE_LABELS = {
     Nature.THREATENING: "Threatening",
@@ -85,6 +86,8 @@ def report_form(content: Content) -> Form:
                   FieldKind.SELECT, options=YES_NO),
             Field("wants", "What would you like to happen?", FieldKind.MULTI_SELECT, required=False,
                   options=_options(WANT_LABELS)),
+            Field("screenshots", "Screenshots (optional)", FieldKind.FILES, required=False,
+                  hint=f"Up to {MAX_FILES}. Stored encrypted; only the designated leads can see them."),
             Field("named", "May the leads know who you are?", FieldKind.SELECT, options=NAMED),
         ),
     )
@@ -106,6 +109,7 @@ class ReportAnswers:
     evidence_saved: bool
     wants: frozenset[Want]
     named_to_leads: bool
+    files: tuple[str, ...] = ()  # the platform's ids of uploaded screenshots, fetched after the report is stored
 
 
 def check_field(field: Field, raw: object, *, today: date) -> tuple[object, str]:
@@ -175,6 +179,15 @@ def _check_urls(field: Field, raw: object, today: date) -> tuple[object, str]:
     return tuple(urls), ""
 
 
+def _check_files(field: Field, raw: object, today: date) -> tuple[object, str]:
+    ids = raw if isinstance(raw, (list, tuple)) else [raw]
+    if len(ids) > MAX_FILES:
+        return None, f"Please attach at most {MAX_FILES} files."
+    if not all(isinstance(i, str) and i.isalnum() and len(i) <= 40 for i in ids):
+        return None, "These files could not be read. Please attach them again."
+    return tuple(dict.fromkeys(ids)), ""
+
+
 def _check_user(field: Field, raw: object, today: date) -> tuple[object, str]:
     text = str(raw).strip()
     return (text, "") if len(text) <= 200 else (None, "That is not a person in this workspace.")
@@ -187,6 +200,7 @@ _CHECKERS = {
     FieldKind.NUMBER: _check_number,
     FieldKind.URLS: _check_urls,
     FieldKind.USER: _check_user,
+    FieldKind.FILES: _check_files,
 }
 
 
@@ -231,6 +245,7 @@ def parse_report(form: Form, answers: Answers, *, today: date) -> tuple[ReportAn
             evidence_saved=values["evidence_saved"] == "yes",
             wants=frozenset(Want(v) for v in values["wants"]),
             named_to_leads=values["named"] == "named",
+            files=values["screenshots"],
         ),
         {},
     )

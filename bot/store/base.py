@@ -6,7 +6,7 @@ import threading
 from datetime import datetime
 
 from bot.domain.errors import StoreError
-from bot.domain.report import AuditEvent, Note, OutboxItem, Report
+from bot.domain.report import AuditEvent, Evidence, Note, OutboxItem, Report
 from bot.store.tables import Tables
 
 
@@ -53,6 +53,12 @@ class TablesStore:
         with self._lock:
             self._check_open()
             return self._tables.notes_of(report_id)
+
+    def evidence(self, report_id: str) -> list[Evidence]:
+        """A case's uploaded files with their bytes, oldest first (received_at, then id)."""
+        with self._lock:
+            self._check_open()
+            return self._tables.evidence_of(report_id)
 
     def audit(self, report_id: str) -> list[AuditEvent]:
         """A case's audit trail, oldest first."""

@@ -1,12 +1,14 @@
 """Domain records <-> plain JSON-ready dicts, shared by every store.
 
-Dates and datetimes are ISO 8601 text, enums their values, frozensets sorted lists, tuples lists.
+Dates and datetimes are ISO 8601 text, enums their values, frozensets sorted lists, tuples lists,
+bytes standard base64 text.
 Decoding is strict (a wrong type raises ValueError) so a damaged file is noticed, not half-read;
 a field missing from a document takes its dataclass default, so new optional fields can be added.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import functools
 import types
@@ -15,15 +17,16 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
-from bot.domain.report import AuditEvent, Note, OutboxItem, Report
+from bot.domain.report import AuditEvent, Evidence, Note, OutboxItem, Report
 
-Record = Report | Note | AuditEvent | OutboxItem
-R = TypeVar("R", Report, Note, AuditEvent, OutboxItem)
+Record = Report | Note | Evidence | AuditEvent | OutboxItem
+R = TypeVar("R", bound=Record)
 
 # Table names, in the order a commit applies them (reports first: the rest refers to them).
 TABLES: dict[str, type[Record]] = {
     "reports": Report,
     "notes": Note,
+    "evidence": Evidence,
     "audit": AuditEvent,
     "outbox": OutboxItem,
 }
@@ -39,7 +42,8 @@ def to_doc(record: Record) -> dict[str, Any]:
 def from_doc(cls: type[R], doc: Mapping[str, Any]) -> R:
     """A record of type `cls` from a plain dict; raises ValueError if it does not fit."""
     values: dict[str, Any] = {}
-    for name, decode, required in _field_decoders(cls):
+    # mypy takes a frozen dataclass's instance __hash__ for the class's own; classes are hashable.
+    for name, decode, required in _field_decoders(cls):  # type: ignore[arg-type]
         if name in doc:
             try:
                 values[name] = decode(doc[name])
@@ -73,6 +77,8 @@ def _encode(value: Any) -> Any:
         return sorted(_encode(v) for v in value)
     if isinstance(value, tuple):
         return [_encode(v) for v in value]
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
     return value
 
 
@@ -91,6 +97,9 @@ def _decoder(tp: Any) -> Decoder:
         return lambda v: datetime.fromisoformat(_exact(str, v))
     if tp is date:
         return lambda v: date.fromisoformat(_exact(str, v))
+    if tp is bytes:
+        # validate=True: a damaged value must fail (binascii.Error is a ValueError), not be skipped.
+        return lambda v: base64.b64decode(_exact(str, v), validate=True)
     if isinstance(tp, type) and issubclass(tp, Enum):
         return tp
     if tp in (str, int, bool):

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
 from bot.domain.errors import Conflict
-from bot.domain.report import AuditEvent, Changes, Note, OutboxItem, Report
+from bot.domain.report import AuditEvent, Changes, Evidence, Note, OutboxItem, Report
 from bot.store.codec import Record
 
 
@@ -21,13 +21,14 @@ def _identity(value: str) -> str:
 
 
 class Tables:
-    """Every record, by id, plus indexes by reference, reporter, open status and pending delivery."""
+    """Every record by id, plus indexes by reference, reporter, open status, pending delivery and file."""
 
     def __init__(self, *, reporter_key: Callable[[str], str] = _identity) -> None:
         # reporter_key turns a reporter id into its index key: a keyed hash in encrypted stores.
         self._reporter_key = reporter_key
         self.reports: dict[str, Report] = {}
         self.notes: dict[str, Note] = {}
+        self.evidence: dict[str, Evidence] = {}
         self.audit: dict[str, AuditEvent] = {}
         self.outbox: dict[str, OutboxItem] = {}
         # Arrival order breaks ties between equal timestamps, so list orders are stable.
@@ -39,6 +40,8 @@ class Tables:
         self._pending: set[str] = set()
         self._notes_of: dict[str, list[str]] = {}
         self._audit_of: dict[str, list[str]] = {}
+        self._evidence_of: dict[str, list[str]] = {}
+        self._by_source: set[tuple[str, str]] = set()  # (report_id, source_id) of stored evidence
 
     def check(self, changes: Changes) -> None:
         """Raise Conflict if `changes` cannot be committed on top of the current state."""
@@ -56,15 +59,28 @@ class Tables:
             holder = self._by_reference.get(report.reference, holder)
             if holder != report.id:
                 raise Conflict(f"report {report.id}: its reference is already used by another report")
-        for kind, records, stored_ids in (
-            ("note", changes.notes, self.notes),
-            ("audit event", changes.audit, self.audit),
+        records: tuple[Note, ...] | tuple[Evidence, ...] | tuple[AuditEvent, ...]
+        stored_ids: dict[str, Note] | dict[str, Evidence] | dict[str, AuditEvent]
+        for kind, kinds, records, stored_ids in (
+            ("note", "notes", changes.notes, self.notes),
+            ("evidence", "evidence files", changes.evidence, self.evidence),
+            ("audit event", "audit events", changes.audit, self.audit),
         ):
             _unique(kind, (r.id for r in records))
             for record in records:
                 if record.id in stored_ids:
-                    raise Conflict(f"{kind} {record.id} already exists; {kind}s are append-only")
+                    raise Conflict(f"{kind} {record.id} already exists; {kinds} are append-only")
+        self._check_sources(changes.evidence)
         _unique("outbox item", (o.id for o in changes.outbox))
+
+    def _check_sources(self, evidence: tuple[Evidence, ...]) -> None:
+        # A retried download must not store a file twice; the message leaves the file id out.
+        seen: set[tuple[str, str]] = set()
+        for item in evidence:
+            source = (item.report_id, item.source_id)
+            if source in self._by_source or source in seen:
+                raise Conflict(f"evidence {item.id}: report {item.report_id} already has this file")
+            seen.add(source)
 
     def apply(self, changes: Changes) -> None:
         """Store every record of `changes` (already checked)."""
@@ -80,6 +96,11 @@ class Tables:
             if record.id not in self.notes:
                 self._notes_of.setdefault(record.report_id, []).append(record.id)
             self.notes[record.id] = record
+        elif isinstance(record, Evidence):
+            if record.id not in self.evidence:
+                self._evidence_of.setdefault(record.report_id, []).append(record.id)
+                self._by_source.add((record.report_id, record.source_id))
+            self.evidence[record.id] = record
         elif isinstance(record, AuditEvent):
             if record.id not in self.audit:
                 self._audit_of.setdefault(record.report_id, []).append(record.id)
@@ -132,6 +153,11 @@ class Tables:
         """A case's notes, oldest first."""
         return sorted((self.notes[i] for i in self._notes_of.get(report_id, ())), key=self._at_key)
 
+    def evidence_of(self, report_id: str) -> list[Evidence]:
+        """A case's files, oldest first; ties by id, an order any store can reproduce."""
+        found = (self.evidence[i] for i in self._evidence_of.get(report_id, ()))
+        return sorted(found, key=lambda e: (e.received_at, e.id))
+
     def audit_of(self, report_id: str) -> list[AuditEvent]:
         """A case's audit trail, oldest first."""
         return sorted((self.audit[i] for i in self._audit_of.get(report_id, ())), key=self._at_key)
@@ -151,6 +177,7 @@ class Tables:
 def _records(changes: Changes) -> Iterator[Record]:
     yield from changes.reports
     yield from changes.notes
+    yield from changes.evidence
     yield from changes.audit
     yield from changes.outbox
 

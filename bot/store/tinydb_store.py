@@ -240,5 +240,6 @@ def _lock(data_dir: Path) -> int:
 def _by_table(changes: Changes) -> Iterator[tuple[str, tuple[Record, ...]]]:
     yield "reports", changes.reports
     yield "notes", changes.notes
+    yield "evidence", changes.evidence
     yield "audit", changes.audit
     yield "outbox", changes.outbox

@@ -1,0 +1,321 @@
+"""Bolt listeners: translate Slack payloads into handler calls and answer in time.
+
+The app runs with `process_before_response=True`: each ack function runs in the request thread and
+its answer is the HTTP response, so a report is committed before Slack hears back. Anything that
+calls Slack (opening modals, ephemeral answers, App Home) runs afterwards in a lazy listener, and
+posts about reports go through the outbox worker only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App
+
+from bot.domain.errors import StaffSafeError, user_message
+from bot.domain.org import Actor
+from bot.domain.report_form import FORM_ID
+from bot.domain.ui import Field, FieldKind, Form, FormResult, Reply
+from bot.incidents import log_incident
+from bot.slack.blocks import render_home, render_reply
+from bot.slack.forms import answers_from_state, field_errors, form_context, render_modal
+from bot.slack.views import card_modal, done_modal, open_or_push
+from handlers import export, forms, home, info, leads, reports, takedown
+from handlers.actions import Action
+from handlers.services import Services
+
+log = logging.getLogger(__name__)
+
+Body = dict[str, Any]
+
+
+def actor_of(body: Body) -> Actor:
+    """Who is acting, from any payload; the id is Slack's, qualified."""
+    user = body.get("user")
+    if isinstance(user, dict):
+        user_id, name = user.get("id"), user.get("name") or user.get("username")
+    else:
+        user_id, name = body.get("user_id") or (body.get("event") or {}).get("user"), body.get("user_name")
+    if not isinstance(user_id, str) or not user_id:
+        raise StaffSafeError("I could not tell who you are. Please try again from Slack.")
+    return Actor(id=f"slack:{user_id}", name=str(name or ""))
+
+
+def friendly(error: Exception, where: str) -> str:
+    """What the user sees for an error: our own message, or an incident id (never exception text)."""
+    if isinstance(error, StaffSafeError):
+        return user_message(error)
+    return f"Sorry, something went wrong. Please try again; if it keeps happening, quote incident {log_incident(log, where, error)}."
+
+
+@dataclass(kw_only=True)
+class SlackListeners:
+    """Registers every command, button, form and event on a Bolt app."""
+
+    services: Services
+    commands: dict[str, str]
+    wake_outbox: Callable[[], None]
+
+    def configure(self, app: App) -> None:
+        """Attach the listeners."""
+        c = self.commands
+        app.command(f"/{c['report']}")(ack=_ack, lazy=[self._lazy(self._open_report)])
+        for key, answer in {
+            "hotlines": lambda body: info.hotlines(self.services, body.get("text", "")),
+            "staysafe": lambda body: info.staysafe(self.services),
+            "myreports": lambda body: reports.my_reports(self.services, actor_of(body)),
+            "help": lambda body: self._help(actor_of(body)),
+        }.items():
+            app.command(f"/{c[key]}")(ack=self._reply_ack(answer), lazy=[self._lazy(self._reply_rest(answer))])
+        app.command(f"/{c['takedown']}")(ack=self._takedown_ack, lazy=[self._lazy(self._takedown_lazy)])
+        for action, run in self._button_table().items():
+            app.action(action.value)(ack=_ack, lazy=[self._lazy(run)])
+        for form_id, submit in self._form_table().items():
+            app.view(form_id)(self._submit(form_id, submit))
+        app.view(Action.TAKEDOWN_SUBMIT.value)(ack=self._takedown_submit, lazy=[self._lazy(self._send_letter)])
+        app.view(Action.INFO_TAKEDOWN.value)(self._takedown_pick)
+        app.event("app_home_opened")(ack=_ack, lazy=[self._lazy(self._publish_home)])
+
+    # --- commands -------------------------------------------------------------------------
+
+    def _reply_ack(self, answer: Callable[[Body], Reply]) -> Callable[..., None]:
+        def ack_reply(ack: Callable[..., None], body: Body) -> None:
+            try:
+                messages = render_reply(answer(body))
+            except Exception as error:  # noqa: BLE001 - one place turns errors into friendly text
+                ack(text=friendly(error, "slash command"), response_type="ephemeral")
+                return
+            text, blocks = messages[0]
+            ack(text=text, blocks=blocks, response_type="ephemeral")  # private to the asker
+        return ack_reply
+
+    def _reply_rest(self, answer: Callable[[Body], Reply]) -> Callable[..., None]:
+        def send_rest(body: Body, respond: Any, **_: Any) -> None:
+            # A reply longer than one message (50 blocks) continues through the response URL.
+            try:
+                messages = render_reply(answer(body))
+            except StaffSafeError:
+                return  # already answered at ack time
+            for text, blocks in messages[1:]:
+                respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+        return send_rest
+
+    def _help(self, actor: Actor) -> Reply:
+        return info.help_card({k: f"/{v}" for k, v in self.commands.items()}, lead=self.services.org.is_lead(actor.id))
+
+    def _open_report(self, body: Body, client: Any, **_: Any) -> None:
+        open_or_push(client, body, render_modal(reports.open_report_form(self.services)))
+
+    def _takedown_ack(self, ack: Callable[..., None], body: Body) -> None:
+        try:
+            outcome = takedown.takedown(self.services, body.get("text", ""))
+        except Exception as error:  # noqa: BLE001
+            ack(text=friendly(error, "takedown command"), response_type="ephemeral")
+            return
+        if isinstance(outcome, Form):
+            ack()  # the form opens in the lazy listener, within the trigger's 3 seconds
+            return
+        text, blocks = render_reply(outcome)[0]
+        ack(text=text, blocks=blocks, response_type="ephemeral")
+
+    def _takedown_lazy(self, body: Body, client: Any, **_: Any) -> None:
+        try:
+            outcome = takedown.takedown(self.services, body.get("text", ""))
+        except StaffSafeError:
+            return  # answered at ack time
+        if isinstance(outcome, Form):
+            open_or_push(client, body, render_modal(outcome))
+
+    # --- buttons ----------------------------------------------------------------------------
+
+    def _button_table(self) -> dict[Action, Callable[..., None]]:
+        s = self.services
+
+        def case_form(action: Action, build: Callable[..., Form]) -> Callable[..., None]:
+            def open_form(body: Body, client: Any, **_: Any) -> None:
+                report = leads.find_case(s, actor_of(body), _value(body), action.value)  # refusals audited
+                open_or_push(client, body, render_modal(build(report)))
+            return open_form
+
+        return {
+            Action.REPORT_OPEN: self._open_report,
+            Action.MY_REPORTS: lambda body, client, respond, **_: self._tell(
+                body, client, respond, reports.my_reports(s, actor_of(body))),
+            Action.REPORTER_REPLY: lambda body, client, **_: open_or_push(
+                client, body, render_modal(forms.reply_form(reports.own_report(s, actor_of(body), _value(body))))),
+            Action.CASE_VIEW: lambda body, client, **_: open_or_push(
+                client, body, card_modal(leads.view_case(s, actor_of(body), _value(body)))),
+            Action.CASE_ACK: case_form(Action.CASE_ACK, forms.ack_form),
+            Action.CASE_NOTE: case_form(Action.CASE_NOTE, forms.note_form),
+            Action.CASE_STATUS: case_form(Action.CASE_STATUS, forms.status_form),
+            Action.CASE_MESSAGE: case_form(Action.CASE_MESSAGE, forms.message_form),
+            Action.CASE_LETTER: lambda body, client, **_: open_or_push(
+                client, body, card_modal(*leads.takedown_letter(s, actor_of(body), _value(body)).cards)),
+            Action.CASE_EXPORT: lambda body, client, respond, **_: self._tell(
+                body, client, respond, export.request_export(s, actor_of(body), _value(body)), wake=True),
+            Action.INFO_HOTLINES: lambda body, client, **_: open_or_push(
+                client, body, card_modal(*info.hotlines(s).cards)),
+            Action.INFO_STAYSAFE: lambda body, client, **_: open_or_push(
+                client, body, card_modal(*info.staysafe(s).cards)),
+            Action.INFO_HELP: lambda body, client, **_: open_or_push(
+                client, body, card_modal(*self._help(actor_of(body)).cards)),
+            Action.INFO_TAKEDOWN: lambda body, client, **_: open_or_push(
+                client, body, render_modal(forms.takedown_pick_form(s.content))),
+        }
+
+    def _tell(self, body: Body, client: Any, respond: Any, reply: Reply, *, wake: bool = False) -> None:
+        """Answer privately: ephemerally where the button was, else in a modal."""
+        if wake:
+            self.wake_outbox()
+        if body.get("response_url") and respond is not None:
+            for text, blocks in render_reply(reply):
+                respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+        elif body.get("trigger_id"):
+            open_or_push(client, body, done_modal("StaffSafe", reply))
+
+    # --- forms ------------------------------------------------------------------------------
+
+    def _form_table(self) -> dict[str, Callable[[Actor, Body], FormResult]]:
+        s = self.services
+
+        def case_text(action: Action, build: Callable[..., Form], handle: Callable[..., FormResult]):
+            def submit(actor: Actor, view: Body) -> FormResult:
+                report = leads.find_case(s, actor, form_context(view).get("report", ""), action.value)
+                answers = answers_from_state(build(report), _state(view))
+                return handle(s, actor, report.id, str(answers.get("text") or ""))
+            return submit
+
+        def reply(actor: Actor, view: Body) -> FormResult:
+            report = reports.own_report(s, actor, form_context(view).get("report", ""))
+            answers = answers_from_state(forms.reply_form(report), _state(view))
+            return reports.reply_to_leads(s, actor, report.id, str(answers.get("text") or ""))
+
+        def status(actor: Actor, view: Body) -> FormResult:
+            report = leads.find_case(s, actor, form_context(view).get("report", ""), Action.CASE_STATUS.value)
+            answers = answers_from_state(forms.status_form(report), _state(view))
+            return leads.set_status(s, actor, report.id, str(answers.get("status") or ""))
+
+        def ack(actor: Actor, view: Body) -> FormResult:
+            report = leads.find_case(s, actor, form_context(view).get("report", ""), Action.CASE_ACK.value)
+            answers = answers_from_state(forms.ack_form(report), _state(view))
+            if answers.get("named") is None:
+                return FormResult(errors={"named": "Please choose one."})
+            return FormResult(reply=leads.acknowledge(s, actor, report.id, named=answers["named"] == forms.NAMED))
+
+        def report(actor: Actor, view: Body) -> FormResult:
+            form = reports.open_report_form(s)
+            return reports.submit_report(s, actor, answers_from_state(form, _state(view)))
+
+        return {
+            FORM_ID: report,
+            Action.REPORTER_REPLY.value: reply,
+            Action.CASE_NOTE.value: case_text(Action.CASE_NOTE, forms.note_form, leads.add_note),
+            Action.CASE_MESSAGE.value: case_text(Action.CASE_MESSAGE, forms.message_form, leads.message_reporter),
+            Action.CASE_STATUS.value: status,
+            Action.CASE_ACK.value: ack,
+        }
+
+    def _submit(self, form_id: str, submit: Callable[[Actor, Body], FormResult]) -> Callable[..., None]:
+        def on_submit(ack: Callable[..., None], body: Body) -> None:
+            view = body.get("view") or {}
+            try:
+                result = submit(actor_of(body), view)
+            except Exception as error:  # noqa: BLE001 - nothing was saved; say so, without details
+                ack(response_action="update", view=done_modal("StaffSafe", Reply.say(friendly(error, form_id))))
+                return
+            if not result.ok:
+                ack(**field_errors(result.errors, _form_for_errors(view)))
+                return
+            ack(response_action="update", view=done_modal("Done", result.reply or Reply.say("Done.")))
+            self.wake_outbox()  # stored already: the worker delivers what it queued
+        return on_submit
+
+    def _takedown_form(self, view: Body) -> Form:
+        outcome = takedown.takedown(self.services, form_context(view).get("target", ""))
+        if not isinstance(outcome, Form):
+            raise StaffSafeError("Please start again with the takedown command.")
+        return outcome
+
+    def _takedown_submit(self, ack: Callable[..., None], body: Body) -> None:
+        try:
+            form = self._takedown_form(body.get("view") or {})
+            result = takedown.submit_takedown(self.services, actor_of(body), form, answers_from_state(form, _state(body["view"])))
+        except Exception as error:  # noqa: BLE001
+            ack(response_action="update", view=done_modal("StaffSafe", Reply.say(friendly(error, "takedown form"))))
+            return
+        if not result.ok:
+            ack(**field_errors(result.errors, form))
+            return
+        ack(response_action="update", view=done_modal("Letter ready", Reply.say(
+            "Your letter is in your messages from StaffSafe, with how to send it.")))
+
+    def _send_letter(self, body: Body, client: Any, **_: Any) -> None:
+        # The letter holds what the user typed: it goes to them alone, by DM, and is not stored.
+        form = self._takedown_form(body["view"])
+        actor = actor_of(body)
+        result = takedown.submit_takedown(self.services, actor, form, answers_from_state(form, _state(body["view"])))
+        if result.ok and result.reply:
+            for text, blocks in render_reply(result.reply):
+                client.chat_postMessage(channel=actor.id.removeprefix("slack:"), text=text, blocks=blocks,
+                                        unfurl_links=False, unfurl_media=False)
+
+    def _takedown_pick(self, ack: Callable[..., None], body: Body) -> None:
+        form = forms.takedown_pick_form(self.services.content)
+        target = answers_from_state(form, _state(body.get("view") or {})).get("target")
+        try:
+            outcome = takedown.takedown(self.services, str(target or ""))
+        except StaffSafeError as error:
+            ack(response_action="errors", errors={"target": user_message(error)[:150]})
+            return
+        if isinstance(outcome, Form):
+            ack(response_action="update", view=render_modal(outcome))
+        else:
+            ack(response_action="errors", errors={"target": "Please choose where the content is."})
+
+    # --- App Home ---------------------------------------------------------------------------
+
+    def _publish_home(self, body: Body, client: Any, **_: Any) -> None:
+        event = body.get("event") or {}
+        if event.get("tab", "home") != "home":
+            return
+        actor = actor_of(body)
+        cards = home.home_cards(self.services, actor, self.commands)
+        client.views_publish(user_id=actor.id.removeprefix("slack:"), view={"type": "home", "blocks": render_home(cards)})
+
+    def _lazy(self, run: Callable[..., None]) -> Callable[..., None]:
+        """A lazy listener that never lets an error escape to Bolt (whose logs could carry payloads)."""
+        def lazy(body: Body, client: Any, respond: Any = None, **_: Any) -> None:
+            try:
+                run(body=body, client=client, respond=respond)
+            except Exception as error:  # noqa: BLE001 - one place for errors after the ack
+                try:
+                    self._tell(body, client, respond, Reply.say(friendly(error, getattr(run, "__name__", "action"))))
+                except Exception as second:  # noqa: BLE001 - Slack itself may be down; the log has the id
+                    log_incident(log, "telling the user about an error", second)
+        lazy.__name__ = getattr(run, "__name__", "lazy")
+        return lazy
+
+
+def _ack(ack: Callable[..., None]) -> None:
+    ack()
+
+
+def _value(body: Body) -> str:
+    """The pressed button's value: an id, never content."""
+    actions = body.get("actions") or [{}]
+    return str(actions[0].get("value") or "")
+
+
+def _state(view: Body) -> dict:
+    return ((view or {}).get("state") or {}).get("values") or {}
+
+
+def _form_for_errors(view: Body) -> Form:
+    """A stand-in form naming the submitted blocks, so field errors land beside the right inputs."""
+    blocks = [b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input" and b.get("block_id")]
+    return Form(id=str(view.get("callback_id", "")), title="", submit_label="",
+                fields=tuple(Field(str(b), "", FieldKind.TEXT) for b in blocks))
+

@@ -1,0 +1,173 @@
+"""Delivery on Slack: posts cards to the leads' channel or a DM, uploads exports, fetches uploaded screenshots.
+
+Used only by the outbox worker. Its WebClient has no automatic retries: the outbox decides when
+to try again, and after a failure whose outcome is unknown (the connection dropped after the
+request was sent) it looks for the message first, so a retry never posts twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from http.client import HTTPException
+from urllib.error import URLError
+from urllib.parse import urlsplit
+
+import requests
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.domain.ports import Destination, TemporaryFailure
+from bot.domain.ui import Card, Document, Reply
+from bot.slack.blocks import render_reply
+
+log = logging.getLogger(__name__)
+
+METADATA_EVENT = "staffsafe_delivery"  # marks our posts so an uncertain one can be found again
+MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
+# Slack answers these with HTTP 200 and ok=false, but they are worth retrying.
+TEMPORARY_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+
+
+class UncertainDelivery(TemporaryFailure):
+    """The request may have reached Slack: the next try must first look for the message."""
+
+
+class PermanentFailure(Exception):
+    """Slack refused the request for good (e.g. the bot is not in the channel); retried slowly."""
+
+
+@dataclass(frozen=True)
+class FetchedFile:
+    """A file downloaded from the platform."""
+
+    name: str
+    media_type: str
+    data: bytes
+
+
+def user_id(qualified: str) -> str:
+    """A Slack user id from a platform-qualified id ("slack:U123" -> "U123")."""
+    return qualified.removeprefix("slack:")
+
+
+class SlackNotifier:
+    """Posts to the leads' channel and to DMs, and uploads documents, through one WebClient."""
+
+    def __init__(self, *, client: WebClient, lead_channel: str, http: requests.Session | None = None) -> None:
+        self._client = client
+        self._lead_channel = lead_channel
+        self._http = http or requests.Session()
+        self._dm_channels: dict[str, str] = {}
+
+    def send(self, destination: Destination, card: Card, *, idempotency_key: str, maybe_sent: bool = False) -> str:
+        """Post the card; returns the message ts. A possibly-sent earlier try is looked up first."""
+        channel = self._channel(destination)
+        messages = render_reply(Reply(cards=(card,)))
+        stamps = []
+        for part, (text, blocks) in enumerate(messages):
+            key = idempotency_key if part == 0 else f"{idempotency_key}:{part}"
+            found = self._find_posted(channel, key) if maybe_sent else None
+            stamps.append(found or self._post(channel, text, blocks, key))
+        return stamps[0]
+
+    def upload(self, destination: Destination, document: Document, *, idempotency_key: str) -> str:
+        """Upload a document as a file into the person's DM; returns the file id."""
+        channel = self._channel(destination)
+        response = _call(lambda: self._client.files_upload_v2(
+            channel=channel, content=document.text, filename=document.filename, title=document.filename))
+        return str(response.get("file", {}).get("id", ""))
+
+    def fetch_file(self, file_id: str) -> FetchedFile:
+        """Download a file a user uploaded (a report's screenshot) with the bot token."""
+        info = _call(lambda: self._client.files_info(file=file_id))["file"]
+        url = str(info.get("url_private_download") or info.get("url_private") or "")
+        if not self._trusted_download(url):
+            raise PermanentFailure("the file's download address is not a Slack host")
+        if int(info.get("size") or 0) > MAX_EVIDENCE_BYTES:
+            raise PermanentFailure("the file is larger than 10 MB")
+        data = self._download(url)
+        return FetchedFile(name=str(info.get("name") or file_id), media_type=str(info.get("mimetype") or ""), data=data)
+
+    def _channel(self, destination: Destination) -> str:
+        if destination.leads:
+            return self._lead_channel
+        person = user_id(destination.user_id)
+        if person not in self._dm_channels:
+            response = _call(lambda: self._client.conversations_open(users=person))
+            self._dm_channels[person] = response["channel"]["id"]
+        return self._dm_channels[person]
+
+    def _post(self, channel: str, text: str, blocks: list[dict], key: str) -> str:
+        response = _call(lambda: self._client.chat_postMessage(
+            channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False,
+            metadata={"event_type": METADATA_EVENT, "event_payload": {"key": key}},
+        ))
+        return str(response["ts"])
+
+    def _find_posted(self, channel: str, key: str) -> str | None:
+        """The ts of a message we posted under this key, if the uncertain try did land."""
+        cursor = None
+        for _ in range(5):  # the uncertain post is recent: a few pages are plenty
+            response = _call(lambda: self._client.conversations_history(
+                channel=channel, limit=200, include_all_metadata=True, cursor=cursor))
+            for message in response.get("messages", []):
+                metadata = message.get("metadata") or {}
+                if metadata.get("event_type") == METADATA_EVENT and metadata.get("event_payload", {}).get("key") == key:
+                    return str(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        return None
+
+    def _trusted_download(self, url: str) -> bool:
+        # The bot token is only ever sent to Slack itself: files.slack.com, or the API's own host
+        # (GovSlack, a local fake), never to an address taken from a payload.
+        host = urlsplit(url).hostname or ""
+        api_host = urlsplit(self._client.base_url).hostname or ""
+        return urlsplit(url).scheme in ("https", "http") and (host == api_host or host.endswith(".slack.com")
+                                                            or host == "slack.com")
+
+    def _download(self, url: str) -> bytes:
+        try:
+            with self._http.get(url, headers={"Authorization": f"Bearer {self._client.token}"},
+                                timeout=30, stream=True, allow_redirects=False) as response:
+                if response.status_code == 429 or response.status_code >= 500:
+                    raise TemporaryFailure(f"download answered {response.status_code}",
+                                           _retry_after(response.headers.get("Retry-After")))
+                if response.status_code != 200:
+                    raise PermanentFailure(f"download answered {response.status_code}")
+                data = b""
+                for chunk in response.iter_content(64 * 1024):
+                    data += chunk
+                    if len(data) > MAX_EVIDENCE_BYTES:
+                        raise PermanentFailure("the file is larger than 10 MB")
+                return data
+        except requests.RequestException as error:
+            raise TemporaryFailure(type(error).__name__) from None
+
+
+def _call(request):
+    """Run one Web API call, turning Slack's failures into the outbox's retry categories."""
+    try:
+        return request()
+    except SlackApiError as error:
+        status = error.response.status_code
+        code = str(error.response.get("error", "")) if isinstance(error.response.data, dict) else ""
+        if status == 429:
+            raise TemporaryFailure("rate limited", _retry_after(error.response.headers.get("Retry-After"))) from None
+        if status >= 500:
+            # A 5xx may come after Slack acted on the request: treat the outcome as unknown.
+            raise UncertainDelivery(f"Slack answered {status}") from None
+        if code in TEMPORARY_ERRORS:
+            raise TemporaryFailure(code) from None
+        raise PermanentFailure(code or f"HTTP {status}") from None
+    except (URLError, HTTPException, ConnectionError, TimeoutError, OSError) as error:
+        raise UncertainDelivery(type(error).__name__) from None
+
+
+def _retry_after(value: object) -> float | None:
+    try:
+        return max(0.0, float(str(value)))
+    except (TypeError, ValueError):
+        return None

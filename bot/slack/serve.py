@@ -1,0 +1,56 @@
+"""Running the Slack adapter: over HTTP with waitress, or over Socket Mode (no public URL)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Any
+
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from waitress.server import create_server
+
+from bot.slack.http import MAX_BODY
+from bot.slack.logs import library_logger
+
+log = logging.getLogger(__name__)
+
+THREADS = 8  # request threads: acks are short (a commit at most), so a few threads serve many clients
+
+
+def http_server(wsgi_app: Any, *, host: str, port: int) -> Any:
+    """A waitress server bound to host:port (port 0 picks a free one: see `.effective_port`)."""
+    return create_server(wsgi_app, host=host, port=port, threads=THREADS, ident="StaffSafe",
+                         max_request_body_size=MAX_BODY, clear_untrusted_proxy_headers=True)
+
+
+def serve_http(wsgi_app: Any, *, host: str, port: int) -> None:
+    """Serve until SIGINT or SIGTERM."""
+    server = http_server(wsgi_app, host=host, port=port)
+    _on_stop(server.close)
+    log.warning("StaffSafe is listening on http://%s:%s/slack/events", host, server.effective_port)
+    try:
+        server.run()
+    except (KeyboardInterrupt, OSError):
+        pass  # closed by a signal
+
+
+def serve_socket(bolt_app: Any, *, app_token: str) -> None:
+    """Connect to Slack over Socket Mode and serve until SIGINT or SIGTERM."""
+    handler = SocketModeHandler(bolt_app, app_token=app_token, logger=library_logger("slack_socket_mode"))
+    stopped = threading.Event()
+    _on_stop(stopped.set)
+    handler.connect()
+    log.warning("StaffSafe is connected to Slack over Socket Mode")
+    try:
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    handler.close()
+
+
+def _on_stop(stop: Any) -> None:
+    def handle(signum: int, frame: Any) -> None:
+        stop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handle)

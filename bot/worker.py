@@ -1,0 +1,66 @@
+"""The outbox worker: one background thread per server that delivers due items, woken after each commit."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from bot.incidents import log_incident
+
+log = logging.getLogger(__name__)
+
+
+class OutboxWorker:
+    """Runs `deliver` (send everything due; return how many were handled) until stopped.
+
+    Only this thread posts to the platform, so a listener thread that is retried or killed can
+    never post twice; the store's outbox is the single record of what has been sent.
+    """
+
+    def __init__(self, *, deliver: Callable[[], int], poll_seconds: float = 1.0) -> None:
+        self._deliver = deliver
+        self._poll = poll_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> OutboxWorker:
+        """Start the thread (idempotent)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="staffsafe-outbox", daemon=True)
+            self._thread.start()
+        return self
+
+    @property
+    def alive(self) -> bool:
+        """Whether the delivery thread is running (the health check reports it)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def wake(self) -> None:
+        """Deliver now rather than at the next poll: something was just queued."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the current delivery and stop."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def run_once(self) -> int:
+        """One pass over the due items (also used by tests and the console)."""
+        try:
+            return self._deliver()
+        except Exception as error:  # noqa: BLE001 - the worker must outlive any one failure
+            log_incident(log, "outbox delivery", error)
+            return 0
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            handled = self.run_once()
+            if handled:
+                continue  # more may be due: a batch is capped
+            self._wake.wait(self._poll)

@@ -1,0 +1,84 @@
+"""Small neutral forms behind buttons: lead actions on a case, the reporter's reply, picking a platform."""
+
+from __future__ import annotations
+
+from bot.domain.content import Content
+from bot.domain.report import Report, Status
+from bot.domain.report_form import MAX_TEXT
+from bot.domain.ui import Field, FieldKind, Form, Option
+from bot.domain.workflow import Role, allowed_moves
+from handlers.actions import Action
+from handlers.takedown import KNOWN_PERSON
+
+NAMED = "named"
+
+
+def _text_form(action: Action, title: str, label: str, report: Report, submit: str, hint: str = "") -> Form:
+    """One paragraph of text about a case; the context carries the report id only."""
+    return Form(
+        id=action.value,
+        title=title,
+        submit_label=submit,
+        intro=f"Case **{report.reference}**",
+        fields=(Field("text", label, FieldKind.PARAGRAPH, max_length=MAX_TEXT, hint=hint),),
+        context={"report": report.id},
+    )
+
+
+def note_form(report: Report) -> Form:
+    """An internal note, seen by the leads only."""
+    return _text_form(Action.CASE_NOTE, "Add a note", "Internal note (leads only)", report, "Add note")
+
+
+def message_form(report: Report) -> Form:
+    """A message relayed to the reporter by DM."""
+    return _text_form(Action.CASE_MESSAGE, "Message the reporter", "Your message", report, "Send",
+                      hint="The reporter gets this privately from the bot, and can reply.")
+
+
+def reply_form(report: Report) -> Form:
+    """The reporter's reply to the leads."""
+    return _text_form(Action.REPORTER_REPLY, "Reply to the leads", "Your reply", report, "Send",
+                      hint="Only the designated leads will see this.")
+
+
+def status_form(report: Report) -> Form:
+    """The statuses a lead may move this case to."""
+    options = tuple(Option(s.value, s.value.replace("_", " ").capitalize())
+                    for s in Status if s in allowed_moves(Role.LEAD, report.status))
+    return Form(
+        id=Action.CASE_STATUS.value,
+        title="Set status",
+        submit_label="Save",
+        intro=f"Case **{report.reference}** is {report.status.value.replace('_', ' ')}. "
+              "The reporter is told of the change in plain words.",
+        fields=(Field("status", "New status", FieldKind.SELECT, options=options),),
+        context={"report": report.id},
+    )
+
+
+def ack_form(report: Report) -> Form:
+    """Acknowledge a case, choosing whether the reporter learns who is handling it."""
+    return Form(
+        id=Action.CASE_ACK.value,
+        title="Acknowledge",
+        submit_label="Acknowledge",
+        intro=f"You will handle case **{report.reference}**.",
+        fields=(Field("named", "Tell the reporter your name?", FieldKind.SELECT, options=(
+            Option(NAMED, "Yes, tell them it is me"),
+            Option("unnamed", "No, say \"a designated lead\""),
+        )),),
+        context={"report": report.id},
+    )
+
+
+def takedown_pick_form(content: Content) -> Form:
+    """Choose the platform (or someone you know) before the takedown form."""
+    options = tuple(Option(p.id, p.name) for p in content.platforms.values())
+    return Form(
+        id=Action.INFO_TAKEDOWN.value,
+        title="Takedown request",
+        submit_label="Next",
+        fields=(Field("target", "Where is the content?", FieldKind.SELECT,
+                      options=(*options, Option(KNOWN_PERSON, "Someone I know posted it"))),),
+    )

@@ -1,0 +1,66 @@
+"""The home screen (Slack App Home, Teams personal tab): what each person can do, and for leads the queue."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.domain.org import Actor
+from bot.domain.ui import Button, Card, Fact, Section, Style
+from bot.domain.workflow import STATUS_WORDS
+from handlers.actions import Action
+from handlers.cards import age, flags, my_reports_card, place_name
+from handlers.info import checklist_card
+from handlers.services import Services
+
+QUEUE_ON_HOME = 15  # cases shown one by one; the rest are counted (a home view holds 100 blocks)
+
+
+def home_cards(services: Services, actor: Actor, commands: Mapping[str, str]) -> list[Card]:
+    """Everything on a person's home screen, leads' queue first for leads."""
+    cards = [_actions_card(commands)]
+    if services.org.is_lead(actor.id):
+        cards += lead_queue_cards(services, actor)
+    cards += [my_reports_card(services.store.reports_by_reporter(actor.id)), checklist_card(services.content)]
+    return cards
+
+
+def _actions_card(commands: Mapping[str, str]) -> Card:
+    return Card(
+        title="StaffSafe",
+        sections=(Section(body=(
+            "Report online abuse in confidence, get help to have content taken down, and find the right "
+            f"numbers. Everything here is private to you. Commands: " +
+            ", ".join(f"`/{commands[key]}`" for key in ("report", "myreports", "hotlines", "takedown", "staysafe"))
+        )),),
+        buttons=(
+            Button("Report cyberbullying", Action.REPORT_OPEN, style=Style.PRIMARY),
+            Button("Takedown request", Action.INFO_TAKEDOWN),
+            Button("Nuisance call lines", Action.INFO_HOTLINES),
+            Button("Stay safe", Action.INFO_STAYSAFE),
+            Button("Help", Action.INFO_HELP),
+        ),
+    )
+
+
+def lead_queue_cards(services: Services, actor: Actor) -> list[Card]:
+    """Open cases this lead may handle, oldest first, each with its buttons."""
+    now = services.clock.now()
+    visible = [r for r in services.store.open_reports() if services.org.may_handle(actor.id, r)]
+    cards = [Card(title=f"Open reports ({len(visible)})", sections=(
+        Section(body="Oldest first. Details open privately and every view is recorded."
+                if visible else "No open reports."),))]
+    for report in visible[:QUEUE_ON_HOME]:
+        cards.append(Card(
+            title=report.reference,
+            sections=(Section(facts=(
+                Fact("Status", STATUS_WORDS[report.status]),
+                Fact("Age", age(report.created_at, now)),
+                Fact("Where", place_name(services.content, report.where)),
+                Fact("Flags", flags(report)),
+            )),),
+            buttons=(Button("View details", Action.CASE_VIEW, report.id, Style.PRIMARY),),
+        ))
+    if len(visible) > QUEUE_ON_HOME:
+        hidden = len(visible) - QUEUE_ON_HOME
+        cards.append(Card(title="More", sections=(Section(body=f"{hidden} more open reports, newer than these."),)))
+    return cards

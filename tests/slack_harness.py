@@ -1,0 +1,206 @@
+"""The Slack bot under test: the real server on 127.0.0.1, talking to a FakeSlack, fed signed requests."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from bot.app import build_slack, running
+from bot.settings import Settings
+from bot.slack.serve import http_server
+
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+BOT_TOKEN = "xoxb-test-token"
+LEAD_CHANNEL = "C0LEADS01"
+LEAD, BACKUP, STAFF, OTHER = "U0LEAD001", "U0BACKUP1", "U0STAFF01", "U0OTHER01"
+
+APP_YAML = f"""
+organisation: Example Academy Trust
+leads:
+  slack:
+    - {{id: {LEAD}, name: Lee Harper}}
+backup_leads:
+  slack:
+    - {{id: {BACKUP}, name: Bea Moss}}
+admins:
+  slack: [{LEAD}]
+lead_channel:
+  slack: {LEAD_CHANNEL}
+"""
+
+
+def sign(body: str, timestamp: int, secret: str = SIGNING_SECRET) -> str:
+    """Slack's request signature: v0=HMAC-SHA256(secret, "v0:{timestamp}:{body}")."""
+    digest = hmac.new(secret.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return f"v0={digest}"
+
+
+@dataclass
+class Answer:
+    """The HTTP answer to one request."""
+
+    status: int
+    body: str
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+class SlackBot:
+    """The running bot; stop() shuts the server, the worker and the store."""
+
+    def __init__(self, *, tmp_path: Path, slack: Any, app_yaml: str = APP_YAML,
+                 signing_secret: str = SIGNING_SECRET, signature_clock: Any = None) -> None:
+        config = tmp_path / "app.yaml"
+        config.write_text(app_yaml)
+        self.slack = slack
+        self.settings = Settings(
+            config_path=config, data_dir=tmp_path / "data", secret_key=None, secret_file=None,
+            slack_bot_token=BOT_TOKEN, slack_signing_secret=signing_secret, slack_api_url=slack.api_url, port=0,
+        )
+        self._running = running(self.settings)
+        self.services, self.config = self._running.__enter__()
+        self.runtime = build_slack(self.services, self.config, self.settings, poll_seconds=0.05,
+                                   signature_clock=signature_clock)
+        self.server = http_server(self.runtime.http, host="127.0.0.1", port=0)
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+        self.runtime.worker.start()
+
+    def _serve(self) -> None:
+        try:
+            self.server.run()
+        except OSError:
+            pass  # closed under the select loop by stop(): waitress's way of ending run()
+
+    def event(self, event: dict) -> Answer:
+        """An Events API callback, as JSON."""
+        return self.post(json.dumps({
+            "token": "legacy", "team_id": "T0TEAM", "api_app_id": "A0APP", "type": "event_callback",
+            "event_id": f"Ev{time.monotonic_ns()}", "event_time": int(time.time()), "event": event,
+            "authorizations": [{"team_id": "T0TEAM", "user_id": "U0BOT", "is_bot": True}],
+        }), content_type="application/json")
+
+    def get(self, path: str) -> Answer:
+        try:
+            with urllib.request.urlopen(f"{self.url}{path}", timeout=10) as response:
+                return Answer(response.status, response.read().decode())
+        except urllib.error.HTTPError as error:
+            return Answer(error.code, error.read().decode())
+
+    def stop(self) -> None:
+        self.runtime.worker.stop()
+        self.server.close()
+        self._thread.join(5)
+        self._running.__exit__(None, None, None)
+
+    # --- requests as Slack sends them ---------------------------------------------------------
+
+    def post(self, body: str, *, timestamp: int | None = None, signature: str | None = None,
+             content_type: str = "application/x-www-form-urlencoded") -> Answer:
+        timestamp = int(time.time()) if timestamp is None else timestamp
+        request = urllib.request.Request(f"{self.url}/slack/events", data=body.encode(), method="POST", headers={
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": str(timestamp),
+            "X-Slack-Signature": signature if signature is not None else sign(body, timestamp),
+        })
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return Answer(response.status, response.read().decode())
+        except urllib.error.HTTPError as error:
+            return Answer(error.code, error.read().decode())
+
+    def command(self, name: str, text: str = "", *, user: str = STAFF, channel: str = "C0GENERAL") -> Answer:
+        return self.post(urlencode({
+            "token": "legacy", "team_id": "T0TEAM", "team_domain": "example", "channel_id": channel,
+            "channel_name": "general", "user_id": user, "user_name": user.lower(), "command": f"/{name}",
+            "text": text, "api_app_id": "A0APP", "response_url": self.slack.response_url(f"cmd-{name}"),
+            "trigger_id": f"trigger-{time.monotonic_ns()}",
+        }))
+
+    def interact(self, payload: dict) -> Answer:
+        return self.post(urlencode({"payload": json.dumps(payload)}))
+
+    def press(self, action: str, value: str = "", *, user: str = LEAD, where: str = "message",
+              view: dict | None = None) -> Answer:
+        payload: dict[str, Any] = {
+            "type": "block_actions", "team": {"id": "T0TEAM"}, "api_app_id": "A0APP",
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0TEAM"},
+            "trigger_id": f"trigger-{time.monotonic_ns()}",
+            "actions": [{"type": "button", "action_id": action, "block_id": "actions-0", "value": value,
+                         "action_ts": "1.2"}],
+        }
+        if where == "message":
+            payload |= {"container": {"type": "message", "message_ts": "1.1", "channel_id": LEAD_CHANNEL},
+                        "channel": {"id": LEAD_CHANNEL}, "message": {"ts": "1.1", "blocks": []},
+                        "response_url": self.slack.response_url(f"action-{action}")}
+        elif where == "modal":
+            payload |= {"container": {"type": "view", "view_id": "V0CASE"}, "view": view or {"type": "modal", "id": "V0CASE"}}
+        else:  # the App Home
+            payload |= {"container": {"type": "view", "view_id": "V0HOME"}, "view": {"type": "home", "id": "V0HOME"}}
+        return self.interact(payload)
+
+    def submit(self, view: dict, values: dict, *, user: str = STAFF) -> Answer:
+        """Submit a modal as Slack would: the view the bot opened, with `state.values` filled in."""
+        submitted = dict(view) | {"id": "V0SUBMIT", "state": {"values": values}}
+        return self.interact({
+            "type": "view_submission", "team": {"id": "T0TEAM"}, "api_app_id": "A0APP",
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0TEAM"},
+            "view": submitted, "trigger_id": f"trigger-{time.monotonic_ns()}",
+        })
+
+    def opened_view(self, callback_id: str, *, timeout: float = 5) -> dict:
+        """The last modal the bot opened or pushed with this callback id."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for call in reversed(self.slack.calls("views.open") + self.slack.calls("views.push")):
+                if call.args["view"].get("callback_id") == callback_id:
+                    return call.args["view"]
+            time.sleep(0.02)
+        raise AssertionError(f"no modal {callback_id!r} was opened")
+
+
+def state(**fields: dict) -> dict:
+    """`view.state.values` from field id -> the element's state (action id "value")."""
+    return {field_id: {"value": element} for field_id, element in fields.items()}
+
+
+def text(value: str) -> dict:
+    return {"type": "plain_text_input", "value": value}
+
+
+def choice(value: str, kind: str = "static_select") -> dict:
+    return {"type": kind, "selected_option": {"value": value, "text": {"type": "plain_text", "text": value}}}
+
+
+def choices(*values: str, kind: str = "checkboxes") -> dict:
+    return {"type": kind, "selected_options": [{"value": v, "text": {"type": "plain_text", "text": v}} for v in values]}
+
+
+def report_state(what: str = "Abusive comments about me on a parents' group", **overrides: dict) -> dict:
+    """A filled-in report modal."""
+    fields = {
+        "what_happened": text(what),
+        "where": choice("facebook"),
+        "urls": text("https://facebook.com/groups/x/posts/1"),
+        "first_seen": {"type": "datepicker", "selected_date": "2026-11-20"},
+        "occasions": {"type": "number_input", "value": "3"},
+        "perpetrator": choice("linked"),
+        "adult": choice("yes", "radio_buttons"),
+        "subject": {"type": "users_select", "selected_user": None},
+        "natures": choices("abusive"),
+        "evidence_saved": choice("yes", "radio_buttons"),
+        "wants": choices("removed"),
+        "named": choice("named", "radio_buttons"),
+    }
+    return state(**(fields | overrides))
