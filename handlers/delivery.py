@@ -6,16 +6,20 @@ import logging
 from dataclasses import replace
 from datetime import timedelta
 
-from bot.domain.ports import Destination, Notifier, TemporaryFailure
-from bot.domain.report import Changes, Delivery, OutboxItem, Report, Status
-from bot.domain.ui import Card
+from bot.domain.errors import Conflict
+from bot.domain.ports import Destination, Notifier, PermanentFailure, TemporaryFailure, UncertainDelivery
+from bot.domain.report import Changes, Delivery, OutboxItem, Report, Status, new_evidence
+from bot.domain.ui import Card, Document
 from handlers.cards import lead_alert_card, lead_message_card, receipt_card, reporter_message_card, reporter_update_card
+from handlers.export import case_document
 from handlers.reports import recipient_tag
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(minutes=15)
+SENDING = "sending"  # recorded before each try: if the process dies mid-send, the next try looks first
+MAYBE_SENT = {SENDING, UncertainDelivery.__name__}
 
 
 def backoff(attempts: int, retry_after: float | None) -> timedelta:
@@ -25,13 +29,16 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
     return min(MAX_BACKOFF, timedelta(seconds=2 ** min(attempts, 10)))
 
 
-def render_delivery(services: Services, item: OutboxItem, report: Report) -> tuple[Destination, Card] | None:
+def render_delivery(services: Services, item: OutboxItem, report: Report) -> tuple[Destination, Card | Document] | None:
     """Where an outbox item goes and what it says, built now from the stored report."""
     content = services.content
     if item.kind is Delivery.LEAD_ALERT:
         return _lead_destination(services, item, report), lead_alert_card(report, content)
     if item.kind is Delivery.LEAD_MESSAGE:
         return _lead_destination(services, item, report), lead_message_card(report)
+    if item.kind is Delivery.LEAD_EXPORT:
+        lead = _lead_destination(services, item, report)
+        return lead, case_document(services, report, exporter_id=lead.user_id, at=item.due_at)
     reporter = Destination(user_id=report.reporter_id)
     if item.kind is Delivery.RECEIPT:
         return reporter, receipt_card(report, services.guidance.steps(report))
@@ -71,28 +78,65 @@ def deliver_due(services: Services, notifier: Notifier, *, limit: int = 50) -> i
 
 def deliver_one(services: Services, notifier: Notifier, item: OutboxItem) -> bool:
     """Try one item: mark it delivered with the platform's message id, or reschedule it."""
+    if item.kind is Delivery.EVIDENCE:
+        return fetch_evidence(services, notifier, item)
     now = services.clock.now()
     report = services.store.report(item.report_id)
     rendered = render_delivery(services, item, report) if report else None
     if rendered is None or (not rendered[0].leads and not rendered[0].user_id):
         # Purged report, or no one left to tell: nothing can ever be sent, so close the item.
-        services.store.commit(Changes(outbox=(replace(item, delivered_at=now, last_error="undeliverable"),)))
-        log.warning("outbox item %s (%s) has nothing to deliver", item.id, item.kind.value)
+        _close(services, item, now, "undeliverable")
         return False
-    destination, card = rendered
+    destination, message = rendered
+    maybe_sent = item.last_error in MAYBE_SENT
+    services.store.commit(Changes(outbox=(replace(item, last_error=SENDING),)))
     try:
-        receipt = notifier.send(destination, card, idempotency_key=item.id)
-    except TemporaryFailure as failure:
-        retry = replace(item, attempts=item.attempts + 1, last_error=type(failure).__name__,
-                        due_at=now + backoff(item.attempts + 1, failure.retry_after))
-        services.store.commit(Changes(outbox=(retry,)))
-        log.info("outbox item %s deferred (attempt %d)", item.id, retry.attempts)
+        if isinstance(message, Document):
+            receipt = notifier.upload(destination, message, idempotency_key=item.id)
+        else:
+            receipt = notifier.send(destination, message, idempotency_key=item.id, maybe_sent=maybe_sent)
+    except Exception as error:  # noqa: BLE001 - every failure is retried (only its class is logged)
+        _retry(services, item, now, error)
         return False
-    except Exception as error:  # noqa: BLE001 - any other failure is retried too, with its class logged only
-        retry = replace(item, attempts=item.attempts + 1, last_error=type(error).__name__,
-                        due_at=now + backoff(item.attempts + 1, None))
-        services.store.commit(Changes(outbox=(retry,)))
-        log.error("outbox item %s failed with %s (attempt %d)", item.id, type(error).__name__, retry.attempts)
-        return False
-    services.store.commit(Changes(outbox=(replace(item, delivered_at=now, receipt=receipt, attempts=item.attempts + 1),)))
+    services.store.commit(Changes(outbox=(replace(item, delivered_at=now, receipt=receipt, last_error="",
+                                                  attempts=item.attempts + 1),)))
     return True
+
+
+def fetch_evidence(services: Services, notifier: Notifier, item: OutboxItem) -> bool:
+    """Download one attached file and store it encrypted with its hash; the item closes in the same commit."""
+    now = services.clock.now()
+    if services.store.report(item.report_id) is None:
+        _close(services, item, now, "undeliverable")
+        return False
+    try:
+        fetched = notifier.fetch_file(item.detail)
+    except PermanentFailure as error:
+        _close(services, item, now, f"refused: {error}"[:120])  # e.g. too large: the leads' export shows it missing
+        return False
+    except Exception as error:  # noqa: BLE001
+        _retry(services, item, now, error)
+        return False
+    evidence = new_evidence(report_id=item.report_id, file_name=fetched.name, media_type=fetched.media_type,
+                            data=fetched.data, source_id=item.detail, received_at=now)
+    done = replace(item, delivered_at=now, attempts=item.attempts + 1, last_error="")
+    try:
+        services.store.commit(Changes(evidence=(evidence,), outbox=(done,)))
+    except Conflict:
+        services.store.commit(Changes(outbox=(done,)))  # stored by an earlier try that died before closing
+    return True
+
+
+def _close(services: Services, item: OutboxItem, now, why: str) -> None:
+    services.store.commit(Changes(outbox=(replace(item, delivered_at=now, last_error=why),)))
+    log.warning("outbox item %s (%s) closed without delivery: %s", item.id, item.kind.value, why.split(":")[0])
+
+
+def _retry(services: Services, item: OutboxItem, now, error: Exception) -> None:
+    retry_after = error.retry_after if isinstance(error, TemporaryFailure) else None
+    attempts = item.attempts + 1
+    retry = replace(item, attempts=attempts, last_error=type(error).__name__,
+                    due_at=now + backoff(attempts, retry_after))
+    services.store.commit(Changes(outbox=(retry,)))
+    level = logging.INFO if isinstance(error, TemporaryFailure) else logging.ERROR
+    log.log(level, "outbox item %s deferred after %s (attempt %d)", item.id, type(error).__name__, attempts)

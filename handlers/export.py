@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import datetime, timezone
 
 from bot.domain.org import Actor
-from bot.domain.report import AuditEvent, Changes, Evidence, Note, Report
+from bot.domain.report import AuditEvent, Changes, Delivery, Evidence, Note, OutboxItem, Report, new_id
 from bot.domain.report_form import ADULT_LABELS, NATURE_LABELS, PERPETRATOR_LABELS, WANT_LABELS
-from bot.domain.ui import Document
+from bot.domain.ui import Document, Reply
 from bot.domain.workflow import STATUS_WORDS
 from handlers.cards import place_name
 from handlers.leads import find_case
-from handlers.reports import audit
+from handlers.reports import audit, recipient_tag
 from handlers.services import Services
 
 _NOTE_HEADINGS = {"internal": "Internal note", "to_reporter": "Message to the reporter",
@@ -19,15 +19,31 @@ _NOTE_HEADINGS = {"internal": "Internal note", "to_reporter": "Message to the re
 
 
 def export_case(services: Services, actor: Actor, reference_or_id: str) -> Document:
-    """The whole case as a text document; the export itself is audited before it is produced."""
+    """The whole case as a text document, at once (console); the export is audited first."""
     report = find_case(services, actor, reference_or_id, "case.export")
     now = services.clock.now()
     services.store.commit(Changes(audit=(audit(report, actor, "case.export", now),)))
+    return case_document(services, report, exporter_id=actor.id, at=now)
+
+
+def request_export(services: Services, actor: Actor, reference_or_id: str) -> Reply:
+    """Queue the export as a file for the asking lead's DM (chat platforms); audited with the request."""
+    report = find_case(services, actor, reference_or_id, "case.export")
+    now = services.clock.now()
+    item = OutboxItem(id=new_id(), kind=Delivery.LEAD_EXPORT, report_id=report.id, due_at=now,
+                      detail=recipient_tag(actor.id))
+    services.store.commit(Changes(outbox=(item,), audit=(audit(report, actor, "case.export", now),)))
+    return Reply.say(f"The export of {report.reference} will arrive as a file in your messages from StaffSafe. "
+                     "It is confidential: share it only with the people handling this case.")
+
+
+def case_document(services: Services, report: Report, *, exporter_id: str, at: datetime) -> Document:
+    """The export's text, as the case stands now."""
     notes = services.store.notes(report.id)
     events = services.store.audit(report.id)
     text = "\n".join([
         f"StaffSafe case export: {report.reference}",
-        f"Exported {now:%Y-%m-%d %H:%M} UTC by {services.org.names.get(actor.id, actor.name or actor.id)}",
+        f"Exported {at:%Y-%m-%d %H:%M} UTC by {services.org.names.get(exporter_id, exporter_id)}",
         "CONFIDENTIAL: share only with the people handling this case.",
         "",
         *_details(services, report),

@@ -60,7 +60,11 @@ def submit_report(services: Services, actor: Actor, answers: Answers) -> FormRes
     services.store.commit(
         Changes(
             reports=(report,),
-            outbox=(*lead_alerts(services, report), _item(Delivery.RECEIPT, report, now)),
+            outbox=(
+                *lead_alerts(services, report),
+                _item(Delivery.RECEIPT, report, now),
+                *(_item(Delivery.EVIDENCE, report, now, detail=file_id) for file_id in parsed.files),
+            ),
             audit=(audit(report, actor, "report.submit", now),),
         )
     )

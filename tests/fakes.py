@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from bot.domain.ports import Destination, TemporaryFailure
-from bot.domain.ui import Card
+from bot.domain.ports import Destination, FetchedFile, PermanentFailure, TemporaryFailure
+from bot.domain.ui import Card, Document
 
 
 class FakeClock:
@@ -26,15 +26,26 @@ class RecordingNotifier:
 
     def __init__(self) -> None:
         self.sent: list[tuple[Destination, Card, str]] = []
+        self.uploaded: list[tuple[Destination, Document, str]] = []
+        self.files: dict[str, FetchedFile] = {}
         self.fail_next = 0
         self.retry_after: float | None = None
 
-    def send(self, destination: Destination, card: Card, *, idempotency_key: str) -> str:
+    def send(self, destination: Destination, card: Card, *, idempotency_key: str, maybe_sent: bool = False) -> str:
         if self.fail_next:
             self.fail_next -= 1
             raise TemporaryFailure("rate limited", retry_after=self.retry_after)
         self.sent.append((destination, card, idempotency_key))
         return f"msg-{len(self.sent)}"
+
+    def upload(self, destination: Destination, document: Document, *, idempotency_key: str) -> str:
+        self.uploaded.append((destination, document, idempotency_key))
+        return f"file-{len(self.uploaded)}"
+
+    def fetch_file(self, file_id: str) -> FetchedFile:
+        if file_id not in self.files:
+            raise PermanentFailure("no such file")
+        return self.files[file_id]
 
     def to_leads(self) -> list[Card]:
         return [card for dest, card, _ in self.sent if dest.leads]

@@ -13,7 +13,7 @@ from bot.console.render import field_prompt, inert, render_card, render_reply
 from bot.domain.errors import StaffSafeError, user_message
 from bot.incidents import log_incident
 from bot.domain.org import Actor
-from bot.domain.ports import Destination
+from bot.domain.ports import Destination, FetchedFile, PermanentFailure
 from bot.domain.report_form import check_field
 from bot.domain.ui import Answers, Card, Document, Field, FieldKind, Form, FormResult, Reply
 from handlers import export, info, leads, reports, takedown
@@ -36,14 +36,26 @@ class ConsoleNotifier:
         self._write = write
         self._sent = count(1)
 
-    def send(self, destination: Destination, card: Card, *, idempotency_key: str) -> str:
+    def send(self, destination: Destination, card: Card, *, idempotency_key: str, maybe_sent: bool = False) -> str:
         """Print the card under the pane it would reach."""
-        if destination.leads:
-            pane = "leads channel"
-        else:
-            pane = f"private message to {destination.user_id.removeprefix('console:')}"
-        self._write(f"\n── {pane} ──\n{render_card(card)}")
+        self._write(f"\n── {_pane(destination)} ──\n{render_card(card)}")
         return f"console-{next(self._sent)}"
+
+    def upload(self, destination: Destination, document: Document, *, idempotency_key: str) -> str:
+        """Print the document, marked as a file, under the pane it would reach."""
+        self._write(f"\n── {_pane(destination)} ──\n── {document.filename} ──\n{inert(document.text)}"
+                    f"── end of {document.filename} ──")
+        return f"console-file-{next(self._sent)}"
+
+    def fetch_file(self, file_id: str) -> FetchedFile:
+        """The console has no file uploads."""
+        raise PermanentFailure("the console cannot attach files")
+
+
+def _pane(destination: Destination) -> str:
+    if destination.leads:
+        return "leads channel"
+    return f"private message to {destination.user_id.removeprefix('console:')}"
 
 
 @dataclass(kw_only=True)

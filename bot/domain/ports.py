@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Protocol
 
 from bot.domain.report import AuditEvent, Changes, Evidence, Note, OutboxItem, Report
-from bot.domain.ui import Card
+from bot.domain.ui import Card, Document
 
 
 class Store(Protocol):
@@ -100,11 +100,35 @@ class Destination:
 
 
 class Notifier(Protocol):
-    """Sends cards on one platform. Raises TemporaryFailure to be retried later."""
+    """Sends cards and files on one platform, and fetches files users attached.
 
-    def send(self, destination: Destination, card: Card, *, idempotency_key: str) -> str:
-        """Deliver a card; return the platform's message id (e.g. Slack ts)."""
+    Raises TemporaryFailure to be retried later (UncertainDelivery when the request may have
+    arrived), PermanentFailure when the platform refused for good.
+    """
+
+    def send(self, destination: Destination, card: Card, *, idempotency_key: str, maybe_sent: bool = False) -> str:
+        """Deliver a card; return the platform's message id (e.g. Slack ts).
+
+        `maybe_sent`: an earlier try may have arrived; look for it under the same key before posting again.
+        """
         ...
+
+    def upload(self, destination: Destination, document: Document, *, idempotency_key: str) -> str:
+        """Deliver a document as a file; return the platform's file id."""
+        ...
+
+    def fetch_file(self, file_id: str) -> FetchedFile:
+        """Download a file a user attached (a report's screenshot)."""
+        ...
+
+
+@dataclass(frozen=True)
+class FetchedFile:
+    """A file downloaded from the platform."""
+
+    name: str
+    media_type: str
+    data: bytes = field(repr=False)
 
 
 class TemporaryFailure(Exception):
@@ -114,3 +138,10 @@ class TemporaryFailure(Exception):
         super().__init__(reason)
         self.retry_after = retry_after
 
+
+class UncertainDelivery(TemporaryFailure):
+    """The request may have reached the platform (the connection dropped): look before trying again."""
+
+
+class PermanentFailure(Exception):
+    """The platform refused for good (no such file, too large, not in the channel)."""

@@ -8,42 +8,23 @@ request was sent) it looks for the message first, so a retry never posts twice.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from http.client import HTTPException
-from urllib.error import URLError
 from urllib.parse import urlsplit
 
 import requests
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.domain.ports import Destination, TemporaryFailure
+from bot.domain.ports import Destination, FetchedFile, PermanentFailure, TemporaryFailure, UncertainDelivery
+from bot.domain.report import MAX_EVIDENCE_BYTES
 from bot.domain.ui import Card, Document, Reply
 from bot.slack.blocks import render_reply
 
 log = logging.getLogger(__name__)
 
 METADATA_EVENT = "staffsafe_delivery"  # marks our posts so an uncertain one can be found again
-MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
 # Slack answers these with HTTP 200 and ok=false, but they are worth retrying.
 TEMPORARY_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
-
-
-class UncertainDelivery(TemporaryFailure):
-    """The request may have reached Slack: the next try must first look for the message."""
-
-
-class PermanentFailure(Exception):
-    """Slack refused the request for good (e.g. the bot is not in the channel); retried slowly."""
-
-
-@dataclass(frozen=True)
-class FetchedFile:
-    """A file downloaded from the platform."""
-
-    name: str
-    media_type: str
-    data: bytes
 
 
 def user_id(qualified: str) -> str:
@@ -162,7 +143,7 @@ def _call(request):
         if code in TEMPORARY_ERRORS:
             raise TemporaryFailure(code) from None
         raise PermanentFailure(code or f"HTTP {status}") from None
-    except (URLError, HTTPException, ConnectionError, TimeoutError, OSError) as error:
+    except (HTTPException, OSError) as error:  # URLError, resets and timeouts are OSErrors
         raise UncertainDelivery(type(error).__name__) from None
 
 
