@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from slack_bolt import App
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.signature import Clock as SignatureClock
@@ -86,7 +87,10 @@ def build_slack(services: Services, config: AppConfig, settings: Settings, *,
         request_verification_enabled=False,  # done in SlackHttpApp, before Bolt can log a rejected body
         process_before_response=True,  # ack after the listener: a report is stored before Slack hears back
         logger=library_logger("slack_bolt"),
-        token_verification_enabled=False,  # `staffsafe serve` checks the token itself, with a clear message
+        # No auth.test per process: a Web API outage must not stop reports being received and stored.
+        # `staffsafe serve` checks the token once at start instead, with a clear message.
+        authorize=lambda enterprise_id, team_id, **_: AuthorizeResult(
+            enterprise_id=enterprise_id, team_id=team_id, bot_token=settings.slack_bot_token),
     )
     bolt.error(_log_error)
     SlackListeners(services=services, commands=config.commands, wake_outbox=worker.wake).configure(bolt)
