@@ -1,0 +1,129 @@
+"""`staffsafe serve` and `staffsafe manifest slack` as an operator runs them: real processes, a local fake Slack."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+import yaml
+
+from tests.fake_slack import FakeSlack
+from tests.slack_harness import APP_YAML, BOT_TOKEN, SIGNING_SECRET, sign
+
+ROOT = Path(__file__).resolve().parents[1]
+SLACK_VARS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "PORT", "HOST")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def environment(tmp_path: Path, **values: str) -> dict[str, str]:
+    config = tmp_path / "app.yaml"
+    config.write_text(APP_YAML)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STAFFSAFE_") and k not in SLACK_VARS}
+    return env | {"STAFFSAFE_CONFIG": str(config), "STAFFSAFE_DATA_DIR": str(tmp_path / "data")} | values
+
+
+def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=60)
+
+
+@pytest.mark.parametrize(("missing", "named"), [
+    ({"SLACK_BOT_TOKEN": ""}, "SLACK_BOT_TOKEN"),
+    ({"SLACK_SIGNING_SECRET": ""}, "SLACK_SIGNING_SECRET"),
+    ({"SLACK_BOT_TOKEN": "xoxp-user-token"}, "SLACK_BOT_TOKEN"),
+    ({"PORT": "eighty"}, "PORT"),
+])
+def test_missing_or_wrong_settings_stop_the_start_naming_the_setting(tmp_path, missing, named):
+    env = environment(tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET) | missing
+    done = run("serve", env=env)
+    assert done.returncode == 2 and named in done.stderr and "Traceback" not in done.stderr
+
+
+def test_socket_mode_needs_an_app_token(tmp_path):
+    env = environment(tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN)
+    done = run("serve", "--socket", env=env)
+    assert done.returncode == 2 and "SLACK_APP_TOKEN" in done.stderr
+
+
+def test_a_lead_channel_is_required(tmp_path):
+    env = environment(tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET)
+    Path(env["STAFFSAFE_CONFIG"]).write_text(APP_YAML.replace("lead_channel:\n  slack: C0LEADS01", "lead_channel: {}"))
+    done = run("serve", env=env)
+    assert done.returncode == 2 and "lead_channel.slack" in done.stderr
+
+
+def test_a_token_slack_refuses_stops_the_start(tmp_path):
+    with FakeSlack(token=BOT_TOKEN) as slack:
+        env = environment(tmp_path, SLACK_BOT_TOKEN="xoxb-revoked", SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                          SLACK_API_URL=slack.api_url, PORT=str(free_port()))
+        done = run("serve", env=env)
+    assert done.returncode == 2 and "SLACK_BOT_TOKEN was refused by Slack (invalid_auth)" in done.stderr
+
+
+def test_serve_answers_on_loopback_and_stops_cleanly_on_sigterm(tmp_path):
+    port = free_port()
+    with FakeSlack(token=BOT_TOKEN) as slack:
+        env = environment(tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                          SLACK_API_URL=slack.api_url, PORT=str(port))
+        server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=ROOT,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            health = _wait_for_health(port)
+            assert health == {"ok": True}
+            body = urlencode({"command": "/hotlines", "text": "ee", "user_id": "U0STAFF01", "user_name": "sam",
+                              "team_id": "T0TEAM", "channel_id": "C0GENERAL", "trigger_id": "t",
+                              "response_url": slack.response_url("serve")})
+            now = int(time.time())
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/slack/events", data=body.encode(), headers={
+                "X-Slack-Request-Timestamp": str(now), "X-Slack-Signature": sign(body, now),
+                "Content-Type": "application/x-www-form-urlencoded"})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                answer = json.loads(response.read())
+            assert answer["response_type"] == "ephemeral" and "EE" in json.dumps(answer["blocks"])
+        finally:
+            server.send_signal(signal.SIGTERM)
+            _, stderr = server.communicate(timeout=20)
+    assert server.returncode == 0
+    assert "listening on http://127.0.0.1:" in stderr and "Traceback" not in stderr
+
+
+def _wait_for_health(port: int) -> dict:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                return json.loads(response.read())
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_manifest_command_prints_yaml_with_app_yaml_command_names(tmp_path):
+    env = environment(tmp_path)
+    Path(env["STAFFSAFE_CONFIG"]).write_text(APP_YAML + "commands:\n  report: staffsafe-report\n")
+    done = run("manifest", "slack", "--url", "https://staffsafe.example.org", env=env)
+    assert done.returncode == 0, done.stderr
+    manifest = yaml.safe_load(done.stdout)
+    commands = {c["command"] for c in manifest["features"]["slash_commands"]}
+    assert "/staffsafe-report" in commands and "/report" not in commands
+    assert manifest["settings"]["interactivity"]["request_url"] == "https://staffsafe.example.org/slack/events"
+
+
+def test_manifest_refuses_a_plain_http_url(tmp_path):
+    done = run("manifest", "slack", "--url", "http://staffsafe.example.org", env=environment(tmp_path))
+    assert done.returncode == 2 and "https" in done.stderr
