@@ -49,6 +49,7 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--levels", default="1,10,50", help="concurrent clients, comma-separated (1,10,50)")
     parser.add_argument("--preload", type=int, default=0, help="reports stored before StaffSafe starts (0)")
     parser.add_argument("--quick", action="store_true", help="a ~20 s smoke run; RESULTS.md is left alone")
+    parser.add_argument("--no-write", action="store_true", help="print the figures, leave RESULTS.md alone")
     args = parser.parse_args(argv)
     if args.quick:
         args.views, args.commands, args.rounds = 30, 30, 1
@@ -171,22 +172,21 @@ def bench(args: argparse.Namespace, work: Path, slack: FakeSlack) -> tuple[Cells
     return runner.cells, ledger
 
 
-def machine() -> str:
+def machine(nproc: str) -> str:
     """nproc, CPU model, Python, kernel."""
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True, check=True).stdout.strip()
     model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                   if line.startswith("model name")), "unknown CPU")
     return f"{nproc} CPUs (nproc; {model}), Python {platform.python_version()}, {platform.system()} {platform.release()}"
 
 
-def section(args: argparse.Namespace, cells: Cells, ledger: Ledger, seconds: float) -> str:
+def section(args: argparse.Namespace, cells: Cells, ledger: Ledger, seconds: float, nproc: str) -> str:
     """The Markdown section for RESULTS.md."""
     per = f"{args.views} view submissions + {args.commands} slash commands per level per server"
     lines = [
         "<!-- slack-bench:start -->",
         "## Slack: ack latency and server CPU under load (`bench/slack_bench.py`)",
         "",
-        f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}; {per}, split over "
+        f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine(nproc)}; {per}, split over "
         f"{args.rounds} interleaved rounds; run time {seconds:.0f} s. Reports stored when StaffSafe started: "
         f"{ledger.preloaded:,}; when it stopped: {ledger.stored:,}.",
         "",
@@ -215,12 +215,13 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("taskset") is None or (os.cpu_count() or 1) < 2:
         print("slack_bench needs taskset (util-linux) and at least 2 cores", file=sys.stderr)
         return 2
-    os.sched_setaffinity(0, {LOAD_CORE})  # before any thread starts: they inherit it
+    nproc = subprocess.run(["nproc"], capture_output=True, text=True, check=True).stdout.strip()
+    os.sched_setaffinity(0, {LOAD_CORE})  # before any thread starts (they inherit it); nproc would then say 1
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="slack-bench-") as tmp, FakeSlack(token=BOT_TOKEN) as slack:
         cells, ledger = bench(args, Path(tmp), slack)
-    text = section(args, cells, ledger, time.perf_counter() - began)
-    if not args.quick:
+    text = section(args, cells, ledger, time.perf_counter() - began, nproc)
+    if not (args.quick or args.no_write):
         write_section(text)
     print(text)
     return 0

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.content import Content
 from bot.domain.guidance import Step
-from bot.domain.report import Note, NoteKind, Report, Status
+from bot.domain.report import Evidence, Note, NoteKind, Report, Status
 from bot.domain.report_form import ADULT_LABELS, NATURE_LABELS, OTHER_CHANNELS, PERPETRATOR_LABELS, WANT_LABELS
 from bot.domain.ui import Button, Card, Fact, Section, Style
 from bot.domain.workflow import STATUS_WORDS
@@ -86,7 +87,8 @@ def lead_alert_card(report: Report, content: Content) -> Card:
     )
 
 
-def case_card(report: Report, notes: list[Note], content: Content, *, now: datetime) -> Card:
+def case_card(report: Report, notes: list[Note], content: Content, *, now: datetime,
+              evidence: Sequence[Evidence] = ()) -> Card:
     """Everything about a case, for an authorised lead only."""
     reporter = report.reporter_name if report.named_to_leads else "Anonymous (chose not to be named)"
     facts = (
@@ -107,6 +109,10 @@ def case_card(report: Report, notes: list[Note], content: Content, *, now: datet
     )
     timeline = tuple(Fact(f"{n.at:%Y-%m-%d %H:%M} {_NOTE_LABELS[n.kind]}", n.text) for n in notes)
     sections = [Section(heading="What happened", quote=report.what_happened), Section(facts=facts)]
+    if evidence:
+        files = tuple(Fact(f.file_name or "(no name)", f"{f.media_type or 'file'}, {f.size:,} bytes; "
+                                                       f"SHA-256 {f.sha256[:16]}…") for f in evidence)
+        sections.append(Section(heading="Attached files (in the export, with full hashes)", facts=files))
     if timeline:
         sections.append(Section(heading="Notes and messages", facts=timeline))
     return Card(

@@ -44,7 +44,8 @@ def view_case(services: Services, actor: Actor, reference_or_id: str) -> Card:
     report = find_case(services, actor, reference_or_id, "case.view")
     now = services.clock.now()
     services.store.commit(Changes(audit=(audit(report, actor, "case.view", now),)))
-    return case_card(report, services.store.notes(report.id), services.content, now=now)
+    return case_card(report, services.store.notes(report.id), services.content, now=now,
+                     evidence=services.store.evidence(report.id))
 
 
 def acknowledge(services: Services, actor: Actor, reference_or_id: str, *, named: bool = True) -> Reply:

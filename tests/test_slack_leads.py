@@ -156,6 +156,8 @@ def test_export_arrives_as_a_file_in_the_leads_dm_with_evidence_hashes(bot, slac
     evidence = bot.services.store.evidence(report_id)[0]
     assert evidence.data == pixels and evidence.sha256 == hashlib.sha256(pixels).hexdigest()
 
+    bot.press("case.view", report_id, user=LEAD)
+    assert "screenshot.png" in json.dumps(opened(slack, title="Attached files"))
     bot.press("case.export", report_id, user=LEAD)
     upload = wait_until(lambda: slack.uploads)[0]
     assert upload.channel_id == dm_channel(LEAD)
