@@ -64,8 +64,17 @@ def receipt_card(report: Report, steps: list[Step]) -> Card:
     )
 
 
-def lead_alert_card(report: Report, content: Content) -> Card:
-    """The content-light alert for the leads' channel: category and flags, no words or names."""
+def lead_alert_card(report: Report, content: Content, *, handler_name: str = "") -> Card:
+    """The content-light alert for the leads' channel: category, flags and status, no words or names.
+
+    It is edited in place as the case moves, so the channel shows at a glance who has taken what.
+    """
+    status = STATUS_WORDS[report.status]
+    if report.handler_id and report.status is not Status.NEW:
+        status = f"{report.status.value.replace('_', ' ')}, handled by {handler_name or 'a designated lead'}"
+    buttons = [Button("View details", Action.CASE_VIEW, report.id, Style.PRIMARY)]
+    if report.status is Status.NEW:
+        buttons.append(Button("Acknowledge", Action.CASE_ACK, report.id))
     return Card(
         title=f"New report {report.reference}",
         summary=f"New report {report.reference}",
@@ -77,13 +86,11 @@ def lead_alert_card(report: Report, content: Content) -> Card:
                     Fact("Adult", ADULT_LABELS[report.adult]),
                     Fact("Flags", flags(report)),
                     Fact("First seen", report.first_seen.isoformat()),
+                    Fact("Status", status),
                 )
             ),
         ),
-        buttons=(
-            Button("View details", Action.CASE_VIEW, report.id, Style.PRIMARY),
-            Button("Acknowledge", Action.CASE_ACK, report.id),
-        ),
+        buttons=tuple(buttons),
     )
 
 

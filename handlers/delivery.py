@@ -33,7 +33,7 @@ def render_delivery(services: Services, item: OutboxItem, report: Report) -> tup
     """Where an outbox item goes and what it says, built now from the stored report."""
     content = services.content
     if item.kind is Delivery.LEAD_ALERT:
-        return _lead_destination(services, item, report), lead_alert_card(report, content)
+        return _lead_destination(services, item, report), alert_card(services, report)
     if item.kind is Delivery.LEAD_MESSAGE:
         return _lead_destination(services, item, report), lead_message_card(report)
     if item.kind is Delivery.LEAD_EXPORT:
@@ -50,6 +50,12 @@ def render_delivery(services: Services, item: OutboxItem, report: Report) -> tup
         note = next((n for n in services.store.notes(report.id) if n.id == item.note_id), None)
         return (reporter, reporter_message_card(report, note)) if note else None
     return None
+
+
+def alert_card(services: Services, report: Report) -> Card:
+    """The leads' alert as the case stands now; leads see which of them handles it."""
+    handler = services.org.names.get(report.handler_id, "") if report.handler_id else ""
+    return lead_alert_card(report, services.content, handler_name=handler)
 
 
 def _lead_destination(services: Services, item: OutboxItem, report: Report) -> Destination:
@@ -80,6 +86,8 @@ def deliver_one(services: Services, notifier: Notifier, item: OutboxItem) -> boo
     """Try one item: mark it delivered with the platform's message id, or reschedule it."""
     if item.kind is Delivery.EVIDENCE:
         return fetch_evidence(services, notifier, item)
+    if item.kind is Delivery.ALERT_UPDATE:
+        return update_alerts(services, notifier, item)
     now = services.clock.now()
     report = services.store.report(item.report_id)
     rendered = render_delivery(services, item, report) if report else None
@@ -100,6 +108,22 @@ def deliver_one(services: Services, notifier: Notifier, item: OutboxItem) -> boo
         return False
     services.store.commit(Changes(outbox=(replace(item, delivered_at=now, receipt=receipt, last_error="",
                                                   attempts=item.attempts + 1),)))
+    return True
+
+
+def update_alerts(services: Services, notifier: Notifier, item: OutboxItem) -> bool:
+    """Edit every alert already sent for the report; an alert not yet sent will show the news anyway."""
+    now = services.clock.now()
+    report = services.store.report(item.report_id)
+    sent = [o for o in services.store.outbox_of(item.report_id)
+            if o.kind is Delivery.LEAD_ALERT and o.delivered_at and o.receipt] if report else []
+    try:
+        for alert in sent:
+            notifier.update(_lead_destination(services, alert, report), alert.receipt, alert_card(services, report))
+    except Exception as error:  # noqa: BLE001 - an edit is idempotent: retry them all later
+        _retry(services, item, now, error)
+        return False
+    services.store.commit(Changes(outbox=(replace(item, delivered_at=now, attempts=item.attempts + 1, last_error=""),)))
     return True
 
 

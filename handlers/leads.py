@@ -10,7 +10,7 @@ from bot.domain.report import Changes, Delivery, NoteKind, Report, Status
 from bot.domain.ui import Card, FormResult, Reply
 from bot.domain.workflow import STATUS_WORDS, Role, check_move
 from handlers.cards import case_card, queue_card
-from handlers.reports import _item, audit, find_report, note_changes, text_error
+from handlers.reports import _item, alert_update, audit, find_report, note_changes, text_error
 from handlers.services import Services
 from handlers.takedown import letter_for_report
 
@@ -58,7 +58,8 @@ def acknowledge(services: Services, actor: Actor, reference_or_id: str, *, named
     services.store.commit(
         Changes(
             reports=(updated,),
-            outbox=(_item(Delivery.REPORTER_UPDATE, updated, now, detail=Status.ACKNOWLEDGED.value),),
+            outbox=(_item(Delivery.REPORTER_UPDATE, updated, now, detail=Status.ACKNOWLEDGED.value),
+                    alert_update(updated, now)),
             audit=(audit(report, actor, "case.ack", now, detail="named" if named else "unnamed"),),
         )
     )
@@ -87,7 +88,7 @@ def set_status(services: Services, actor: Actor, reference_or_id: str, status: s
     services.store.commit(
         Changes(
             reports=(updated,),
-            outbox=(_item(Delivery.REPORTER_UPDATE, updated, now, detail=target.value),),
+            outbox=(_item(Delivery.REPORTER_UPDATE, updated, now, detail=target.value), alert_update(updated, now)),
             audit=(audit(report, actor, "case.status", now, detail=f"{report.status.value}->{target.value}"),),
         )
     )

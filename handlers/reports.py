@@ -96,6 +96,11 @@ def _item(kind: Delivery, report: Report, now, *, note_id: str | None = None, de
     return OutboxItem(id=new_id(), kind=kind, report_id=report.id, due_at=now, note_id=note_id, detail=detail)
 
 
+def alert_update(report: Report, now) -> OutboxItem:
+    """Edit the leads' alert for this report to show where it stands now."""
+    return _item(Delivery.ALERT_UPDATE, report, now)
+
+
 def audit(report: Report, actor: Actor, action: str, now, detail: str = "") -> AuditEvent:
     """An audit event for this report; `detail` must never hold report content."""
     return AuditEvent(id=new_id(), report_id=report.id, actor_id=actor.id, action=action, at=now, detail=detail)
@@ -164,6 +169,7 @@ def withdraw_report(services: Services, actor: Actor, reference_or_id: str) -> R
     now = services.clock.now()
     closed = report.evolve(now=now, status=Status.CLOSED)
     services.store.commit(
-        Changes(reports=(closed,), audit=(audit(report, actor, "report.withdraw", now, detail="closed"),))
+        Changes(reports=(closed,), outbox=(alert_update(closed, now),),
+                audit=(audit(report, actor, "report.withdraw", now, detail="closed"),))
     )
     return Reply.say(f"Your report {report.reference} is closed. Thank you for letting us know.")

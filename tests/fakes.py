@@ -27,6 +27,7 @@ class RecordingNotifier:
     def __init__(self) -> None:
         self.sent: list[tuple[Destination, Card, str]] = []
         self.uploaded: list[tuple[Destination, Document, str]] = []
+        self.updated: list[tuple[Destination, str, Card]] = []
         self.files: dict[str, FetchedFile] = {}
         self.fail_next = 0
         self.retry_after: float | None = None
@@ -37,6 +38,9 @@ class RecordingNotifier:
             raise TemporaryFailure("rate limited", retry_after=self.retry_after)
         self.sent.append((destination, card, idempotency_key))
         return f"msg-{len(self.sent)}"
+
+    def update(self, destination: Destination, message_id: str, card: Card) -> None:
+        self.updated.append((destination, message_id, card))
 
     def upload(self, destination: Destination, document: Document, *, idempotency_key: str) -> str:
         self.uploaded.append((destination, document, idempotency_key))

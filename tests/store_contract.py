@@ -231,6 +231,15 @@ class StoreContract:
             store.commit(Changes(audit=(replace(ev, action="report.export"),)))
         assert store.notes(r.id) == [n] and store.audit(r.id) == [ev]
 
+    def test_a_cases_outbox_items_in_queued_order(self, store: Store) -> None:
+        r = a_report()
+        first, second = alert(r.id), alert(r.id, minutes=-5)
+        store.commit(Changes(reports=(r,), outbox=(first, second)))
+        store.commit(Changes(outbox=(replace(first, delivered_at=T0, receipt="1.1"),)))
+        assert [o.id for o in store.outbox_of(r.id)] == [first.id, second.id]
+        assert store.outbox_of(r.id)[0].receipt == "1.1"
+        assert store.outbox_of("missing") == []
+
     def test_outbox_items_are_upserted(self, store: Store) -> None:
         item = alert("r1")
         store.commit(Changes(outbox=(item,)))

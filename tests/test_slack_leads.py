@@ -100,6 +100,10 @@ def test_acknowledge_named_then_status_then_message_and_reply(bot, slack):
     answer = bot.submit(opened(slack, "case.ack"), state(named=choice("named", "radio_buttons")), user=LEAD)
     assert answer.json()["response_action"] == "update"
     wait_until(lambda: any("acknowledged by Lee Harper" in dm for dm in dms_to(slack, STAFF)))
+    edited = wait_until(lambda: slack.calls("chat.update"))[0]
+    assert edited.args["channel"] == LEAD_CHANNEL  # the fake refuses a ts it never issued: this is the alert
+    assert "handled by Lee Harper" in json.dumps(edited.args["blocks"])
+    assert "case.ack" not in json.dumps(edited.args["blocks"])  # taken: the channel shows it
 
     bot.press("case.status", report_id, user=LEAD)
     bot.submit(opened(slack, "case.status"), state(status=choice("waiting")), user=LEAD)

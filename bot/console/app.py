@@ -41,6 +41,10 @@ class ConsoleNotifier:
         self._write(f"\n── {_pane(destination)} ──\n{render_card(card)}")
         return f"console-{next(self._sent)}"
 
+    def update(self, destination: Destination, message_id: str, card: Card) -> None:
+        """Print the edited message, marked as an edit of the earlier one."""
+        self._write(f"\n── {_pane(destination)} (message {message_id} edited) ──\n{render_card(card)}")
+
     def upload(self, destination: Destination, document: Document, *, idempotency_key: str) -> str:
         """Print the document, marked as a file, under the pane it would reach."""
         self._write(f"\n── {_pane(destination)} ──\n── {document.filename} ──\n{inert(document.text)}"

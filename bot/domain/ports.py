@@ -66,6 +66,10 @@ class Store(Protocol):
         """One outbox item by id."""
         ...
 
+    def outbox_of(self, report_id: str) -> list[OutboxItem]:
+        """A case's outbox items, in the order they were first queued (e.g. to find a sent alert)."""
+        ...
+
     def due_outbox(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
         """Pending outbox items due at or before `now`, oldest due first."""
         ...
@@ -111,6 +115,10 @@ class Notifier(Protocol):
 
         `maybe_sent`: an earlier try may have arrived; look for it under the same key before posting again.
         """
+        ...
+
+    def update(self, destination: Destination, message_id: str, card: Card) -> None:
+        """Replace a message sent earlier (its id from `send`) with a new card."""
         ...
 
     def upload(self, destination: Destination, document: Document, *, idempotency_key: str) -> str:

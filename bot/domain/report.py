@@ -238,6 +238,7 @@ class Delivery(StrEnum):
     REPORTER_UPDATE = "reporter.update"  # status change or acknowledgement, told to the reporter
     REPORTER_MESSAGE = "reporter.message"  # a lead's message relayed to the reporter
     LEAD_MESSAGE = "lead.message"  # the reporter's reply relayed to the leads
+    ALERT_UPDATE = "lead.alert_update"  # the leads' alert edited in place to show the status and handler
     LEAD_EXPORT = "lead.export"  # a case export, as a file in the requesting lead's DM
     EVIDENCE = "evidence.fetch"  # download a screenshot the reporter attached (detail: the platform's file id)
 

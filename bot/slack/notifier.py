@@ -52,6 +52,12 @@ class SlackNotifier:
             stamps.append(found or self._post(channel, text, blocks, key))
         return stamps[0]
 
+    def update(self, destination: Destination, message_id: str, card: Card) -> None:
+        """Edit a message posted earlier (the leads' alert) to show the card instead."""
+        channel = self._channel(destination)
+        text, blocks = render_reply(Reply(cards=(card,)))[0]
+        _call(lambda: self._client.chat_update(channel=channel, ts=message_id, text=text, blocks=blocks))
+
     def upload(self, destination: Destination, document: Document, *, idempotency_key: str) -> str:
         """Upload a document as a file into the person's DM; returns the file id."""
         channel = self._channel(destination)

@@ -72,6 +72,12 @@ class TablesStore:
             self._check_open()
             return self._tables.outbox.get(item_id)
 
+    def outbox_of(self, report_id: str) -> list[OutboxItem]:
+        """A case's outbox items, in the order they were first queued."""
+        with self._lock:
+            self._check_open()
+            return self._tables.outbox_of(report_id)
+
     def due_outbox(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
         """Pending outbox items due at or before `now`, oldest due first."""
         with self._lock:

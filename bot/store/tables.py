@@ -41,6 +41,7 @@ class Tables:
         self._notes_of: dict[str, list[str]] = {}
         self._audit_of: dict[str, list[str]] = {}
         self._evidence_of: dict[str, list[str]] = {}
+        self._outbox_of: dict[str, list[str]] = {}
         self._by_source: set[tuple[str, str]] = set()  # (report_id, source_id) of stored evidence
 
     def check(self, changes: Changes) -> None:
@@ -106,6 +107,8 @@ class Tables:
                 self._audit_of.setdefault(record.report_id, []).append(record.id)
             self.audit[record.id] = record
         else:
+            if record.id not in self.outbox:
+                self._outbox_of.setdefault(record.report_id, []).append(record.id)
             self.outbox[record.id] = record
             if record.pending:
                 self._pending.add(record.id)
@@ -161,6 +164,10 @@ class Tables:
     def audit_of(self, report_id: str) -> list[AuditEvent]:
         """A case's audit trail, oldest first."""
         return sorted((self.audit[i] for i in self._audit_of.get(report_id, ())), key=self._at_key)
+
+    def outbox_of(self, report_id: str) -> list[OutboxItem]:
+        """A case's outbox items, in the order they were first queued."""
+        return [self.outbox[i] for i in self._outbox_of.get(report_id, ())]
 
     def due_outbox(self, now: datetime, limit: int) -> list[OutboxItem]:
         """Pending items due at or before `now`, oldest due first."""
