@@ -1,0 +1,110 @@
+"""The outbox worker's rules, with a recording notifier: look before re-posting, fetch files once, edit alerts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.domain.ports import FetchedFile, UncertainDelivery
+from bot.domain.report import Changes, Delivery
+from handlers import leads, reports
+from handlers.delivery import SENDING, deliver_due
+from handlers.export import request_export
+from tests.builders import report_answers
+from tests.conftest import LEAD, STAFF
+
+
+class LookingNotifier:
+    """Wraps the recording notifier to see the `maybe_sent` flag and fail once, uncertainly."""
+
+    def __init__(self, inner, *, fail_first: bool = False) -> None:
+        self.inner = inner
+        self.flags: list[bool] = []
+        self.fail_first = fail_first
+
+    def send(self, destination, card, *, idempotency_key, maybe_sent=False):
+        self.flags.append(maybe_sent)
+        if self.fail_first:
+            self.fail_first = False
+            raise UncertainDelivery("connection reset")
+        return self.inner.send(destination, card, idempotency_key=idempotency_key)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def submit(services, **answers) -> str:
+    assert reports.submit_report(services, STAFF, report_answers(**answers)).ok
+    return services.store.reports_by_reporter(STAFF.id)[0].id
+
+
+def test_a_try_is_recorded_before_sending_so_a_crash_mid_send_is_looked_up(services, notifier):
+    report_id = submit(services)
+    item = next(o for o in services.store.outbox_of(report_id) if o.kind is Delivery.LEAD_ALERT)
+    # As if the process died after recording the try and before hearing back:
+    services.store.commit(Changes(outbox=(replace(item, last_error=SENDING),)))
+    looking = LookingNotifier(notifier)
+    deliver_due(services, looking)
+    assert looking.flags[0] is True  # the alert is looked for first
+    assert looking.flags[1:] == [False]  # the receipt had no earlier try
+
+
+def test_an_uncertain_failure_is_retried_with_a_look_first(services, notifier, clock):
+    submit(services)
+    looking = LookingNotifier(notifier, fail_first=True)
+    deliver_due(services, looking)
+    clock.advance(minutes=1)
+    deliver_due(services, looking)
+    assert looking.flags == [False, False, True]
+    assert len(notifier.to_leads()) == 1
+
+
+def test_attached_files_are_fetched_once_and_stored_with_their_hash(services, notifier):
+    notifier.files["F1"] = FetchedFile(name="shot.png", media_type="image/png", data=b"png-bytes")
+    report_id = submit(services, screenshots=["F1"])
+    deliver_due(services, notifier)
+    [evidence] = services.store.evidence(report_id)
+    assert evidence.file_name == "shot.png" and evidence.source_id == "F1" and evidence.size == 9
+    item = next(o for o in services.store.outbox_of(report_id) if o.kind is Delivery.EVIDENCE)
+    assert item.delivered_at is not None
+    # A retry after a crash between storing and closing the item stores nothing twice:
+    services.store.commit(Changes(outbox=(replace(item, delivered_at=None),)))
+    deliver_due(services, notifier)
+    assert len(services.store.evidence(report_id)) == 1
+
+
+def test_a_file_the_platform_refuses_closes_its_item_and_stores_nothing(services, notifier):
+    report_id = submit(services, screenshots=["F404"])
+    deliver_due(services, notifier)
+    item = next(o for o in services.store.outbox_of(report_id) if o.kind is Delivery.EVIDENCE)
+    assert item.delivered_at and item.last_error.startswith("refused")
+    assert services.store.evidence(report_id) == []
+
+
+def test_the_alert_is_edited_after_it_was_sent_and_skipped_before(services, notifier, clock):
+    report_id = submit(services)
+    deliver_due(services, notifier)
+    leads.acknowledge(services, LEAD, report_id)
+    deliver_due(services, notifier)
+    [(destination, message_id, card)] = notifier.updated
+    assert destination.leads and message_id == "msg-1"
+    assert any("handled by Lee Harper" in fact.value for section in card.sections for fact in section.facts)
+
+    other = submit(services)
+    notifier.fail_next = 1  # the alert is held up ...
+    leads.acknowledge(services, LEAD, other)
+    deliver_due(services, notifier)  # ... so its edit finds nothing to edit
+    clock.advance(minutes=1)
+    deliver_due(services, notifier)
+    assert len(notifier.updated) == 1
+    late_alert = notifier.to_leads()[-1]
+    assert any("handled by Lee Harper" in f.value for section in late_alert.sections for f in section.facts)
+
+
+def test_an_export_goes_to_the_asking_lead_as_a_file(services, notifier):
+    report_id = submit(services)
+    reply = request_export(services, LEAD, report_id)
+    assert "will arrive as a file" in reply.text
+    deliver_due(services, notifier)
+    [(destination, document, _)] = notifier.uploaded
+    assert destination.user_id == LEAD.id and document.filename.endswith(".txt")
+    assert "Timeline" in document.text
