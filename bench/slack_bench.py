@@ -115,10 +115,10 @@ class Bench:
         self.cells: Cells = defaultdict(Cell)
         self.acked, self.references, self.numbers = 0, [], 0
 
-    def send(self, server: str, kind: str, total: int, clients: int) -> tuple[Run, float]:
-        """One run; returns it with the server's CPU seconds, counting StaffSafe's acked reports."""
+    def send(self, server: str, kind: str, total: int, clients: int) -> tuple[Run, float, float]:
+        """One run; returns it with the server's CPU seconds (all, outbox thread), counting acked reports."""
         target = self.servers[server]
-        before = target.cpu_seconds()
+        before, outbox = target.cpu_seconds(), self._outbox(server)
         run = run_load(target.url, SIGNING_SECRET, self.bodies[kind], total=total, clients=clients,
                        first=self.numbers)
         self.numbers += total
@@ -126,12 +126,15 @@ class Bench:
         if server == STAFFSAFE and kind == "view":
             self.acked += run.updates
             self.references += run.references
-        return run, target.cpu_seconds() - before
+        return run, target.cpu_seconds() - before, self._outbox(server) - outbox
+
+    def _outbox(self, server: str) -> float:
+        return self.servers[server].outbox_cpu_seconds() if server == STAFFSAFE else 0.0
 
     def measure(self, server: str, kind: str, total: int, clients: int) -> None:
         """One recorded run."""
-        run, cpu = self.send(server, kind, total, clients)
-        self.cells[kind, clients, server].add(run, cpu, self.servers[server].peak_rss_mb())
+        run, cpu, outbox = self.send(server, kind, total, clients)
+        self.cells[kind, clients, server].add(run, cpu, outbox, self.servers[server].peak_rss_mb())
         print(f"  {server:<12} {kind:<7} x{total:<4} at {clients:>2} clients: p50 {_pct(run, 50):6.1f} ms, "
               f"p99 {_pct(run, 99):6.1f} ms, {len(run.latencies_ms) / run.wall_s:5.0f} req/s, "
               f"CPU {cpu * 1000 / total:5.2f} ms/req, errors {run.errors}, timeouts {run.timeouts}", flush=True)
@@ -199,7 +202,9 @@ def section(args: argparse.Namespace, cells: Cells, ledger: Ledger, seconds: flo
         "Slack's `views.open`, filled in as `tests/slack_harness.report_state`. Latency = request sent to answer "
         "read. CPU = utime+stime from /proc/PID/stat before each run and after the server went quiet "
         "(StaffSafe's lazy `views.open` and outbox deliveries to the fake Slack, which runs in the load "
-        "generator's process, are counted). Peak RSS = VmHWM. Servers take turns within each round, rotated "
+        "generator's process, are counted; in brackets, StaffSafe's outbox thread's share). Peak RSS = VmHWM. "
+        "Client core = the load generator's process CPU over wall time (near 100%: the client side limits that "
+        "cell). Servers take turns within each round, rotated "
         "every round, after a warm-up of 20 requests of each kind.",
         "",
     ]

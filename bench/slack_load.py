@@ -63,6 +63,7 @@ class Run:
     updates: int = 0  # 200 answers with response_action "update"
     references: list[str] = field(default_factory=list)  # report references quoted in those answers
     wall_s: float = 0.0
+    client_cpu_s: float = 0.0  # this process's CPU (load generator and fake Slack) during the run
 
     @property
     def errors(self) -> int:
@@ -97,10 +98,10 @@ def run_load(url: str, secret: str, body: Body, *, total: int, clients: int, fir
     for thread in threads:
         thread.start()
     ready.wait()
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     for thread in threads:
         thread.join()
-    run.wall_s = time.perf_counter() - began
+    run.wall_s, run.client_cpu_s = time.perf_counter() - began, time.process_time() - cpu
     return run
 
 

@@ -44,6 +44,15 @@ class Server:
         fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": field 3 onwards
         return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14, 15)
 
+    def outbox_cpu_seconds(self) -> float:
+        """CPU time of StaffSafe's outbox thread: its first thread after the main one (started before waitress's)."""
+        tids = sorted(int(task.name) for task in Path(f"/proc/{self.process.pid}/task").iterdir())
+        workers = [tid for tid in tids if tid != self.process.pid]
+        if not workers:
+            return 0.0
+        fields = Path(f"/proc/{self.process.pid}/task/{workers[0]}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+
     def peak_rss_mb(self) -> float:
         """VmHWM: the most resident memory the process has used so far."""
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():

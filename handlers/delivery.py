@@ -31,7 +31,6 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
 
 def render_delivery(services: Services, item: OutboxItem, report: Report) -> tuple[Destination, Card | Document] | None:
     """Where an outbox item goes and what it says, built now from the stored report."""
-    content = services.content
     if item.kind is Delivery.LEAD_ALERT:
         return _lead_destination(services, item, report), alert_card(services, report)
     if item.kind is Delivery.LEAD_MESSAGE:
@@ -115,8 +114,11 @@ def update_alerts(services: Services, notifier: Notifier, item: OutboxItem) -> b
     """Edit every alert already sent for the report; an alert not yet sent will show the news anyway."""
     now = services.clock.now()
     report = services.store.report(item.report_id)
-    sent = [o for o in services.store.outbox_of(item.report_id)
-            if o.kind is Delivery.LEAD_ALERT and o.delivered_at and o.receipt] if report else []
+    if report is None:
+        _close(services, item, now, "undeliverable")
+        return False
+    sent = [o for o in services.store.outbox_of(report.id)
+            if o.kind is Delivery.LEAD_ALERT and o.delivered_at and o.receipt]
     try:
         for alert in sent:
             notifier.update(_lead_destination(services, alert, report), alert.receipt, alert_card(services, report))

@@ -29,7 +29,7 @@ def _actions_card(commands: Mapping[str, str]) -> Card:
         title="StaffSafe",
         sections=(Section(body=(
             "Report online abuse in confidence, get help to have content taken down, and find the right "
-            f"numbers. Everything here is private to you. Commands: " +
+            "numbers. Everything here is private to you. Commands: " +
             ", ".join(f"`/{commands[key]}`" for key in ("report", "myreports", "hotlines", "takedown", "staysafe"))
         )),),
         buttons=(

@@ -9,7 +9,9 @@ from bot.domain.guidance import GuidanceEngine
 from bot.domain.org import Actor, Organisation
 from bot.store.memory import MemoryStore
 from handlers.services import Services
+from tests.fake_slack import FakeSlack
 from tests.fakes import FakeClock, RecordingNotifier
+from tests.slack_harness import BOT_TOKEN, SlackBot
 
 LEAD = Actor(id="console:lee", name="Lee Harper")
 BACKUP = Actor(id="console:bea", name="Bea Moss")
@@ -48,3 +50,18 @@ def services(content, clock, org):
 @pytest.fixture
 def notifier():
     return RecordingNotifier()
+
+
+@pytest.fixture
+def slack():
+    """A local fake of the Slack Web API."""
+    with FakeSlack(token=BOT_TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+def bot(tmp_path, slack):
+    """The Slack bot serving on 127.0.0.1 against the fake, with a TinyDB store in tmp_path."""
+    running = SlackBot(tmp_path=tmp_path, slack=slack)
+    yield running
+    running.stop()

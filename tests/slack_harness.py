@@ -204,3 +204,40 @@ def report_state(what: str = "Abusive comments about me on a parents' group", **
         "named": choice("named", "radio_buttons"),
     }
     return state(**(fields | overrides))
+
+
+def wait_until(check, timeout: float = 5.0):
+    """Poll until `check()` is truthy (the outbox worker and lazy listeners run in other threads)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting")
+
+
+def posts_to(slack, channel: str) -> list:
+    return [c for c in slack.calls("chat.postMessage") if c.args["channel"] == channel]
+
+
+def dm_channel(user: str) -> str:
+    return f"D{user}"
+
+
+def file_report(bot, slack, **overrides) -> str:
+    """Open the report modal and submit it filled in; returns the stored report's id."""
+    assert bot.command("report").status == 200
+    view = bot.opened_view("report.form")
+    answer = bot.submit(view, report_state(**overrides))
+    assert answer.status == 200 and answer.json()["response_action"] == "update", answer.body
+    return bot.services.store.all_reports()[-1].id
+
+
+def all_blocks(slack) -> list[dict]:
+    """Every block the bot sent in messages and views."""
+    blocks = []
+    for call in slack.calls():
+        if call.method in ("chat.postMessage", "chat.update", "views.open", "views.push", "views.publish", "views.update"):
+            blocks += call.args.get("blocks") or (call.args.get("view") or {}).get("blocks") or []
+    return blocks

@@ -11,9 +11,9 @@ from slack_sdk.models.views import View
 from slack_sdk.signature import Clock
 
 from bot.domain.report import Status
-from tests.fake_slack import FakeSlack
 from tests.slack_harness import (
-    BOT_TOKEN, LEAD, LEAD_CHANNEL, OTHER, STAFF, SlackBot, choice, report_state, sign, state, text,
+    LEAD, LEAD_CHANNEL, OTHER, STAFF, SlackBot, all_blocks, choice, dm_channel, file_report, posts_to, report_state,
+    sign, state, text, wait_until,
 )
 
 # Slack's published example (docs: "Verifying requests from Slack").
@@ -26,56 +26,6 @@ KAT_BODY = (
     "&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
 )
 KAT_SIGNATURE = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
-
-
-@pytest.fixture
-def slack():
-    with FakeSlack(token=BOT_TOKEN) as fake:
-        yield fake
-
-
-@pytest.fixture
-def bot(tmp_path, slack):
-    running = SlackBot(tmp_path=tmp_path, slack=slack)
-    yield running
-    running.stop()
-
-
-def wait_until(check, timeout: float = 5.0):
-    """Poll until `check()` is truthy (the outbox worker and lazy listeners run in other threads)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting")
-
-
-def posts_to(slack, channel: str) -> list:
-    return [c for c in slack.calls("chat.postMessage") if c.args["channel"] == channel]
-
-
-def dm_channel(user: str) -> str:
-    return f"D{user}"
-
-
-def file_report(bot, slack, **overrides) -> str:
-    """Open the report modal and submit it filled in; returns the stored report's id."""
-    assert bot.command("report").status == 200
-    view = bot.opened_view("report.form")
-    answer = bot.submit(view, report_state(**overrides))
-    assert answer.status == 200 and answer.json()["response_action"] == "update", answer.body
-    return bot.services.store.all_reports()[-1].id
-
-
-def all_blocks(slack) -> list[dict]:
-    """Every block the bot sent in messages and views."""
-    blocks = []
-    for call in slack.calls():
-        if call.method in ("chat.postMessage", "chat.update", "views.open", "views.push", "views.publish", "views.update"):
-            blocks += call.args.get("blocks") or (call.args.get("view") or {}).get("blocks") or []
-    return blocks
 
 
 # --- signatures -------------------------------------------------------------------------------------

@@ -6,25 +6,12 @@ import hashlib
 import json
 import logging
 
-import pytest
 
 from bot.domain.report import Status
-from tests.fake_slack import FakeSlack
-from tests.slack_harness import BACKUP, BOT_TOKEN, LEAD, LEAD_CHANNEL, OTHER, STAFF, SlackBot, choice, report_state, state, text
-from tests.test_slack_e2e import dm_channel, file_report, posts_to, wait_until
-
-
-@pytest.fixture
-def slack():
-    with FakeSlack(token=BOT_TOKEN) as fake:
-        yield fake
-
-
-@pytest.fixture
-def bot(tmp_path, slack):
-    running = SlackBot(tmp_path=tmp_path, slack=slack)
-    yield running
-    running.stop()
+from tests.slack_harness import (
+    BACKUP, BOT_TOKEN, LEAD, LEAD_CHANNEL, OTHER, STAFF, choice, dm_channel, file_report, posts_to, report_state, state,
+    text, wait_until,
+)
 
 
 def opened(slack, callback_id: str = "", title: str = "") -> dict:
