@@ -93,8 +93,10 @@ class FakeSlack:
     """The Slack Web API, files and response_url endpoints, served locally; a context manager."""
 
     def __init__(self, *, token: str = "xoxb-fake-token", team_id: str = "T0FAKE", bot_user_id: str = "U0BOT",
-                 bot_id: str = "B0BOT", app_id: str = "A0FAKE") -> None:
+                 bot_id: str = "B0BOT", app_id: str = "A0FAKE", app_token: str = "xapp-fake-token") -> None:
         self.token = token
+        self.app_token = app_token
+        self.socket_url = ""  # where apps.connections.open sends a Socket Mode client (tests/fake_socket_mode.py)
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
@@ -123,6 +125,7 @@ class FakeSlack:
             "chat.postEphemeral": self._chat_post_ephemeral,
             "conversations.open": self._conversations_open,
             "conversations.history": self._conversations_history,
+            "apps.connections.open": lambda args: {"url": self.socket_url},
             "views.open": self._views_open,
             "views.push": self._views_open,
             "views.update": self._views_update,
@@ -315,7 +318,9 @@ class FakeSlack:
             self._attempts.append(call)
             if self._down:
                 return _gateway_error(503)
-            if needs_auth and call.headers.get("Authorization") != f"Bearer {self.token}":
+            # Socket Mode's connection URL is the one method that takes the app-level token.
+            token = self.app_token if method == "apps.connections.open" else self.token
+            if needs_auth and call.headers.get("Authorization") != f"Bearer {token}":
                 return _Reply.payload({"ok": False, "error": "invalid_auth"})
             failure = self._take_failure(method)
         if failure is not None:

@@ -17,7 +17,8 @@ import pytest
 import yaml
 
 from tests.fake_slack import FakeSlack
-from tests.slack_harness import APP_YAML, BOT_TOKEN, SIGNING_SECRET, sign
+from tests.fake_socket_mode import FakeSocketMode
+from tests.slack_harness import APP_YAML, BOT_TOKEN, SIGNING_SECRET, report_state, sign
 
 ROOT = Path(__file__).resolve().parents[1]
 SLACK_VARS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "PORT", "HOST")
@@ -127,3 +128,37 @@ def test_manifest_command_prints_yaml_with_app_yaml_command_names(tmp_path):
 def test_manifest_refuses_a_plain_http_url(tmp_path):
     done = run("manifest", "slack", "--url", "http://staffsafe.example.org", env=environment(tmp_path))
     assert done.returncode == 2 and "https" in done.stderr
+
+
+def test_socket_mode_serves_commands_and_stores_reports(tmp_path):
+    with FakeSlack(token=BOT_TOKEN) as slack:
+        socket_mode = FakeSocketMode()
+        slack.socket_url = socket_mode.url
+        env = environment(tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=slack.app_token,
+                          SLACK_API_URL=slack.api_url)
+        server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--socket"], env=env, cwd=ROOT,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            socket_mode.wait_connected()
+            ack = socket_mode.send("slash_commands", {
+                "command": "/hotlines", "text": "vodafone", "user_id": "U0STAFF01", "user_name": "sam",
+                "team_id": "T0TEAM", "channel_id": "C0GENERAL", "trigger_id": "t1",
+                "response_url": slack.response_url("socket")})
+            assert ack["payload"]["response_type"] == "ephemeral" and "Vodafone" in json.dumps(ack["payload"])
+            socket_mode.send("slash_commands", {"command": "/report", "text": "", "user_id": "U0STAFF01",
+                                                "user_name": "sam", "team_id": "T0TEAM", "trigger_id": "t2",
+                                                "channel_id": "C0GENERAL", "response_url": slack.response_url("r")})
+            view = slack.wait_for("views.open")[0].args["view"]
+            ack = socket_mode.send("interactive", {
+                "type": "view_submission", "team": {"id": "T0TEAM"}, "user": {"id": "U0STAFF01", "name": "sam"},
+                "view": view | {"id": "V1", "state": {"values": report_state()}}})
+            assert ack["payload"]["response_action"] == "update"
+            slack.wait_for("chat.postMessage", count=2)  # the alert and the receipt, from the outbox
+        finally:
+            server.send_signal(signal.SIGTERM)
+            _, stderr = server.communicate(timeout=20)
+            socket_mode.close()
+    assert server.returncode == 0, stderr
+    assert "connected to Slack over Socket Mode" in stderr
+    reopened = run("check", env=env)
+    assert "1 open report(s)" in reopened.stdout

@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk import WebClient
 from waitress.server import create_server
 
 from bot.slack.http import MAX_BODY
@@ -35,9 +36,12 @@ def serve_http(wsgi_app: Any, *, host: str, port: int) -> None:
         pass  # closed by a signal
 
 
-def serve_socket(bolt_app: Any, *, app_token: str) -> None:
+def serve_socket(bolt_app: Any, *, app_token: str, api_url: str) -> None:
     """Connect to Slack over Socket Mode and serve until SIGINT or SIGTERM."""
-    handler = SocketModeHandler(bolt_app, app_token=app_token, logger=library_logger("slack_socket_mode"))
+    # The app token opens the connection, through the same Web API host as everything else.
+    web_client = WebClient(token=app_token, base_url=api_url, logger=library_logger("slack_sdk"))
+    handler = SocketModeHandler(bolt_app, app_token=app_token, web_client=web_client,
+                                logger=library_logger("slack_socket_mode"))
     stopped = threading.Event()
     _on_stop(stopped.set)
     handler.connect()
