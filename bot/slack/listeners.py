@@ -84,12 +84,9 @@ class SlackListeners:
     def _reply_ack(self, answer: Callable[[Body], Reply]) -> Callable[..., None]:
         def ack_reply(ack: Callable[..., None], body: Body) -> None:
             try:
-                messages = render_reply(answer(body))
+                _ack_reply(ack, answer(body))
             except Exception as error:  # noqa: BLE001 - one place turns errors into friendly text
                 ack(text=friendly(error, "slash command"), response_type="ephemeral")
-                return
-            text, blocks = messages[0]
-            ack(text=text, blocks=blocks, response_type="ephemeral")  # private to the asker
         return ack_reply
 
     def _reply_rest(self, answer: Callable[[Body], Reply]) -> Callable[..., None]:
@@ -118,8 +115,7 @@ class SlackListeners:
         if isinstance(outcome, Form):
             ack()  # the form opens in the lazy listener, within the trigger's 3 seconds
             return
-        text, blocks = render_reply(outcome)[0]
-        ack(text=text, blocks=blocks, response_type="ephemeral")
+        _ack_reply(ack, outcome)
 
     def _takedown_lazy(self, body: Body, client: Any, **_: Any) -> None:
         try:
@@ -301,6 +297,13 @@ class SlackListeners:
 
 def _ack(ack: Callable[..., None]) -> None:
     ack()
+
+
+def _ack_reply(ack: Callable[..., None], reply: Reply) -> None:
+    """Answer a command in its ack, privately; what does not fit one message follows by response URL."""
+    messages = render_reply(reply) or [("Done.", [])]
+    text, blocks = messages[0]
+    ack(text=text, blocks=blocks, response_type="ephemeral")
 
 
 def _value(body: Body) -> str:
