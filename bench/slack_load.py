@@ -75,6 +75,7 @@ def run_load(url: str, secret: str, body: Body, *, total: int, clients: int, fir
              user_prefix: str = "U0BENCH") -> Run:
     """Send `total` signed POSTs from `clients` threads, each on its own keep-alive connection."""
     parts = urlsplit(url)
+    host = parts.hostname or "127.0.0.1"
     numbers = itertools.count(first)
     taken = itertools.count()
     run, lock = Run(), threading.Lock()
@@ -82,14 +83,14 @@ def run_load(url: str, secret: str, body: Body, *, total: int, clients: int, fir
 
     def client(index: int) -> None:
         user = f"{user_prefix}{index:03d}"
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=TIMEOUT)
+        connection = http.client.HTTPConnection(host, parts.port, timeout=TIMEOUT)
         connection.connect()
         ready.wait()
         while next(taken) < total:
             outcome = _one(connection, parts.path, secret, body(next(numbers), user))
             if outcome.closed:
                 connection.close()
-                connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=TIMEOUT)
+                connection = http.client.HTTPConnection(host, parts.port, timeout=TIMEOUT)
             with lock:
                 outcome.record(run)
         connection.close()

@@ -122,6 +122,24 @@ class Ledger:
         return self.lost == 0 and self.duplicated == 0 and self.acked_references == self.acked
 
 
+@dataclass(frozen=True)
+class Phase:
+    """One pass over every level, kind and server, from a store with `preloaded` reports."""
+
+    preloaded: int
+    cells: Cells
+    ledger: Ledger
+    log: list[str]  # StaffSafe's log lines
+
+
+def log_note(lines: list[str]) -> str:
+    """What StaffSafe logged: how many lines, waitress's queue warnings, errors."""
+    queue = sum("Task queue depth" in line for line in lines)
+    errors = sum(line.startswith(("ERROR", "CRITICAL")) or "Traceback" in line for line in lines)
+    return (f"StaffSafe's log: {len(lines):,} lines, of which {queue:,} waitress `Task queue depth` warnings "
+            f"(logged whenever all 8 threads are busy) and {errors} errors or incidents.")
+
+
 def _ratio(a: float, b: float) -> str:
     return f"{a / b:.1f}x" if b else "n/a"
 

@@ -75,6 +75,10 @@ class Server:
             time.sleep(0.1)
         raise RuntimeError(f"{self.name} was not healthy within {timeout:.0f} s; see {self.log}")
 
+    def tail(self, lines: int = 20) -> str:
+        """The end of the server's log, to show why it failed."""
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
     def stop(self, timeout: float = 30) -> int:
         """SIGTERM, then wait for a clean exit; returns the exit code (SIGKILL after `timeout`)."""
         if self.process.poll() is None:

@@ -17,19 +17,17 @@ from slack_bolt import App
 
 from bot.domain.errors import StaffSafeError, user_message
 from bot.domain.org import Actor
-from bot.domain.report_form import FORM_ID
 from bot.domain.ui import Field, FieldKind, Form, FormResult, Reply
 from bot.incidents import log_incident
 from bot.slack.blocks import render_home, render_reply
 from bot.slack.forms import answers_from_state, field_errors, form_context, render_modal
+from bot.slack.submissions import Body, form_submitters, view_state
 from bot.slack.views import card_modal, done_modal, open_or_push
 from handlers import export, forms, home, info, leads, reports, takedown
 from handlers.actions import Action
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
-
-Body = dict[str, Any]
 
 
 def actor_of(body: Body) -> Actor:
@@ -73,7 +71,7 @@ class SlackListeners:
         app.command(f"/{c['takedown']}")(ack=self._takedown_ack, lazy=[self._lazy(self._takedown_lazy)])
         for action, run in self._button_table().items():
             app.action(action.value)(ack=_ack, lazy=[self._lazy(run)])
-        for form_id, submit in self._form_table().items():
+        for form_id, submit in form_submitters(self.services).items():
             app.view(form_id)(self._submit(form_id, submit))
         app.view(Action.TAKEDOWN_SUBMIT.value)(ack=self._takedown_submit, lazy=[self._lazy(self._send_letter)])
         app.view(Action.INFO_TAKEDOWN.value)(self._takedown_pick)
@@ -174,46 +172,6 @@ class SlackListeners:
 
     # --- forms ------------------------------------------------------------------------------
 
-    def _form_table(self) -> dict[str, Callable[[Actor, Body], FormResult]]:
-        s = self.services
-
-        def case_text(action: Action, build: Callable[..., Form], handle: Callable[..., FormResult]):
-            def submit(actor: Actor, view: Body) -> FormResult:
-                report = leads.find_case(s, actor, form_context(view).get("report", ""), action.value)
-                answers = answers_from_state(build(report), _state(view))
-                return handle(s, actor, report.id, str(answers.get("text") or ""))
-            return submit
-
-        def reply(actor: Actor, view: Body) -> FormResult:
-            report = reports.own_report(s, actor, form_context(view).get("report", ""))
-            answers = answers_from_state(forms.reply_form(report), _state(view))
-            return reports.reply_to_leads(s, actor, report.id, str(answers.get("text") or ""))
-
-        def status(actor: Actor, view: Body) -> FormResult:
-            report = leads.find_case(s, actor, form_context(view).get("report", ""), Action.CASE_STATUS.value)
-            answers = answers_from_state(forms.status_form(report), _state(view))
-            return leads.set_status(s, actor, report.id, str(answers.get("status") or ""))
-
-        def ack(actor: Actor, view: Body) -> FormResult:
-            report = leads.find_case(s, actor, form_context(view).get("report", ""), Action.CASE_ACK.value)
-            answers = answers_from_state(forms.ack_form(report), _state(view))
-            if answers.get("named") is None:
-                return FormResult(errors={"named": "Please choose one."})
-            return FormResult(reply=leads.acknowledge(s, actor, report.id, named=answers["named"] == forms.NAMED))
-
-        def report(actor: Actor, view: Body) -> FormResult:
-            form = reports.open_report_form(s)
-            return reports.submit_report(s, actor, answers_from_state(form, _state(view)))
-
-        return {
-            FORM_ID: report,
-            Action.REPORTER_REPLY.value: reply,
-            Action.CASE_NOTE.value: case_text(Action.CASE_NOTE, forms.note_form, leads.add_note),
-            Action.CASE_MESSAGE.value: case_text(Action.CASE_MESSAGE, forms.message_form, leads.message_reporter),
-            Action.CASE_STATUS.value: status,
-            Action.CASE_ACK.value: ack,
-        }
-
     def _submit(self, form_id: str, submit: Callable[[Actor, Body], FormResult]) -> Callable[..., None]:
         def on_submit(ack: Callable[..., None], body: Body) -> None:
             view = body.get("view") or {}
@@ -238,7 +196,7 @@ class SlackListeners:
     def _takedown_submit(self, ack: Callable[..., None], body: Body) -> None:
         try:
             form = self._takedown_form(body.get("view") or {})
-            result = takedown.submit_takedown(self.services, actor_of(body), form, answers_from_state(form, _state(body["view"])))
+            result = takedown.submit_takedown(self.services, actor_of(body), form, answers_from_state(form, view_state(body["view"])))
         except Exception as error:  # noqa: BLE001
             ack(response_action="update", view=done_modal("StaffSafe", Reply.say(friendly(error, "takedown form"))))
             return
@@ -252,7 +210,7 @@ class SlackListeners:
         # The letter holds what the user typed: it goes to them alone, by DM, and is not stored.
         form = self._takedown_form(body["view"])
         actor = actor_of(body)
-        result = takedown.submit_takedown(self.services, actor, form, answers_from_state(form, _state(body["view"])))
+        result = takedown.submit_takedown(self.services, actor, form, answers_from_state(form, view_state(body["view"])))
         if result.ok and result.reply:
             for text, blocks in render_reply(result.reply):
                 client.chat_postMessage(channel=actor.id.removeprefix("slack:"), text=text, blocks=blocks,
@@ -260,7 +218,7 @@ class SlackListeners:
 
     def _takedown_pick(self, ack: Callable[..., None], body: Body) -> None:
         form = forms.takedown_pick_form(self.services.content)
-        target = answers_from_state(form, _state(body.get("view") or {})).get("target")
+        target = answers_from_state(form, view_state(body.get("view") or {})).get("target")
         try:
             outcome = takedown.takedown(self.services, str(target or ""))
         except StaffSafeError as error:
@@ -310,10 +268,6 @@ def _value(body: Body) -> str:
     """The pressed button's value: an id, never content."""
     actions = body.get("actions") or [{}]
     return str(actions[0].get("value") or "")
-
-
-def _state(view: Body) -> dict:
-    return ((view or {}).get("state") or {}).get("values") or {}
 
 
 def _form_for_errors(view: Body) -> Form:
