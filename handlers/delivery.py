@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.domain.errors import Conflict
 from bot.domain.ports import Destination, Notifier, PermanentFailure, TemporaryFailure, UncertainDelivery
@@ -72,17 +72,34 @@ def _handler_name(services: Services, report: Report) -> str:
     return services.org.names.get(report.handler_id, "")
 
 
+# What one try leaves behind: the item's new state to commit (None if already committed), and
+# whether it was delivered.
+Outcome = tuple[OutboxItem | None, bool]
+
+# Items that post something: each try is recorded before it is made (see deliver_due).
+POSTS = frozenset(Delivery) - {Delivery.EVIDENCE, Delivery.ALERT_UPDATE}
+
+
 def deliver_due(services: Services, notifier: Notifier, *, limit: int = 50) -> int:
-    """Send every due outbox item once; failures are rescheduled, never dropped. Returns how many were sent."""
-    sent = 0
-    for item in services.store.due_outbox(services.clock.now(), limit):
-        if deliver_one(services, notifier, item):
-            sent += 1
-    return sent
+    """Send every due outbox item once; failures are rescheduled, never dropped. Returns how many were sent.
+
+    Two commits per batch, not two per item: one marks every post as being tried before any is
+    made (a crash mid-batch leaves them marked, so the next try looks before posting again), one
+    records the outcomes.
+    """
+    items = services.store.due_outbox(services.clock.now(), limit)
+    posts = tuple(replace(item, last_error=SENDING) for item in items if item.kind in POSTS)
+    if posts:
+        services.store.commit(Changes(outbox=posts))
+    outcomes = [deliver_one(services, notifier, item) for item in items]
+    states = tuple(state for state, _ in outcomes if state is not None)
+    if states:
+        services.store.commit(Changes(outbox=states))
+    return sum(delivered for _, delivered in outcomes)
 
 
-def deliver_one(services: Services, notifier: Notifier, item: OutboxItem) -> bool:
-    """Try one item: mark it delivered with the platform's message id, or reschedule it."""
+def deliver_one(services: Services, notifier: Notifier, item: OutboxItem) -> Outcome:
+    """Try one item (as it was before this batch marked it): delivered with the platform's id, or rescheduled."""
     if item.kind is Delivery.EVIDENCE:
         return fetch_evidence(services, notifier, item)
     if item.kind is Delivery.ALERT_UPDATE:
@@ -92,77 +109,68 @@ def deliver_one(services: Services, notifier: Notifier, item: OutboxItem) -> boo
     rendered = render_delivery(services, item, report) if report else None
     if rendered is None or (not rendered[0].leads and not rendered[0].user_id):
         # Purged report, or no one left to tell: nothing can ever be sent, so close the item.
-        _close(services, item, now, "undeliverable")
-        return False
+        return _closed(item, now, "undeliverable"), False
     destination, message = rendered
-    maybe_sent = item.last_error in MAYBE_SENT
-    services.store.commit(Changes(outbox=(replace(item, last_error=SENDING),)))
     try:
         if isinstance(message, Document):
             receipt = notifier.upload(destination, message, idempotency_key=item.id)
         else:
-            receipt = notifier.send(destination, message, idempotency_key=item.id, maybe_sent=maybe_sent)
+            receipt = notifier.send(destination, message, idempotency_key=item.id,
+                                    maybe_sent=item.last_error in MAYBE_SENT)
     except Exception as error:  # noqa: BLE001 - every failure is retried (only its class is logged)
-        _retry(services, item, now, error)
-        return False
-    services.store.commit(Changes(outbox=(replace(item, delivered_at=now, receipt=receipt, last_error="",
-                                                  attempts=item.attempts + 1),)))
-    return True
+        return _retried(item, now, error), False
+    return _done(item, now, receipt), True
 
 
-def update_alerts(services: Services, notifier: Notifier, item: OutboxItem) -> bool:
+def update_alerts(services: Services, notifier: Notifier, item: OutboxItem) -> Outcome:
     """Edit every alert already sent for the report; an alert not yet sent will show the news anyway."""
     now = services.clock.now()
     report = services.store.report(item.report_id)
     if report is None:
-        _close(services, item, now, "undeliverable")
-        return False
+        return _closed(item, now, "undeliverable"), False
     sent = [o for o in services.store.outbox_of(report.id)
             if o.kind is Delivery.LEAD_ALERT and o.delivered_at and o.receipt]
     try:
         for alert in sent:
             notifier.update(_lead_destination(services, alert, report), alert.receipt, alert_card(services, report))
     except Exception as error:  # noqa: BLE001 - an edit is idempotent: retry them all later
-        _retry(services, item, now, error)
-        return False
-    services.store.commit(Changes(outbox=(replace(item, delivered_at=now, attempts=item.attempts + 1, last_error=""),)))
-    return True
+        return _retried(item, now, error), False
+    return _done(item, now), True
 
 
-def fetch_evidence(services: Services, notifier: Notifier, item: OutboxItem) -> bool:
+def fetch_evidence(services: Services, notifier: Notifier, item: OutboxItem) -> Outcome:
     """Download one attached file and store it encrypted with its hash; the item closes in the same commit."""
     now = services.clock.now()
     if services.store.report(item.report_id) is None:
-        _close(services, item, now, "undeliverable")
-        return False
+        return _closed(item, now, "undeliverable"), False
     try:
         fetched = notifier.fetch_file(item.detail)
     except PermanentFailure as error:
-        _close(services, item, now, f"refused: {error}"[:120])  # e.g. too large: the leads' export shows it missing
-        return False
+        return _closed(item, now, f"refused: {error}"[:120]), False  # e.g. too large: the export shows it missing
     except Exception as error:  # noqa: BLE001
-        _retry(services, item, now, error)
-        return False
+        return _retried(item, now, error), False
     evidence = new_evidence(report_id=item.report_id, file_name=fetched.name, media_type=fetched.media_type,
                             data=fetched.data, source_id=item.detail, received_at=now)
-    done = replace(item, delivered_at=now, attempts=item.attempts + 1, last_error="")
+    done = _done(item, now)
     try:
         services.store.commit(Changes(evidence=(evidence,), outbox=(done,)))
     except Conflict:
-        services.store.commit(Changes(outbox=(done,)))  # stored by an earlier try that died before closing
-    return True
+        return done, True  # stored by an earlier try that died before closing its item
+    return None, True
 
 
-def _close(services: Services, item: OutboxItem, now, why: str) -> None:
-    services.store.commit(Changes(outbox=(replace(item, delivered_at=now, last_error=why),)))
+def _done(item: OutboxItem, now: datetime, receipt: str = "") -> OutboxItem:
+    return replace(item, delivered_at=now, receipt=receipt or item.receipt, last_error="", attempts=item.attempts + 1)
+
+
+def _closed(item: OutboxItem, now: datetime, why: str) -> OutboxItem:
     log.warning("outbox item %s (%s) closed without delivery: %s", item.id, item.kind.value, why.split(":")[0])
+    return replace(item, delivered_at=now, last_error=why)
 
 
-def _retry(services: Services, item: OutboxItem, now, error: Exception) -> None:
+def _retried(item: OutboxItem, now: datetime, error: Exception) -> OutboxItem:
     retry_after = error.retry_after if isinstance(error, TemporaryFailure) else None
     attempts = item.attempts + 1
-    retry = replace(item, attempts=attempts, last_error=type(error).__name__,
-                    due_at=now + backoff(attempts, retry_after))
-    services.store.commit(Changes(outbox=(retry,)))
     level = logging.INFO if isinstance(error, TemporaryFailure) else logging.ERROR
     log.log(level, "outbox item %s deferred after %s (attempt %d)", item.id, type(error).__name__, attempts)
+    return replace(item, attempts=attempts, last_error=type(error).__name__, due_at=now + backoff(attempts, retry_after))

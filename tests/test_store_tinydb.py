@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -141,11 +142,29 @@ def test_compaction_when_the_journal_grows(tmp_path: Path, keyring: Keyring) -> 
     reports = [report(minutes=i) for i in range(30)]
     for r in reports:
         store.commit(submission(r))
+        store.settle()  # compaction runs beside the commits
         assert (tmp_path / "data" / JOURNAL_NAME).stat().st_size < 10_000 + 5_000
     image = crash_image(tmp_path / "data", tmp_path / "image")
     store.close()
     with TinyDBStore.open(image, keyring) as again:
         assert again.all_reports() == reports
+
+
+def test_commits_go_on_while_a_snapshot_is_written(tmp_path: Path, keyring: Keyring) -> None:
+    store = TinyDBStore.open(tmp_path / "data", keyring, compact_every=5_000)
+    reports = [report(minutes=i) for i in range(200)]
+    threads = [threading.Thread(target=lambda part=part: [store.commit(submission(r)) for r in part])
+               for part in (reports[0::2], reports[1::2])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    store.settle()
+    image = crash_image(tmp_path / "data", tmp_path / "image")  # as if killed now
+    store.close()
+    for folder in (image, tmp_path / "data"):
+        with TinyDBStore.open(folder, keyring) as again:
+            assert {r.id for r in again.all_reports()} == {r.id for r in reports}
 
 
 def test_torn_last_entry_is_dropped_and_the_file_repaired(

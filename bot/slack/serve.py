@@ -21,6 +21,9 @@ THREADS = 8  # request threads: acks are short (a commit at most), so a few thre
 
 def http_server(wsgi_app: Any, *, host: str, port: int) -> Any:
     """A waitress server bound to host:port (port 0 picks a free one: see `.effective_port`)."""
+    # Waitress warns each time requests queue for a free thread: normal under bursts, and it would
+    # drown the log (measured: one line per request at 50 concurrent clients).
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     return create_server(wsgi_app, host=host, port=port, threads=THREADS, ident="StaffSafe",
                          max_request_body_size=MAX_BODY, clear_untrusted_proxy_headers=True)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.domain.errors import StoreCorrupt
+from bot.durable import fsync_dir
 
 
 @dataclass(frozen=True)
@@ -92,9 +93,7 @@ class Journal:
     def append(self, line: bytes) -> None:
         """Write `line` and fsync; on failure cut the file back so no partial line is left."""
         try:
-            view = memoryview(line)
-            while view:
-                view = view[os.write(self._fd, view) :]
+            _write_all(self._fd, line)
             os.fsync(self._fd)
         except OSError:
             os.ftruncate(self._fd, self.size)
@@ -107,6 +106,34 @@ class Journal:
         os.fsync(self._fd)
         self.size = 0
 
+    def drop_prefix(self, offset: int) -> None:
+        """Keep only the bytes from `offset` (entries newer than a snapshot just written).
+
+        The tail goes to a new file that replaces this one by rename: a crash leaves either the
+        whole old journal (whose older entries replay skips) or the tail, never a mix.
+        """
+        with open(self.path, "rb") as current:  # the append descriptor is write-only
+            current.seek(offset)
+            tail = current.read(self.size - offset)
+        temp = self.path.with_name(self.path.name + ".tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            _write_all(fd, tail)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, self.path)
+        fsync_dir(self.path.parent)
+        os.close(self._fd)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self.size = len(tail)
+
     def close(self) -> None:
         """Close the file."""
         os.close(self._fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]

@@ -17,6 +17,7 @@ import fcntl
 import json
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,6 +68,9 @@ class TinyDBStore(TablesStore):
         self._compact_every = compact_every
         self._compact_at = compact_every
         self._broken = False
+        # Held for a whole compaction, taken before the store lock: one compaction at a time.
+        self._compaction = threading.Lock()
+        self._compactor: threading.Thread | None = None
 
     @classmethod
     def open(
@@ -141,18 +145,28 @@ class TinyDBStore(TablesStore):
             for table, table_docs in docs.items():
                 for doc in table_docs:
                     self._sealed[table][doc["id"]] = doc
-            if self._journal.size >= self._compact_at:
-                self._compact_quietly()
+            if self._journal.size >= self._compact_at and self._compactor is None:
+                # Compacting takes long at scale (serialise and fsync every record): do it beside
+                # the commits, not inside one, so acknowledgements never wait for it.
+                self._compactor = threading.Thread(target=self._compact_beside, name="staffsafe-compact",
+                                                   daemon=True)
+                self._compactor.start()
 
     def compact(self) -> None:
         """Fold the journal into a fresh snapshot now."""
-        with self._lock:
+        with self._compaction, self._lock:
             self._check_writable()
             self._compact_locked()
 
+    def settle(self) -> None:
+        """Wait for a compaction running in the background to finish."""
+        compactor = self._compactor
+        if compactor is not None:
+            compactor.join()
+
     def reencrypt(self) -> int:
         """Re-seal every record under the primary key and recompute keyed hashes; returns the count."""
-        with self._lock:
+        with self._compaction, self._lock:
             self._check_writable()
             sealed: Sealed = {
                 table: {
@@ -168,7 +182,7 @@ class TinyDBStore(TablesStore):
 
     def close(self) -> None:
         """Compact, release the data folder; later calls raise StoreError."""
-        with self._lock:
+        with self._compaction, self._lock:
             if self._closed:
                 return
             try:
@@ -186,13 +200,8 @@ class TinyDBStore(TablesStore):
         self.close()
 
     def _compact_locked(self) -> None:
-        snapshot = Snapshot(
-            seq=self._seq,
-            key_checks=self._key_checks,
-            tables={table: list(docs.values()) for table, docs in self._sealed.items()},
-        )
         try:
-            write_snapshot(self._dir / SNAPSHOT_NAME, snapshot)
+            write_snapshot(self._dir / SNAPSHOT_NAME, self._snapshot())
         except OSError as exc:
             # The old snapshot and the journal are untouched: nothing is lost, replay is longer.
             raise StoreError(
@@ -208,6 +217,41 @@ class TinyDBStore(TablesStore):
                 f"could not reset the journal in {self._dir} ({type(exc).__name__}); restart the bot"
             ) from exc
         self._compact_at = self._compact_every
+
+    def _compact_beside(self) -> None:
+        """Write a snapshot while commits go on, then drop the journal entries it holds."""
+        try:
+            with self._compaction:
+                with self._lock:
+                    if self._closed or self._broken:
+                        return
+                    snapshot = self._snapshot()
+                    offset = self._journal.size  # the journal up to here is in the snapshot
+                try:
+                    write_snapshot(self._dir / SNAPSHOT_NAME, snapshot)
+                except OSError as exc:
+                    with self._lock:
+                        self._compact_at = self._journal.size + self._compact_every
+                    log.warning("compaction failed, will retry later (%s)", type(exc).__name__)
+                    return
+                with self._lock:
+                    try:
+                        self._journal.drop_prefix(offset)
+                    except OSError as exc:
+                        self._broken = True  # the snapshot holds everything; the journal is suspect
+                        log.error("could not shorten the journal (%s); restart the bot", type(exc).__name__)
+                        return
+                    self._compact_at = self._journal.size + self._compact_every
+        finally:
+            self._compactor = None
+
+    def _snapshot(self) -> Snapshot:
+        """Everything committed so far (copies of the index: records themselves are immutable)."""
+        return Snapshot(
+            seq=self._seq,
+            key_checks=self._key_checks,
+            tables={table: list(docs.values()) for table, docs in self._sealed.items()},
+        )
 
     def _compact_quietly(self) -> None:
         # The commit that triggered this is already durable in the journal; a failed compaction
