@@ -22,3 +22,8 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/store_bench.py
+
+# Slack ack latency and CPU against bare Bolt apps (needs 2 cores and taskset); updates bench/RESULTS.md.
+.PHONY: bench-slack
+bench-slack: $(VENV)/.installed
+	$(VENV)/bin/python -m bench.slack_bench

@@ -23,7 +23,7 @@ from pathlib import Path
 from bench.slack_load import command_body, view_body
 from bench.slack_report import DEFAULT, FLOOR, KINDS, SERVERS, STAFFSAFE, Phase, log_note, table, verdicts, write_section
 from bench.slack_runner import Runner, opened_view
-from bench.slack_servers import Server, free_port, start
+from bench.slack_servers import ROOT, Server, free_port, start
 from bench.slack_store import check, preload
 from bot.crypto import new_key
 from bot.domain.report_form import FORM_ID
@@ -128,6 +128,15 @@ def phase(args: argparse.Namespace, preloaded: int) -> Phase:
                      log=servers[STAFFSAFE].log.read_text(errors="replace").splitlines())
 
 
+def revision() -> str:
+    """The commit measured, and whether the working tree differed from it."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], capture_output=True, text=True, cwd=ROOT)
+        return done.stdout.strip() if done.returncode == 0 else ""
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return f"commit {commit}" + (" plus uncommitted changes" if git("status", "--porcelain", "--", "bot", "handlers") else "")
+
+
 def machine(nproc: str) -> str:
     """nproc, CPU model, Python, kernel."""
     model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
@@ -160,7 +169,7 @@ def section(args: argparse.Namespace, phases: list[Phase], seconds: float, nproc
         "## Slack: ack latency and server CPU under load (`bench/slack_bench.py`)",
         "",
         f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine(nproc)}; {per}, split over "
-        f"{args.rounds} interleaved rounds; run time {seconds:.0f} s.",
+        f"{args.rounds} interleaved rounds; run time {seconds:.0f} s; {revision()}.",
         "",
         METHOD,
         "",

@@ -52,10 +52,12 @@ class Cell:
 
     @property
     def p50(self) -> float:
+        """Median latency, ms."""
         return percentile(self.latencies, 50)
 
     @property
     def p99(self) -> float:
+        """99th percentile latency, ms."""
         return percentile(self.latencies, 99)
 
     @property
@@ -82,10 +84,12 @@ class Cell:
 
     @property
     def errors(self) -> int:
+        """Non-200 answers and connection failures over every run."""
         return sum(run.errors for run in self.runs)
 
     @property
     def timeouts(self) -> int:
+        """Requests unanswered within the client's timeout, over every run."""
         return sum(run.timeouts for run in self.runs)
 
     @property
@@ -111,14 +115,17 @@ class Ledger:
 
     @property
     def lost(self) -> int:
+        """Acked reports the store does not hold."""
         return max(0, self.preloaded + self.acked - self.stored) + self.missing
 
     @property
     def duplicated(self) -> int:
+        """Reports stored beyond those acked, plus repeated references."""
         return max(0, self.stored - self.preloaded - self.acked) + (self.stored - self.unique_references)
 
     @property
     def ok(self) -> bool:
+        """Nothing lost, nothing twice, and every "update" answer quoted a reference."""
         return self.lost == 0 and self.duplicated == 0 and self.acked_references == self.acked
 
 
@@ -191,9 +198,9 @@ def verdicts(cells: Cells, levels: list[int], ledger: Ledger) -> list[str]:
         "`commit` returns after fsync; every acked reference was found after the restart: "
         f"{'yes' if ledger.missing == 0 else 'NO'})",
         f"- {verdict(ratio <= CPU_GOAL_RATIO)} server CPU per view submission at most {CPU_GOAL_RATIO:.0f}x the "
-        f"floor's: {ours:.2f} ms vs {floor:.2f} ms = {ratio:.1f}x over every level (worst level {worst:.1f}x); "
+        f"floor's: {ours:.2f} ms vs {floor:.2f} ms = {ratio:.2f}x over every level (worst level {worst:.2f}x); "
         f"without the outbox thread's deliveries (lead alert + receipt per report, after the ack) "
-        f"{ack_path:.2f} ms = {ack_path / floor if floor else 0:.1f}x",
+        f"{ack_path:.2f} ms = {ack_path / floor if floor else 0:.2f}x",
         f"- {verdict(ledger.ok)} zero lost or duplicated reports: {ledger.stored:,} stored = {ledger.preloaded:,} "
         f"preloaded + {ledger.acked:,} acked (\"update\"); {ledger.unique_references:,} unique references; "
         f"lost {ledger.lost}, duplicated {ledger.duplicated}, acked references missing from the store "

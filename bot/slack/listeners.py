@@ -60,6 +60,9 @@ class SlackListeners:
     def configure(self, app: App) -> None:
         """Attach the listeners."""
         c = self.commands
+        # Form submissions first: Bolt tries listeners in order, and the report form is the hot path.
+        for form_id, submit in form_submitters(self.services).items():
+            app.view(form_id)(self._submit(form_id, submit))
         app.command(f"/{c['report']}")(ack=_ack, lazy=[self._lazy(self._open_report)])
         for key, answer in {
             "hotlines": lambda body: info.hotlines(self.services, body.get("text", "")),
@@ -71,8 +74,6 @@ class SlackListeners:
         app.command(f"/{c['takedown']}")(ack=self._takedown_ack, lazy=[self._lazy(self._takedown_lazy)])
         for action, run in self._button_table().items():
             app.action(action.value)(ack=_ack, lazy=[self._lazy(run)])
-        for form_id, submit in form_submitters(self.services).items():
-            app.view(form_id)(self._submit(form_id, submit))
         app.view(Action.TAKEDOWN_SUBMIT.value)(ack=self._takedown_submit, lazy=[self._lazy(self._send_letter)])
         app.view(Action.INFO_TAKEDOWN.value)(self._takedown_pick)
         app.event("app_home_opened")(ack=_ack, lazy=[self._lazy(self._publish_home)])
