@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tinydb.storages import JSONStorage
-
 from bot.domain.errors import StoreCorrupt
 from bot.durable import fsync_dir
 from bot.store.codec import TABLES
@@ -65,23 +63,30 @@ def _documents(table: dict[str, Any]) -> list[dict[str, Any]]:
     return docs
 
 
-def write_snapshot(path: Path, snapshot: Snapshot) -> None:
-    """Write `snapshot` to a temporary file, fsync it, and rename it over `path` (crash-safe)."""
-    data: dict[str, dict[str, Any]] = {
-        META: {"1": {"format": FORMAT, "seq": snapshot.seq, "key_checks": snapshot.key_checks}}
-    }
-    for name, docs in snapshot.tables.items():
-        data[name] = {str(i): doc for i, doc in enumerate(docs, start=1)}
+def write_snapshot(path: Path, snapshot: Snapshot) -> int:
+    """Write `snapshot` to a temporary file, fsync it, and rename it over `path` (crash-safe); its size.
+
+    The JSON is written document by document rather than by one `json.dumps` of everything (as
+    TinyDB's JSONStorage does): one call over every record holds the interpreter lock for as long
+    as it takes (about 0.3 s at 10,000 reports), and compaction runs beside request threads.
+    """
     tmp = temp_path(path)
     # Created here first so it is private (0600) before any data goes in.
-    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
-    storage = JSONStorage(str(tmp), access_mode="r+", encoding="utf-8")
-    try:
-        storage.write(data)  # flushes and fsyncs
-    finally:
-        storage.close()
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        meta = {"format": FORMAT, "seq": snapshot.seq, "key_checks": snapshot.key_checks}
+        out.write(f'{{"{META}": {{"1": {json.dumps(meta)}}}')
+        for name, docs in snapshot.tables.items():
+            out.write(f", {json.dumps(name)}: {{")
+            out.write(", ".join(f'"{i}": {json.dumps(doc)}' for i, doc in enumerate(docs, start=1)))
+            out.write("}")
+        out.write("}")
+        out.flush()
+        os.fsync(out.fileno())
+        size = out.tell()
     os.replace(tmp, path)
     fsync_dir(path.parent)
+    return size
 
 
 def temp_path(path: Path) -> Path:

@@ -114,6 +114,8 @@ class TinyDBStore(TablesStore):
         try:
             if state.needs_snapshot or store._journal.size:
                 store._compact_locked()
+            else:
+                store._compact_at = store._next_compaction(paths.snapshot.stat().st_size)
             fsync_dir(data_dir)
         except BaseException:
             store._journal.close()
@@ -201,7 +203,7 @@ class TinyDBStore(TablesStore):
 
     def _compact_locked(self) -> None:
         try:
-            write_snapshot(self._dir / SNAPSHOT_NAME, self._snapshot())
+            written = write_snapshot(self._dir / SNAPSHOT_NAME, self._snapshot())
         except OSError as exc:
             # The old snapshot and the journal are untouched: nothing is lost, replay is longer.
             raise StoreError(
@@ -216,7 +218,12 @@ class TinyDBStore(TablesStore):
             raise StoreError(
                 f"could not reset the journal in {self._dir} ({type(exc).__name__}); restart the bot"
             ) from exc
-        self._compact_at = self._compact_every
+        self._compact_at = self._next_compaction(written)
+
+    def _next_compaction(self, snapshot_bytes: int) -> int:
+        # Compact again once the journal is as big as the snapshot (or the set minimum): the cost of
+        # rewriting everything is then spread over as many bytes of commits, whatever the store's size.
+        return max(self._compact_every, snapshot_bytes)
 
     def _compact_beside(self) -> None:
         """Write a snapshot while commits go on, then drop the journal entries it holds."""
@@ -228,7 +235,7 @@ class TinyDBStore(TablesStore):
                     snapshot = self._snapshot()
                     offset = self._journal.size  # the journal up to here is in the snapshot
                 try:
-                    write_snapshot(self._dir / SNAPSHOT_NAME, snapshot)
+                    written = write_snapshot(self._dir / SNAPSHOT_NAME, snapshot)
                 except OSError as exc:
                     with self._lock:
                         self._compact_at = self._journal.size + self._compact_every
@@ -241,7 +248,7 @@ class TinyDBStore(TablesStore):
                         self._broken = True  # the snapshot holds everything; the journal is suspect
                         log.error("could not shorten the journal (%s); restart the bot", type(exc).__name__)
                         return
-                    self._compact_at = self._journal.size + self._compact_every
+                    self._compact_at = self._journal.size + self._next_compaction(written)
         finally:
             self._compactor = None
 
