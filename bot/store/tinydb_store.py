@@ -4,8 +4,10 @@ Stock TinyDB rewrites its whole file in place on every insert (slow, and torn by
 thread-safe, so live writes do not go through it. Records live in memory (decoded, plus their
 sealed documents); each commit is validated, appended to the journal as one line and fsynced
 before `commit` returns. Compaction folds the journal into a new snapshot (temp file, fsync,
-rename) and then empties the journal; a crash between the two steps is harmless because replay
-skips entries the snapshot already holds.
+rename) and then drops the journal entries the snapshot holds (the rest go to a new journal file,
+renamed into place); a crash between the steps is harmless because replay skips entries the
+snapshot already holds. It runs in a thread beside the commits once the journal is as big as the
+snapshot, so no acknowledgement waits for it and its cost per commit stays flat as the store grows.
 
 Files in the data folder: `staffsafe.lock` (flock, one process at a time), `store.json` (snapshot,
 readable by `TinyDB(path)`; sensitive fields sealed), `journal.log`.
