@@ -9,6 +9,7 @@ class Action(StrEnum):
     REPORT_OPEN = "report.open"
     MY_REPORTS = "report.mine"
     REPORTER_REPLY = "report.reply"
+    REPORT_WITHDRAW = "report.withdraw"
     CASE_VIEW = "case.view"
     CASE_ACK = "case.ack"
     CASE_NOTE = "case.note"

@@ -60,7 +60,8 @@ def receipt_card(report: Report, steps: list[Step]) -> Card:
             Section(heading="Your next steps"),
             *next_steps,
         ),
-        buttons=(Button("My reports", Action.MY_REPORTS),),
+        buttons=(Button("My reports", Action.MY_REPORTS),
+                 Button("Withdraw report", Action.REPORT_WITHDRAW, report.id, Style.DANGER)),
     )
 
 

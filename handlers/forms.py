@@ -42,6 +42,19 @@ def reply_form(report: Report) -> Form:
                       hint="Only the designated leads will see this.")
 
 
+def withdraw_form(report: Report) -> Form:
+    """The reporter confirms closing their own report."""
+    return Form(
+        id=Action.REPORT_WITHDRAW.value,
+        title="Withdraw report",
+        submit_label="Withdraw",
+        intro=f"Close your report **{report.reference}**? The designated leads will see that it is closed. "
+              "You can file a new report at any time.",
+        fields=(),
+        context={"report": report.id},
+    )
+
+
 def status_form(report: Report) -> Form:
     """The statuses a lead may move this case to."""
     options = tuple(Option(s.value, s.value.replace("_", " ").capitalize())

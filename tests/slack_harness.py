@@ -140,9 +140,10 @@ class SlackBot:
             "actions": [{"type": "button", "action_id": action, "block_id": "actions-0", "value": value,
                          "action_ts": "1.2"}],
         }
-        if where == "message":
-            payload |= {"container": {"type": "message", "message_ts": "1.1", "channel_id": LEAD_CHANNEL},
-                        "channel": {"id": LEAD_CHANNEL}, "message": {"ts": "1.1", "blocks": []},
+        if where in ("message", "dm"):  # a message in the leads' channel, or in the bot's DM with the user
+            channel = LEAD_CHANNEL if where == "message" else f"D{user}"
+            payload |= {"container": {"type": "message", "message_ts": "1.1", "channel_id": channel},
+                        "channel": {"id": channel}, "message": {"ts": "1.1", "blocks": []},
                         "response_url": self.slack.response_url(f"action-{action}")}
         elif where == "modal":
             payload |= {"container": {"type": "view", "view_id": "V0CASE"}, "view": view or {"type": "modal", "id": "V0CASE"}}

@@ -221,3 +221,27 @@ def test_no_report_text_user_names_or_tokens_reach_the_logs(bot, slack, caplog):
     logged = "\n".join(record.getMessage() + str(record.exc_info or "") for record in caplog.records)
     for needle in ("Zebra-crossing", BOT_TOKEN, "u0staff01", "Lee Harper"):
         assert needle not in logged
+
+
+def test_the_reporter_can_withdraw_from_the_receipt_and_no_one_else_can(bot, slack):
+    report_id = file_report(bot, slack)
+    receipt = wait_until(lambda: dms_to(slack, STAFF))[0]
+    assert "report.withdraw" in receipt
+    bot.press("report.withdraw", report_id, user=OTHER, where="dm")
+    refusal = wait_until(lambda: slack.responses("action-report.withdraw"))
+    assert "You have no report" in json.dumps(refusal[0].args)
+    bot.press("report.withdraw", report_id, user=STAFF, where="dm")
+    answer = bot.submit(opened(slack, "report.withdraw"), {}, user=STAFF).json()
+    assert answer["response_action"] == "update"
+    assert bot.services.store.report(report_id).status is Status.CLOSED
+    edited = wait_until(lambda: slack.calls("chat.update"))[0]
+    assert "closed" in json.dumps(edited.args["blocks"])
+
+
+def test_the_bot_token_is_never_sent_to_a_download_address_off_slack(bot, slack):
+    shot = slack.add_file("F0EVIL", "shot.png", "image/png", b"x")
+    shot["url_private_download"] = "https://attacker.example/steal"
+    report_id = file_report(bot, slack, screenshots={"type": "file_input", "files": [{"id": "F0EVIL"}]})
+    store = bot.services.store
+    item = wait_until(lambda: [o for o in store.outbox_of(report_id) if o.kind.value == "evidence.fetch" and o.delivered_at])
+    assert item[0].last_error.startswith("refused") and store.evidence(report_id) == []

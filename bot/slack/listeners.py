@@ -141,6 +141,8 @@ class SlackListeners:
                 body, client, respond, reports.my_reports(s, actor_of(body))),
             Action.REPORTER_REPLY: lambda body, client, **_: open_or_push(
                 client, body, render_modal(forms.reply_form(reports.own_report(s, actor_of(body), _value(body))))),
+            Action.REPORT_WITHDRAW: lambda body, client, **_: open_or_push(
+                client, body, render_modal(forms.withdraw_form(reports.own_report(s, actor_of(body), _value(body))))),
             Action.CASE_VIEW: lambda body, client, **_: open_or_push(
                 client, body, card_modal(leads.view_case(s, actor_of(body), _value(body)))),
             Action.CASE_ACK: case_form(Action.CASE_ACK, forms.ack_form),

@@ -110,10 +110,11 @@ class SlackNotifier:
     def _trusted_download(self, url: str) -> bool:
         # The bot token is only ever sent to Slack itself: files.slack.com, or the API's own host
         # (GovSlack, a local fake), never to an address taken from a payload.
-        host = urlsplit(url).hostname or ""
-        api_host = urlsplit(self._client.base_url).hostname or ""
-        return urlsplit(url).scheme in ("https", "http") and (host == api_host or host.endswith(".slack.com")
-                                                            or host == "slack.com")
+        parts, api = urlsplit(url), urlsplit(self._client.base_url)
+        if parts.hostname and (parts.hostname, parts.scheme) == (api.hostname, api.scheme):
+            return True
+        host = parts.hostname or ""
+        return parts.scheme == "https" and (host == "slack.com" or host.endswith(".slack.com"))
 
     def _download(self, url: str) -> bytes:
         try:

@@ -41,6 +41,9 @@ def form_submitters(s: Services) -> dict[str, Submit]:
         answers = answers_from_state(forms.reply_form(report), view_state(view))
         return reports.reply_to_leads(s, actor, report.id, str(answers.get("text") or ""))
 
+    def withdraw(actor: Actor, view: Body) -> FormResult:
+        return FormResult(reply=reports.withdraw_report(s, actor, form_context(view).get("report", "")))
+
     def status(actor: Actor, view: Body) -> FormResult:
         report = leads.find_case(s, actor, form_context(view).get("report", ""), Action.CASE_STATUS.value)
         answers = answers_from_state(forms.status_form(report), view_state(view))
@@ -60,6 +63,7 @@ def form_submitters(s: Services) -> dict[str, Submit]:
     return {
         FORM_ID: report,
         Action.REPORTER_REPLY.value: reply,
+        Action.REPORT_WITHDRAW.value: withdraw,
         Action.CASE_NOTE.value: case_text(Action.CASE_NOTE, forms.note_form, leads.add_note),
         Action.CASE_MESSAGE.value: case_text(Action.CASE_MESSAGE, forms.message_form, leads.message_reporter),
         Action.CASE_STATUS.value: status,
