@@ -96,7 +96,7 @@ def lead_alert_card(report: Report, content: Content, *, handler_name: str = "")
 
 
 def case_card(report: Report, notes: list[Note], content: Content, *, now: datetime,
-              evidence: Sequence[Evidence] = ()) -> Card:
+              evidence: Sequence[Evidence] = (), files_refused: int = 0) -> Card:
     """Everything about a case, for an authorised lead only."""
     reporter = report.reporter_name if report.named_to_leads else "Anonymous (chose not to be named)"
     facts = (
@@ -121,6 +121,9 @@ def case_card(report: Report, notes: list[Note], content: Content, *, now: datet
         files = tuple(Fact(f.file_name or "(no name)", f"{f.media_type or 'file'}, {f.size:,} bytes; "
                                                        f"SHA-256 {f.sha256[:16]}…") for f in evidence)
         sections.append(Section(heading="Attached files (in the export, with full hashes)", facts=files))
+    if files_refused:
+        sections.append(Section(body=f"**{files_refused} attached file(s) could not be stored** (too large, or "
+                                     "no longer available). Ask the reporter to send them another way."))
     if timeline:
         sections.append(Section(heading="Notes and messages", facts=timeline))
     return Card(

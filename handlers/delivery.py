@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.errors import Conflict
 from bot.domain.ports import Destination, Notifier, PermanentFailure, TemporaryFailure, UncertainDelivery
-from bot.domain.report import Changes, Delivery, OutboxItem, Report, Status, new_evidence
+from bot.domain.report import REFUSED, Changes, Delivery, OutboxItem, Report, Status, new_evidence
 from bot.domain.ui import Card, Document
 from handlers.cards import lead_alert_card, lead_message_card, receipt_card, reporter_message_card, reporter_update_card
 from handlers.export import case_document
@@ -146,7 +146,7 @@ def fetch_evidence(services: Services, notifier: Notifier, item: OutboxItem) -> 
     try:
         fetched = notifier.fetch_file(item.detail)
     except PermanentFailure as error:
-        return _closed(item, now, f"refused: {error}"[:120]), False  # e.g. too large: the export shows it missing
+        return _closed(item, now, f"{REFUSED}: {error}"[:120]), False  # e.g. too large: the export shows it missing
     except Exception as error:  # noqa: BLE001
         return _retried(item, now, error), False
     evidence = new_evidence(report_id=item.report_id, file_name=fetched.name, media_type=fetched.media_type,

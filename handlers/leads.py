@@ -6,7 +6,7 @@ import logging
 
 from bot.domain.errors import NotAllowed, NotFound
 from bot.domain.org import Actor
-from bot.domain.report import Changes, Delivery, NoteKind, Report, Status
+from bot.domain.report import REFUSED, Changes, Delivery, NoteKind, Report, Status
 from bot.domain.ui import Card, FormResult, Reply
 from bot.domain.workflow import STATUS_WORDS, Role, check_move
 from handlers.cards import case_card, queue_card
@@ -44,8 +44,10 @@ def view_case(services: Services, actor: Actor, reference_or_id: str) -> Card:
     report = find_case(services, actor, reference_or_id, "case.view")
     now = services.clock.now()
     services.store.commit(Changes(audit=(audit(report, actor, "case.view", now),)))
+    refused = sum(1 for o in services.store.outbox_of(report.id)
+                  if o.kind is Delivery.EVIDENCE and o.last_error.startswith(REFUSED))
     return case_card(report, services.store.notes(report.id), services.content, now=now,
-                     evidence=services.store.evidence(report.id))
+                     evidence=services.store.evidence(report.id), files_refused=refused)
 
 
 def acknowledge(services: Services, actor: Actor, reference_or_id: str, *, named: bool = True) -> Reply:

@@ -230,6 +230,9 @@ class AuditEvent:
     detail: str = ""  # non-content detail: a status name, "refused: not a lead"
 
 
+REFUSED = "refused"  # how an outbox item's last_error starts when the platform refused it for good
+
+
 class Delivery(StrEnum):
     """What an outbox item delivers; the content is rendered from the store at delivery time."""
 
