@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
+from bot.domain.report_form import MAX_FILES
 from bot.domain.ui import Answers, Field, FieldErrors, FieldKind, Form, as_date
 from bot.slack.blocks import chunks, mrkdwn
 
@@ -30,7 +31,6 @@ MAX_ERROR = 150
 RADIO_UP_TO = 5  # more choices read better as a menu
 CHECKBOXES_UP_TO = 10  # Slack's limit for checkboxes
 FILE_TYPES = ["png", "jpg", "jpeg", "gif", "heic", "webp", "pdf"]
-MAX_FILES = 5
 _SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")
 _WHOLE = re.compile(r"-?[0-9]{1,9}")
 
