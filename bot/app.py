@@ -24,9 +24,9 @@ from bot.slack.http import SlackHttpApp
 from bot.slack.listeners import SlackListeners
 from bot.slack.logs import library_logger, quiet_slack_libraries
 from bot.slack.notifier import SlackNotifier
+from bot.store.tinydb_store import TinyDBStore
 from bot.worker import OutboxWorker
 from handlers.delivery import deliver_due
-from bot.store.tinydb_store import TinyDBStore
 from handlers.services import Services
 
 
@@ -94,6 +94,7 @@ def build_slack(services: Services, config: AppConfig, settings: Settings, *,
     )
     bolt.error(_log_error)
     SlackListeners(services=services, commands=config.commands, wake_outbox=worker.wake).configure(bolt)
+    # Socket Mode needs no signing secret and serves no HTTP; the verifier only refuses an empty one.
     http = SlackHttpApp(app=bolt, signing_secret=settings.slack_signing_secret or "socket-mode",
                         healthy=lambda: worker.alive, clock=signature_clock)
     return SlackRuntime(bolt=bolt, http=http, worker=worker, notifier=notifier)
