@@ -172,5 +172,7 @@ def _retried(item: OutboxItem, now: datetime, error: Exception) -> OutboxItem:
     retry_after = error.retry_after if isinstance(error, TemporaryFailure) else None
     attempts = item.attempts + 1
     level = logging.INFO if isinstance(error, TemporaryFailure) else logging.ERROR
-    log.log(level, "outbox item %s deferred after %s (attempt %d)", item.id, type(error).__name__, attempts)
+    # A refusal's text is the platform's error code (e.g. not_in_channel: invite the bot), never content.
+    why = f"{type(error).__name__} ({error})" if isinstance(error, PermanentFailure) else type(error).__name__
+    log.log(level, "outbox item %s deferred after %s (attempt %d)", item.id, why, attempts)
     return replace(item, attempts=attempts, last_error=type(error).__name__, due_at=now + backoff(attempts, retry_after))

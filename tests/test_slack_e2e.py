@@ -109,7 +109,8 @@ def test_takedown_opens_a_form_and_sends_the_letter_by_dm(bot, slack):
         description=text("A post calling me a liar"), sender=choice("self", "radio_buttons"),
         sender_name=text("Sam Jones"), affected_name=text(""),
     ))
-    assert answer.json()["response_action"] == "update"
+    update = answer.json()
+    assert update["response_action"] == "update" and "Sam Jones" in json.dumps(update["view"])  # shown at once
     letter = slack.wait_for("chat.postMessage")[0]
     assert letter.args["channel"] == STAFF
     assert "Sam Jones" in json.dumps(letter.args["blocks"])

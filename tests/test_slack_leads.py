@@ -247,3 +247,12 @@ def test_the_bot_token_is_never_sent_to_a_download_address_off_slack(bot, slack)
     assert item[0].last_error.startswith("refused") and store.evidence(report_id) == []
     bot.press("case.view", report_id, user=LEAD)
     assert "1 attached file(s) could not be stored" in json.dumps(opened(slack, title="could not be stored"))
+
+
+def test_a_leads_channel_without_the_bot_is_logged_by_slacks_error_code_and_retried(bot, slack, caplog):
+    caplog.set_level(logging.ERROR)
+    slack.fail_next("chat.postMessage", error="not_in_channel")
+    file_report(bot, slack)
+    wait_until(lambda: "not_in_channel" in caplog.text)
+    wait_until(lambda: posts_to(slack, LEAD_CHANNEL), timeout=10)  # delivered once the bot is in
+    assert len(posts_to(slack, LEAD_CHANNEL)) == 1

@@ -206,8 +206,10 @@ class SlackListeners:
         if not result.ok:
             ack(**field_errors(result.errors, form))
             return
-        ack(response_action="update", view=done_modal("Letter ready", Reply.say(
-            "Your letter is in your messages from StaffSafe, with how to send it.")))
+        # The letter shows at once in the modal; the DM after the ack is a copy to keep.
+        letter = result.reply or Reply()
+        ack(response_action="update", view=done_modal("Letter ready", Reply(
+            text="A copy is in your messages from StaffSafe.", cards=letter.cards)))
 
     def _send_letter(self, body: Body, client: Any, **_: Any) -> None:
         # The letter holds what the user typed: it goes to them alone, by DM, and is not stored.
