@@ -64,7 +64,6 @@ class SlackRuntime:
     bolt: App
     http: SlackHttpApp
     worker: OutboxWorker
-    notifier: SlackNotifier
 
 
 def build_slack(services: Services, config: AppConfig, settings: Settings, *,
@@ -97,7 +96,7 @@ def build_slack(services: Services, config: AppConfig, settings: Settings, *,
     # Socket Mode needs no signing secret and serves no HTTP; the verifier only refuses an empty one.
     http = SlackHttpApp(app=bolt, signing_secret=settings.slack_signing_secret or "socket-mode",
                         healthy=lambda: worker.alive, clock=signature_clock)
-    return SlackRuntime(bolt=bolt, http=http, worker=worker, notifier=notifier)
+    return SlackRuntime(bolt=bolt, http=http, worker=worker)
 
 
 def _log_error(error: Exception) -> None:

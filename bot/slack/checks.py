@@ -35,7 +35,7 @@ def check_slack_settings(settings: Settings, config: AppConfig, *, socket_mode: 
     channel = config.lead_channel.get("slack", "")
     if not channel:
         raise ConfigError("app.yaml: lead_channel.slack is not set: give the private leads channel's id (C0123...)")
-    if not channel[:1] in ("C", "G") or not channel.isalnum():
+    if channel[:1] not in ("C", "G") or not channel.isalnum():
         raise ConfigError(f"app.yaml: lead_channel.slack: {channel[:30]!r} is not a channel id (like C0123ABCD)")
     if not any(lead.startswith("slack:") for lead in config.organisation.leads):
         raise ConfigError("app.yaml: leads.slack names no designated lead: add at least one Slack user id")

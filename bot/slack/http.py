@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
 from slack_bolt import App, BoltRequest
@@ -58,12 +59,8 @@ class SlackHttpApp:
         ))
         out_headers = [(name, value) for name, values in response.headers.items() for value in values]
         payload = response.body.encode("utf-8") if isinstance(response.body, str) else bytes(response.body or b"")
-        start_response(f"{response.status} {_REASONS.get(response.status, 'OK')}", out_headers)
+        start_response(_status_line(response.status), out_headers)
         return [payload]
-
-
-_REASONS = {200: "OK", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
-            413: "Payload Too Large", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
 def _read_body(environ: dict[str, Any]) -> bytes | None:
@@ -87,6 +84,10 @@ def _headers(environ: dict[str, Any]) -> dict[str, str]:
 
 def _respond(start_response: StartResponse, status: int, payload: dict[str, Any]) -> list[bytes]:
     body = json.dumps(payload).encode()
-    start_response(f"{status} {_REASONS.get(status, 'OK')}",
+    start_response(_status_line(status),
                    [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
+
+
+def _status_line(status: int) -> str:
+    return f"{status} {HTTPStatus(status).phrase}"

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 
 from bot.domain.errors import StaffSafeError, user_message
 from bot.domain.org import Actor
@@ -63,41 +63,31 @@ class SlackListeners:
         # Form submissions first: Bolt tries listeners in order, and the report form is the hot path.
         for form_id, submit in form_submitters(self.services).items():
             app.view(form_id)(self._submit(form_id, submit))
-        app.command(f"/{c['report']}")(ack=_ack, lazy=[self._lazy(self._open_report)])
+        after_ack = [self._lazy(_after_ack)]
+        app.command(f"/{c['report']}")(ack=self._report_ack, lazy=after_ack)
         for key, answer in {
             "hotlines": lambda body: info.hotlines(self.services, body.get("text", "")),
             "staysafe": lambda body: info.staysafe(self.services),
             "myreports": lambda body: reports.my_reports(self.services, actor_of(body)),
             "help": lambda body: self._help(actor_of(body)),
         }.items():
-            app.command(f"/{c[key]}")(ack=self._reply_ack(answer), lazy=[self._lazy(self._reply_rest(answer))])
-        app.command(f"/{c['takedown']}")(ack=self._takedown_ack, lazy=[self._lazy(self._takedown_lazy)])
+            app.command(f"/{c[key]}")(ack=self._reply_ack(answer), lazy=after_ack)
+        app.command(f"/{c['takedown']}")(ack=self._takedown_ack, lazy=after_ack)
         for action, run in self._button_table().items():
             app.action(action.value)(ack=_ack, lazy=[self._lazy(run)])
-        app.view(Action.TAKEDOWN_SUBMIT.value)(ack=self._takedown_submit, lazy=[self._lazy(self._send_letter)])
+        app.view(Action.TAKEDOWN_SUBMIT.value)(ack=self._takedown_submit, lazy=[self._lazy(_send_letter)])
         app.view(Action.INFO_TAKEDOWN.value)(self._takedown_pick)
         app.event("app_home_opened")(ack=_ack, lazy=[self._lazy(self._publish_home)])
 
     # --- commands -------------------------------------------------------------------------
 
     def _reply_ack(self, answer: Callable[[Body], Reply]) -> Callable[..., None]:
-        def ack_reply(ack: Callable[..., None], body: Body) -> None:
+        def ack_reply(ack: Callable[..., None], body: Body, context: BoltContext) -> None:
             try:
-                _ack_reply(ack, answer(body))
+                _ack_reply(ack, answer(body), context)
             except Exception as error:  # noqa: BLE001 - one place turns errors into friendly text
                 ack(text=friendly(error, "slash command"), response_type="ephemeral")
         return ack_reply
-
-    def _reply_rest(self, answer: Callable[[Body], Reply]) -> Callable[..., None]:
-        def send_rest(body: Body, respond: Any, **_: Any) -> None:
-            # A reply longer than one message (50 blocks) continues through the response URL.
-            try:
-                messages = render_reply(answer(body))
-            except StaffSafeError:
-                return  # already answered at ack time
-            for text, blocks in messages[1:]:
-                respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
-        return send_rest
 
     def _help(self, actor: Actor) -> Reply:
         return info.help_card({k: f"/{v}" for k, v in self.commands.items()}, lead=self.services.org.is_lead(actor.id))
@@ -105,24 +95,21 @@ class SlackListeners:
     def _open_report(self, body: Body, client: Any, **_: Any) -> None:
         open_or_push(client, body, render_modal(reports.open_report_form(self.services)))
 
-    def _takedown_ack(self, ack: Callable[..., None], body: Body) -> None:
+    def _report_ack(self, ack: Callable[..., None], context: BoltContext) -> None:
+        context[PREPARED_VIEW] = render_modal(reports.open_report_form(self.services))
+        ack()  # the modal opens right after, within the trigger's 3 seconds
+
+    def _takedown_ack(self, ack: Callable[..., None], body: Body, context: BoltContext) -> None:
         try:
             outcome = takedown.takedown(self.services, body.get("text", ""))
         except Exception as error:  # noqa: BLE001
             ack(text=friendly(error, "takedown command"), response_type="ephemeral")
             return
         if isinstance(outcome, Form):
-            ack()  # the form opens in the lazy listener, within the trigger's 3 seconds
+            context[PREPARED_VIEW] = render_modal(outcome)
+            ack()
             return
-        _ack_reply(ack, outcome)
-
-    def _takedown_lazy(self, body: Body, client: Any, **_: Any) -> None:
-        try:
-            outcome = takedown.takedown(self.services, body.get("text", ""))
-        except StaffSafeError:
-            return  # answered at ack time
-        if isinstance(outcome, Form):
-            open_or_push(client, body, render_modal(outcome))
+        _ack_reply(ack, outcome, context)
 
     # --- buttons ----------------------------------------------------------------------------
 
@@ -196,7 +183,7 @@ class SlackListeners:
             raise StaffSafeError("Please start again with the takedown command.")
         return outcome
 
-    def _takedown_submit(self, ack: Callable[..., None], body: Body) -> None:
+    def _takedown_submit(self, ack: Callable[..., None], body: Body, context: BoltContext) -> None:
         try:
             form = self._takedown_form(body.get("view") or {})
             result = takedown.submit_takedown(self.services, actor_of(body), form, answers_from_state(form, view_state(body["view"])))
@@ -208,18 +195,9 @@ class SlackListeners:
             return
         # The letter shows at once in the modal; the DM after the ack is a copy to keep.
         letter = result.reply or Reply()
+        context[LETTER] = render_reply(letter)
         ack(response_action="update", view=done_modal("Letter ready", Reply(
             text="A copy is in your messages from StaffSafe.", cards=letter.cards)))
-
-    def _send_letter(self, body: Body, client: Any, **_: Any) -> None:
-        # The letter holds what the user typed: it goes to them alone, by DM, and is not stored.
-        form = self._takedown_form(body["view"])
-        actor = actor_of(body)
-        result = takedown.submit_takedown(self.services, actor, form, answers_from_state(form, view_state(body["view"])))
-        if result.ok and result.reply:
-            for text, blocks in render_reply(result.reply):
-                client.chat_postMessage(channel=actor.id.removeprefix("slack:"), text=text, blocks=blocks,
-                                        unfurl_links=False, unfurl_media=False)
 
     def _takedown_pick(self, ack: Callable[..., None], body: Body) -> None:
         form = forms.takedown_pick_form(self.services.content)
@@ -246,9 +224,9 @@ class SlackListeners:
 
     def _lazy(self, run: Callable[..., None]) -> Callable[..., None]:
         """A lazy listener that never lets an error escape to Bolt (whose logs could carry payloads)."""
-        def lazy(body: Body, client: Any, respond: Any = None, **_: Any) -> None:
+        def lazy(body: Body, client: Any, context: BoltContext, respond: Any = None, **_: Any) -> None:
             try:
-                run(body=body, client=client, respond=respond)
+                run(body=body, client=client, respond=respond, context=context)
             except Exception as error:  # noqa: BLE001 - one place for errors after the ack
                 try:
                     self._tell(body, client, respond, Reply.say(friendly(error, getattr(run, "__name__", "action"))))
@@ -262,11 +240,35 @@ def _ack(ack: Callable[..., None]) -> None:
     ack()
 
 
-def _ack_reply(ack: Callable[..., None], reply: Reply) -> None:
+def _ack_reply(ack: Callable[..., None], reply: Reply, context: BoltContext) -> None:
     """Answer a command in its ack, privately; what does not fit one message follows by response URL."""
     messages = render_reply(reply) or [("Done.", [])]
     text, blocks = messages[0]
     ack(text=text, blocks=blocks, response_type="ephemeral")
+    context[FOLLOW_UPS] = messages[1:]
+
+
+# What an ack prepared for the lazy listener that follows it. Bolt copies the context into the lazy
+# listener's request after the ack function has run, so nothing is worked out twice.
+PREPARED_VIEW = "staffsafe_view"  # a modal to open
+FOLLOW_UPS = "staffsafe_follow_ups"  # messages that did not fit in the ack
+LETTER = "staffsafe_letter"  # a takedown letter: the user's own words, DMed to them and never stored
+
+
+def _after_ack(body: Body, client: Any, respond: Any, context: BoltContext, **_: Any) -> None:
+    """Open the modal the ack prepared, and send what did not fit in it."""
+    view = context.get(PREPARED_VIEW)
+    if view:
+        open_or_push(client, body, view)
+    for text, blocks in context.get(FOLLOW_UPS) or ():
+        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+
+def _send_letter(body: Body, client: Any, context: BoltContext, **_: Any) -> None:
+    """DM the user a copy of the letter the modal already shows."""
+    user = actor_of(body).id.removeprefix("slack:")
+    for text, blocks in context.get(LETTER) or ():
+        client.chat_postMessage(channel=user, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False)
 
 
 def _value(body: Body) -> str:
