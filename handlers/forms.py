@@ -13,16 +13,16 @@ from handlers.takedown import KNOWN_PERSON
 NAMED = "named"
 
 
+def _case_form(report: Report, action: Action, title: str, submit: str, intro: str, *fields: Field) -> Form:
+    """A form about one report; its context carries the report id only, never content."""
+    return Form(id=action.value, title=title, submit_label=submit, intro=intro, fields=fields,
+                context={"report": report.id})
+
+
 def _text_form(action: Action, title: str, label: str, report: Report, submit: str, hint: str = "") -> Form:
-    """One paragraph of text about a case; the context carries the report id only."""
-    return Form(
-        id=action.value,
-        title=title,
-        submit_label=submit,
-        intro=f"Case **{report.reference}**",
-        fields=(Field("text", label, FieldKind.PARAGRAPH, max_length=MAX_TEXT, hint=hint),),
-        context={"report": report.id},
-    )
+    """One paragraph of text about a case."""
+    return _case_form(report, action, title, submit, f"Case **{report.reference}**",
+                      Field("text", label, FieldKind.PARAGRAPH, max_length=MAX_TEXT, hint=hint))
 
 
 def note_form(report: Report) -> Form:
@@ -44,45 +44,29 @@ def reply_form(report: Report) -> Form:
 
 def withdraw_form(report: Report) -> Form:
     """The reporter confirms closing their own report."""
-    return Form(
-        id=Action.REPORT_WITHDRAW.value,
-        title="Withdraw report",
-        submit_label="Withdraw",
-        intro=f"Close your report **{report.reference}**? The designated leads will see that it is closed. "
-              "You can file a new report at any time.",
-        fields=(),
-        context={"report": report.id},
-    )
+    return _case_form(report, Action.REPORT_WITHDRAW, "Withdraw report", "Withdraw",
+                      f"Close your report **{report.reference}**? The designated leads will see that it is "
+                      "closed. You can file a new report at any time.")
 
 
 def status_form(report: Report) -> Form:
     """The statuses a lead may move this case to."""
     options = tuple(Option(s.value, s.value.replace("_", " ").capitalize())
                     for s in Status if s in allowed_moves(Role.LEAD, report.status))
-    return Form(
-        id=Action.CASE_STATUS.value,
-        title="Set status",
-        submit_label="Save",
-        intro=f"Case **{report.reference}** is {report.status.value.replace('_', ' ')}. "
-              "The reporter is told of the change in plain words.",
-        fields=(Field("status", "New status", FieldKind.SELECT, options=options),),
-        context={"report": report.id},
-    )
+    return _case_form(report, Action.CASE_STATUS, "Set status", "Save",
+                      f"Case **{report.reference}** is {report.status.value.replace('_', ' ')}. "
+                      "The reporter is told of the change in plain words.",
+                      Field("status", "New status", FieldKind.SELECT, options=options))
 
 
 def ack_form(report: Report) -> Form:
     """Acknowledge a case, choosing whether the reporter learns who is handling it."""
-    return Form(
-        id=Action.CASE_ACK.value,
-        title="Acknowledge",
-        submit_label="Acknowledge",
-        intro=f"You will handle case **{report.reference}**.",
-        fields=(Field("named", "Tell the reporter your name?", FieldKind.SELECT, options=(
-            Option(NAMED, "Yes, tell them it is me"),
-            Option("unnamed", "No, say \"a designated lead\""),
-        )),),
-        context={"report": report.id},
-    )
+    return _case_form(report, Action.CASE_ACK, "Acknowledge", "Acknowledge",
+                      f"You will handle case **{report.reference}**.",
+                      Field("named", "Tell the reporter your name?", FieldKind.SELECT, options=(
+                          Option(NAMED, "Yes, tell them it is me"),
+                          Option("unnamed", "No, say \"a designated lead\""),
+                      )))
 
 
 def takedown_pick_form(content: Content) -> Form:
