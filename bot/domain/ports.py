@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Protocol
 
-from bot.domain.report import AuditEvent, Changes, Evidence, Note, OutboxItem, Report
+from bot.domain.reminder import PressKind, PurgeRecord, Reminder, ReminderRun
+from bot.domain.report import AuditEvent, Changes, Delivery, Evidence, Note, OutboxItem, Report
 from bot.domain.ui import Card, Document
 
 
@@ -22,6 +23,11 @@ class Store(Protocol):
     - A report stores a platform file once: evidence with the (report_id, source_id) of stored
       evidence, or twice in one commit, raises Conflict (so a retried download is harmless).
     - Outbox items are upserted by id.
+    - Reminders are versioned like reports. Runs, presses and purge records are append-only; a
+      second press with the same (run_id, button, presser_id) raises Conflict.
+    - `purge_reports` removes each report with its notes, evidence, audit events and outbox items;
+      Conflict if the report is unknown or its stored version differs from the one given.
+    - `drop_outbox` removes outbox items by id; unknown ids are ignored.
     - Every method is safe to call from many threads at once.
     - Returned values are immutable snapshots; lists come in a stable documented order.
     """
@@ -74,6 +80,38 @@ class Store(Protocol):
         """Pending outbox items due at or before `now`, oldest due first."""
         ...
 
+    def reminder(self, reminder_id: str) -> Reminder | None:
+        """One reminder by id (deleted ones too)."""
+        ...
+
+    def reminders(self) -> list[Reminder]:
+        """Every reminder, deleted ones too, oldest created first."""
+        ...
+
+    def reminder_run(self, run_id: str) -> ReminderRun | None:
+        """One claimed send by id."""
+        ...
+
+    def runs_of(self, reminder_id: str) -> list[ReminderRun]:
+        """A reminder's claimed sends, oldest claimed first."""
+        ...
+
+    def outbox_of_run(self, run_id: str) -> list[OutboxItem]:
+        """A reminder send's outbox items (one per channel, and notices), in the order queued."""
+        ...
+
+    def press_counts(self, reminder_id: str) -> dict[PressKind, int]:
+        """How many presses of each button a reminder's sends got (every button present, 0 if none)."""
+        ...
+
+    def purges(self) -> list[PurgeRecord]:
+        """The purge records, oldest first."""
+        ...
+
+    def delivered_outbox(self, kind: Delivery, before: datetime, limit: int = 500) -> list[OutboxItem]:
+        """Delivered (or closed) items of one kind whose delivered_at is before `before`, oldest first."""
+        ...
+
     def close(self) -> None:
         """Release files and locks; later calls fail."""
         ...
@@ -101,6 +139,7 @@ class Destination:
 
     leads: bool = False
     user_id: str = ""  # platform-qualified; for a DM
+    channel: str = ""  # platform-qualified; a reminder's channel
 
 
 class Notifier(Protocol):
@@ -153,3 +192,35 @@ class UncertainDelivery(TemporaryFailure):
 
 class PermanentFailure(Exception):
     """The platform refused for good (no such file, too large, not in the channel)."""
+
+
+class Directory(Protocol):
+    """What the platform knows about its people and channels (workspace admins, membership)."""
+
+    def is_admin(self, user_id: str) -> bool:
+        """Whether the platform says this person administers the workspace (admins and owners)."""
+        ...
+
+    def channel_problem(self, channel_id: str) -> str:
+        """Why the bot cannot post to this platform-qualified channel, or "" if it can."""
+        ...
+
+    def time_zone(self, user_id: str) -> str:
+        """The person's IANA time zone, or "" if unknown."""
+        ...
+
+
+class NoDirectory:
+    """A platform with no workspace (the console): no workspace admins, every channel is fine."""
+
+    def is_admin(self, user_id: str) -> bool:
+        """Only app.yaml names admins here."""
+        return False
+
+    def channel_problem(self, channel_id: str) -> str:
+        """The console can "post" anywhere."""
+        return ""
+
+    def time_zone(self, user_id: str) -> str:
+        """Unknown: callers use the reminder's own time zone."""
+        return ""

@@ -10,6 +10,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from bot.domain.reminder import PurgeRecord, Reminder, ReminderPress, ReminderRun
+
 
 class Perpetrator(StrEnum):
     """Who the reporter believes is responsible."""
@@ -123,6 +125,10 @@ class Report:
     handler_named: bool = True  # whether the reporter may be told who handles it
     updated_at: datetime | None = None
     version: int = 1
+    escalations: int = 0  # escalation windows passed unacknowledged, each escalated once
+    closed_at: datetime | None = None  # when it was resolved or closed: retention counts from here
+    legal_hold: bool = False  # a lead's hold: never purged while set
+    retention_warned_at: datetime | None = None  # when leads were warned of the purge
 
     @property
     def is_open(self) -> bool:
@@ -139,8 +145,22 @@ class Report:
         """Two or more occasions: a course of conduct under the Protection from Harassment Act 1997."""
         return self.occasions >= 2
 
+    @property
+    def acknowledged(self) -> bool:
+        """Whether a lead has taken it (acknowledging, or moving it on, names a handler)."""
+        return self.handler_id is not None
+
     def evolve(self, *, now: datetime, **changes: Any) -> Report:
-        """A new version of this report, ready to be saved with an optimistic version check."""
+        """A new version of this report, ready to be saved with an optimistic version check.
+
+        Leaving the open statuses starts the retention clock and reopening stops it, here, so no
+        status change can forget it.
+        """
+        status = changes.get("status", self.status)
+        if status in OPEN_STATUSES:
+            changes |= {"closed_at": None, "retention_warned_at": None}
+        elif self.is_open:
+            changes |= {"closed_at": now}
         return replace(self, updated_at=now, version=self.version + 1, **changes)
 
 
@@ -244,6 +264,10 @@ class Delivery(StrEnum):
     ALERT_UPDATE = "lead.alert_update"  # the leads' alert edited in place to show the status and handler
     LEAD_EXPORT = "lead.export"  # a case export, as a file in the requesting lead's DM
     EVIDENCE = "evidence.fetch"  # download a screenshot the reporter attached (detail: the platform's file id)
+    ESCALATION = "lead.escalation"  # an unacknowledged report, re-alerted (detail: "" the leads' channel, or a lead's tag)
+    RETENTION_WARNING = "lead.retention_warning"  # a closed report is about to be purged (detail as ESCALATION)
+    REMINDER = "reminder.post"  # an awareness reminder (run_id; detail: the platform-qualified channel)
+    REMINDER_NOTICE = "admin.reminder_notice"  # tell an admin a reminder could not be posted (run_id; detail: the admin)
 
 
 @dataclass(frozen=True)
@@ -252,9 +276,10 @@ class OutboxItem:
 
     id: str
     kind: Delivery
-    report_id: str
+    report_id: str  # "" for reminders
     due_at: datetime
     note_id: str | None = None
+    run_id: str = ""  # a reminder send's ReminderRun id
     detail: str = ""  # non-content detail, e.g. the new status
     attempts: int = 0
     delivered_at: datetime | None = None
@@ -276,3 +301,11 @@ class Changes:
     audit: tuple[AuditEvent, ...] = ()
     outbox: tuple[OutboxItem, ...] = ()
     evidence: tuple[Evidence, ...] = ()
+    reminders: tuple[Reminder, ...] = ()  # versioned like reports
+    runs: tuple[ReminderRun, ...] = ()  # append-only: a run id is claimed once
+    presses: tuple[ReminderPress, ...] = ()  # append-only; one per (run, button, person)
+    purges: tuple[PurgeRecord, ...] = ()  # append-only
+    # Reports removed with their notes, evidence, audit trail and outbox items. Each is given as
+    # last read: a report changed since (a legal hold placed) is not purged (Conflict).
+    purge_reports: tuple[Report, ...] = ()
+    drop_outbox: tuple[str, ...] = ()  # ids of delivered outbox items no longer needed (unknown ids ignored)
