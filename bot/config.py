@@ -2,17 +2,42 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from bot.domain.errors import ConfigError
+from bot.domain.hours import WorkingHours, working_hours_errors
 from bot.domain.org import Organisation
+from bot.domain.reminder import DEFAULT_TIME_ZONE, ROTATION, Frequency, Schedule
+from bot.domain.schedule import DAY_NAMES, parse_time, schedule_errors
 
 PLATFORMS = ("console", "slack", "teams")
-COMMANDS = ("report", "myreports", "hotlines", "takedown", "staysafe", "help")
+COMMANDS = ("report", "myreports", "hotlines", "takedown", "staysafe", "help", "reminders")
+DAYS = {name: index for index, day in enumerate(DAY_NAMES) for name in (day[:3].lower(), day.lower())}
+REMINDER_KEYS = {"name", "channels", "every", "days", "day", "cron", "time", "timezone", "topic", "start", "end"}
+ONLY_FOR = {  # reminder settings that mean something for some frequencies only
+    "days": (Frequency.WEEKDAYS, Frequency.WEEKLY),
+    "day": (Frequency.MONTHLY,),
+    "cron": (Frequency.CRON,),
+    "time": (Frequency.DAILY, Frequency.WEEKDAYS, Frequency.WEEKLY, Frequency.MONTHLY),
+}
+SCHEDULE_SETTINGS = {"weekdays": "days", "day_of_month": "day"}  # schedule_errors' field ids -> app.yaml keys
+EARLIEST_START = date(2000, 1, 1)  # a seeded reminder's default start: due from its first start-up
+
+
+@dataclass(frozen=True)
+class ReminderSeed:
+    """A reminder app.yaml lists, created on start-up unless it exists (or was deleted)."""
+
+    key: str  # the reminder's id: stable for its name, so it is seeded once
+    name: str
+    channels: tuple[str, ...]  # platform-qualified, e.g. "slack:C0123ABCD"
+    schedule: Schedule
+    topic: str  # a tip id or ROTATION; tip ids are checked against content when seeding
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,8 +48,10 @@ class AppConfig:
     commands: dict[str, str]  # command key -> the name users type, without the slash
     lead_channel: dict[str, str] = field(default_factory=dict)  # platform -> channel id
     escalation_hours: float = 24.0
+    working_hours: WorkingHours | None = None  # None: every hour counts towards the escalation window
     retention_days: int = 365
-    reminders: tuple[dict[str, Any], ...] = ()
+    reminder_grace_minutes: float = 120  # a reminder missed while the bot was down is still sent within this
+    reminders: tuple[ReminderSeed, ...] = ()
 
 
 def load_config(path: Path) -> AppConfig:
@@ -46,7 +73,7 @@ def parse_config(raw: object, *, where: str = "app.yaml") -> AppConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping of settings")
     unknown = set(raw) - {"organisation", "leads", "backup_leads", "admins", "lead_channel", "commands",
-                          "escalation", "retention", "reminders"}
+                          "escalation", "retention", "reminder_grace_minutes", "reminders"}
     if unknown:
         raise ConfigError(f"{where}: unknown setting {sorted(unknown)[0]!r}")
     name = raw.get("organisation")
@@ -63,8 +90,10 @@ def parse_config(raw: object, *, where: str = "app.yaml") -> AppConfig:
         commands=_commands(raw.get("commands") or {}, where),
         lead_channel=_platform_map(raw.get("lead_channel") or {}, "lead_channel", where),
         escalation_hours=_number(raw, "escalation", "window_hours", 24, where),
+        working_hours=_working_hours(raw.get("escalation"), where),
         retention_days=int(_number(raw, "retention", "days", 365, where)),
-        reminders=tuple(raw.get("reminders") or ()),
+        reminder_grace_minutes=_positive(raw.get("reminder_grace_minutes", 120), "reminder_grace_minutes", where),
+        reminders=_reminders(raw.get("reminders") or [], where),
     )
 
 
@@ -117,7 +146,133 @@ def _commands(value: object, where: str) -> dict[str, str]:
 
 def _number(raw: dict, section: str, key: str, default: float, where: str) -> float:
     block = raw.get(section) or {}
-    value = block.get(key, default) if isinstance(block, dict) else None
+    return _positive(block.get(key, default) if isinstance(block, dict) else None, f"{section}.{key}", where)
+
+
+def _positive(value: object, setting: str, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError(f"{where}: {section}.{key}: must be a positive number")
+        raise ConfigError(f"{where}: {setting}: must be a positive number")
     return float(value)
+
+
+def _working_hours(escalation: object, where: str) -> WorkingHours | None:
+    block = _settings(escalation or {}, {"window_hours", "working_hours"}, "escalation", where).get("working_hours")
+    if block is None:
+        return None
+    setting = "escalation.working_hours"
+    block = _settings(block, {"days", "start", "end", "timezone"}, setting, where)
+    for key in ("days", "start", "end"):
+        if key not in block:
+            raise ConfigError(f"{where}: {setting}.{key}: required")
+    working = WorkingHours(
+        start=_clock(block["start"], f"{setting}.start", where),
+        end=_clock(block["end"], f"{setting}.end", where),
+        days=_days(block["days"], f"{setting}.days", where),
+        timezone=_text(block.get("timezone", DEFAULT_TIME_ZONE), f"{setting}.timezone", where),
+    )
+    _refuse_first(working_hours_errors(working), setting, where)
+    return working
+
+
+def _reminders(value: object, where: str) -> tuple[ReminderSeed, ...]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: 'reminders' must be a list of reminders")
+    seeds: dict[str, ReminderSeed] = {}
+    for index, entry in enumerate(value):
+        seed = _reminder(entry, f"reminders[{index}]", where)
+        if seed.name.casefold() in seeds:
+            raise ConfigError(f"{where}: reminders[{index}].name: {seed.name!r} is used twice (names must be unique)")
+        seeds[seed.name.casefold()] = seed
+    return tuple(seeds.values())
+
+
+def _reminder(entry: object, setting: str, where: str) -> ReminderSeed:
+    """One `reminders:` entry, checked setting by setting (the schedule by schedule_errors)."""
+    entry = _settings(entry, REMINDER_KEYS, setting, where)
+    name = _text(entry.get("name"), f"{setting}.name", where)
+    try:
+        frequency = Frequency(str(entry.get("every", "")))
+    except ValueError:
+        raise ConfigError(f"{where}: {setting}.every: must be one of {', '.join(Frequency)}") from None
+    for key, frequencies in ONLY_FOR.items():
+        if key in entry and frequency not in frequencies:
+            raise ConfigError(f"{where}: {setting}.{key}: not used with every: {frequency}")
+    day = entry.get("day", 0)
+    if isinstance(day, bool) or not isinstance(day, int):
+        raise ConfigError(f"{where}: {setting}.day: must be a day of the month, 1 to 31")
+    schedule = Schedule(
+        frequency=frequency,
+        start=_date(entry.get("start", EARLIEST_START), f"{setting}.start", where),
+        end=None if entry.get("end") is None else _date(entry["end"], f"{setting}.end", where),
+        time=_clock(entry.get("time", "09:00"), f"{setting}.time", where),
+        timezone=_text(entry.get("timezone", DEFAULT_TIME_ZONE), f"{setting}.timezone", where),
+        weekdays=_days(entry.get("days", []), f"{setting}.days", where),
+        day_of_month=day,
+        cron=" ".join(_text(entry["cron"], f"{setting}.cron", where).split()) if "cron" in entry else "",
+    )
+    _refuse_first({SCHEDULE_SETTINGS.get(k, k): m for k, m in schedule_errors(schedule).items()}, setting, where)
+    return ReminderSeed(key="seed-" + hashlib.sha256(name.encode()).hexdigest()[:12], name=name,
+                        channels=_channels(entry.get("channels"), f"{setting}.channels", where), schedule=schedule,
+                        topic=_text(entry.get("topic", ROTATION), f"{setting}.topic", where))
+
+
+def _settings(block: object, known: set[str], setting: str, where: str) -> dict:
+    if not isinstance(block, dict):
+        raise ConfigError(f"{where}: {setting}: must be a mapping of settings")
+    if unknown := set(map(str, block)) - known:
+        raise ConfigError(f"{where}: {setting}: unknown setting {sorted(unknown)[0]!r}")
+    return block
+
+
+def _refuse_first(errors: dict[str, str], setting: str, where: str) -> None:
+    """Raise the first of a domain check's field errors as a ConfigError naming the setting."""
+    if errors:
+        key, message = next(iter(errors.items()))
+        raise ConfigError(f"{where}: {setting}.{key}: {message}")
+
+
+def _text(value: object, setting: str, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: {setting}: must be some text")
+    return value.strip()
+
+
+def _clock(value: object, setting: str, where: str) -> str:
+    """A time "HH:MM"; YAML reads an unquoted 9:00 as the number 540, so that asks for quotes."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        raise ConfigError(f'{where}: {setting}: quote the time, e.g. "{value // 60:02d}:{value % 60:02d}"')
+    time = parse_time(value) if isinstance(value, str) else None
+    if time is None:
+        raise ConfigError(f'{where}: {setting}: must be a time like "09:00" (24-hour clock)')
+    return time
+
+
+def _days(value: object, setting: str, where: str) -> frozenset[int]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: {setting}: must be a list of days, e.g. [mon, wed]")
+    for day in value:
+        if str(day).strip().lower() not in DAYS:
+            raise ConfigError(f"{where}: {setting}: {day!r} is not a day (use mon, tue, wed, thu, fri, sat, sun)")
+    return frozenset(DAYS[str(day).strip().lower()] for day in value)
+
+
+def _date(value: object, setting: str, where: str) -> date:
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise ConfigError(f"{where}: {setting}: must be a date like 2026-01-01")
+    return value
+
+
+def _channels(value: object, setting: str, where: str) -> tuple[str, ...]:
+    by_platform = _platform_map(value if value is not None else {}, setting, where, values=list)
+    channels = []
+    for platform, ids in by_platform.items():
+        for index, channel in enumerate(ids):
+            channels.append(f"{platform}:{_text(channel, f'{setting}.{platform}[{index}]', where)}")
+    if not channels:
+        raise ConfigError(f"{where}: {setting}: name at least one channel, e.g. {{slack: [C0123ABCD]}}")
+    return tuple(dict.fromkeys(channels))
