@@ -10,6 +10,9 @@ as in production. Two logs are kept: `attempts()` holds every request that arriv
 the fake acted on (posted, opened, stored) — a test proving "posted exactly once" counts `calls()`.
 Besides Web API methods, a few pseudo-methods share the same recording and failure injection:
 "upload" (the pre-signed upload URL), "download" (url_private_download) and "response_url:NAME".
+
+Like Slack, it can rate-limit chat.postMessage per channel and per workspace (`limit()`, off by default) and
+refuse posts to channels the bot has left or that are archived (`add_channel()`, `remove_bot()`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import json
+import math
 import mimetypes
 import threading
 import time
@@ -31,6 +35,8 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 # Fields slack_sdk (and Bolt) send as JSON strings inside form bodies; decoded so tests see Python objects.
 JSON_FIELDS = frozenset({"blocks", "attachments", "view", "files", "metadata", "unfurls", "outputs"})
 FIRST_TS = 1_700_000_000_000_100  # microseconds; ts strings are seconds "." six digits, like Slack's
+# Waiting exactly the advertised time must be enough, so refill arithmetic may fall short by this much.
+TOKEN_SLACK = 1e-9
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,61 @@ class Upload:
     channel_id: str | None
     initial_comment: str | None = None
     thread_ts: str | None = None
+
+
+@dataclass
+class _Channel:
+    """A conversation the fake knows of, and whether the bot is in it."""
+
+    id: str
+    name: str
+    member: bool = True
+    archived: bool = False
+    private: bool = False
+    mpim: bool = False
+
+    @property
+    def is_private(self) -> bool:
+        # G ids are private channels (and group DMs) created before Slack gave private channels C ids.
+        return self.private or self.mpim or self.id.startswith("G")
+
+    def info(self) -> dict[str, Any]:
+        """The conversation object conversations.info answers with."""
+        return {"id": self.id, "name": self.name, "is_channel": self.id.startswith("C"),
+                "is_group": self.id.startswith("G") and not self.mpim, "is_im": False, "is_mpim": self.mpim,
+                "is_private": self.is_private, "is_archived": self.archived, "is_member": self.member}
+
+
+@dataclass(frozen=True)
+class _User:
+    real_name: str
+    is_admin: bool = False
+    is_owner: bool = False
+    tz: str = "Europe/London"
+
+
+@dataclass
+class _Bucket:
+    """A token bucket: `rate` tokens a second, holding at most `burst`; each admitted request spends one."""
+
+    rate: float
+    burst: int
+    tokens: float
+    updated: float
+
+    @classmethod
+    def full(cls, limit: tuple[float, int], now: float) -> _Bucket:
+        rate, burst = limit
+        return cls(rate=rate, burst=burst, tokens=float(burst), updated=now)
+
+    def wait(self, now: float) -> float:
+        """Refill up to `now`; the seconds until a token is available, 0 if one is."""
+        self.tokens = min(float(self.burst), self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        return 0.0 if self.tokens >= 1 - TOKEN_SLACK else (1 - self.tokens) / self.rate
+
+    def take(self) -> None:
+        self.tokens -= 1
 
 
 @dataclass
@@ -93,7 +154,10 @@ class FakeSlack:
     """The Slack Web API, files and response_url endpoints, served locally; a context manager."""
 
     def __init__(self, *, token: str = "xoxb-fake-token", team_id: str = "T0FAKE", bot_user_id: str = "U0BOT",
-                 bot_id: str = "B0BOT", app_id: str = "A0FAKE", app_token: str = "xapp-fake-token") -> None:
+                 bot_id: str = "B0BOT", app_id: str = "A0FAKE", app_token: str = "xapp-fake-token",
+                 channel_rate: float | None = None, channel_burst: int = 1, workspace_rate: float | None = None,
+                 workspace_burst: int = 1, strict_channels: bool = False,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.token = token
         self.app_token = app_token
         self.socket_url = ""  # where apps.connections.open sends a Socket Mode client (tests/fake_socket_mode.py)
@@ -114,7 +178,14 @@ class FakeSlack:
         self._file_data: dict[str, bytes] = {}
         self._pending_uploads: dict[str, dict[str, Any]] = {}
         self._uploads: list[Upload] = []
-        self._users: dict[str, str] = {}
+        self._users: dict[str, _User] = {}
+        self._channels: dict[str, _Channel] = {}
+        self.strict_channels = strict_channels  # unknown C/G channels are channel_not_found rather than accepted
+        self._clock = clock
+        self._rate_limited = 0
+        self._channel_limit: tuple[float, int] | None = None
+        self._channel_buckets: dict[str, _Bucket] = {}
+        self._workspace_bucket: _Bucket | None = None
         self._bugs: list[BaseException] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -125,6 +196,7 @@ class FakeSlack:
             "chat.postEphemeral": self._chat_post_ephemeral,
             "conversations.open": self._conversations_open,
             "conversations.history": self._conversations_history,
+            "conversations.info": self._conversations_info,
             "apps.connections.open": lambda args: {"url": self.socket_url},
             "views.open": self._views_open,
             "views.push": self._views_open,
@@ -135,6 +207,8 @@ class FakeSlack:
             "files.completeUploadExternal": self._files_complete_upload,
             "users.info": self._users_info,
         }
+        self.limit(channel_rate=channel_rate, channel_burst=channel_burst, workspace_rate=workspace_rate,
+                   workspace_burst=workspace_burst)
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -203,6 +277,17 @@ class FakeSlack:
         """The POSTs made to response_url(name)."""
         return self.calls(f"response_url:{name}")
 
+    def posts_in(self, channel: str) -> list[dict[str, Any]]:
+        """The messages stored in one channel (as chat.update left them), oldest first; a user id means their DM."""
+        with self._lock:
+            return [dict(message) for message in self._messages_in(_conversation_id(channel))]
+
+    @property
+    def rate_limited(self) -> int:
+        """How many requests were answered 429 because of the limits set with limit() (not fail_next)."""
+        with self._lock:
+            return self._rate_limited
+
     @property
     def uploads(self) -> list[Upload]:
         """Files shared by files.completeUploadExternal, with the bytes posted to their upload URL."""
@@ -231,10 +316,41 @@ class FakeSlack:
         with self._lock:
             return self._register_file(file_id, name, mimetype, data, title=name)
 
-    def add_user(self, user_id: str, real_name: str) -> None:
-        """Give users.info a real name for this user (others get a made-up one)."""
+    def add_user(self, user_id: str, real_name: str, *, is_admin: bool = False, is_owner: bool = False,
+                 tz: str = "Europe/London") -> None:
+        """Describe a user for users.info (others get a made-up name and no admin rights)."""
         with self._lock:
-            self._users[user_id] = real_name
+            self._users[user_id] = _User(real_name, is_admin=is_admin, is_owner=is_owner, tz=tz)
+
+    def add_channel(self, channel_id: str, *, name: str | None = None, member: bool = True, archived: bool = False,
+                    private: bool = False) -> None:
+        """Register (or replace) a channel for conversations.info and chat.postMessage's membership checks."""
+        with self._lock:
+            self._channels[channel_id] = _Channel(channel_id, name or channel_id.lower(), member=member,
+                                                  archived=archived, private=private)
+
+    def remove_bot(self, channel_id: str) -> None:
+        """Take the bot out of a channel, registering the channel if it was unknown."""
+        with self._lock:
+            known = self._channels.get(channel_id) or _Channel(channel_id, channel_id.lower())
+            known.member = False
+            self._channels[channel_id] = known
+
+    def limit(self, *, channel_rate: float | None = None, channel_burst: int = 1,
+              workspace_rate: float | None = None, workspace_burst: int = 1) -> None:
+        """Rate-limit chat.postMessage per channel and per workspace (messages a second; None is unlimited).
+
+        Replaces every earlier setting and starts with full buckets. A request over either limit is answered
+        429 with Retry-After and not processed, as Slack does; `rate_limited` counts those answers.
+        """
+        for rate, burst in ((channel_rate, channel_burst), (workspace_rate, workspace_burst)):
+            if (rate is not None and rate <= 0) or burst < 1:
+                raise ValueError("a rate must be positive and a burst at least 1")
+        with self._lock:
+            self._channel_limit = None if channel_rate is None else (channel_rate, channel_burst)
+            self._channel_buckets.clear()
+            self._workspace_bucket = (None if workspace_rate is None
+                                      else _Bucket.full((workspace_rate, workspace_burst), self._clock()))
 
     def fail_next(self, method: str, *, status: int | None = None, retry_after: int = 1, times: int = 1,
                   error: str | None = None, disconnect: bool = False,
@@ -327,18 +443,39 @@ class FakeSlack:
             if failure.disconnect:
                 return None
             if failure.status == 429:
-                return _Reply.payload({"ok": False, "error": "ratelimited"}, status=429,
-                                      **{"Retry-After": str(failure.retry_after)})
+                return _ratelimited(failure.retry_after)
             if failure.status is not None and failure.status >= 500:
                 return _gateway_error(failure.status)
             if failure.status is not None:
                 return _Reply.payload({"ok": False, "error": "invalid_request"}, status=failure.status)
             if failure.error is not None:
                 return _Reply.payload({"ok": False, "error": failure.error})
+        limited = self._throttle(method, call.args)
+        if limited is not None:
+            return limited
         reply = process(call, raw, path)
         if failure is not None and failure.disconnect_after_processing:
             return None
         return reply
+
+    def _throttle(self, method: str, args: dict[str, Any]) -> _Reply | None:
+        """A 429 when chat.postMessage is over a limit set with limit(); otherwise spend the request's tokens."""
+        if method != "chat.postMessage":
+            return None
+        with self._lock:
+            now = self._clock()
+            channel = _conversation_id(str(args.get("channel") or ""))
+            buckets = [self._workspace_bucket] if self._workspace_bucket is not None else []
+            if self._channel_limit is not None and channel:
+                buckets.append(self._channel_buckets.setdefault(channel, _Bucket.full(self._channel_limit, now)))
+            # Spend nothing on a refusal: the retry must not find the channel's bucket drained by its own 429.
+            wait = max([bucket.wait(now) for bucket in buckets], default=0.0)
+            if wait > 0:
+                self._rate_limited += 1
+                return _ratelimited(max(1, math.ceil(wait)))
+            for bucket in buckets:
+                bucket.take()
+        return None
 
     def _take_failure(self, method: str) -> _Failure | None:
         queue = self._failures.get(method)
@@ -412,11 +549,26 @@ class FakeSlack:
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _channel(self, args: dict[str, Any]) -> str:
-        channel = str(args.get("channel") or "")
+        channel = _conversation_id(str(args.get("channel") or ""))
         if not channel:
             raise _SlackError("channel_not_found")
-        # Posting to a user id posts in the bot's DM with them; Slack answers with the DM's id.
-        return f"D{channel}" if channel[0] in "UW" else channel
+        return channel
+
+    def _check_postable(self, channel: str) -> None:
+        """Raise the error Slack gives for posting where the bot cannot; DMs are always open to it."""
+        if channel[0] not in "CG":
+            return
+        known = self._channels.get(channel)
+        if known is None:
+            if self.strict_channels:
+                raise _SlackError("channel_not_found")
+            return  # tests written before channels were modelled post to made-up ids
+        if not known.member and known.is_private:
+            raise _SlackError("channel_not_found")  # a private channel is invisible to non-members
+        if known.archived:
+            raise _SlackError("is_archived")
+        if not known.member:
+            raise _SlackError("not_in_channel")
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"url": "https://fake.slack.com/", "team": "Fake Workspace", "user": "staffsafe",
@@ -425,6 +577,7 @@ class FakeSlack:
 
     def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
+        self._check_postable(channel)
         if not args.get("text") and not args.get("blocks") and not args.get("attachments"):
             raise _SlackError("no_text")
         ts = self._next_ts()
@@ -458,20 +611,37 @@ class FakeSlack:
         users = [user for user in str(args.get("users") or "").split(",") if user]
         if not users:
             raise _SlackError("users_list_not_supplied")
-        channel_id = f"D{users[0]}" if len(users) == 1 else "G" + "".join(users)
+        if len(users) == 1:
+            return {"channel": {"id": f"D{users[0]}"}}
+        channel_id = "G" + "".join(users)
+        # A group DM is a private conversation the bot is in, so strict_channels must know it.
+        self._channels.setdefault(channel_id, _Channel(channel_id, f"mpdm-{'--'.join(users)}-1", mpim=True))
         return {"channel": {"id": channel_id}}
 
     def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
         """A channel's messages, newest first; metadata only when asked for, as Slack does."""
         channel = self._channel(args)
         with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
-        found = sorted((m for (c, _), m in self._messages.items() if c == channel), key=lambda m: m["ts"], reverse=True)
+        found = self._messages_in(channel)[::-1]
         start = int(args.get("cursor") or 0)
         limit = int(args.get("limit") or 100)
         page = [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in found[start:start + limit]]
         more = start + limit < len(found)
         return {"messages": page, "has_more": more,
                 "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
+    def _messages_in(self, channel: str) -> list[dict[str, Any]]:
+        return sorted((m for (c, _), m in self._messages.items() if c == channel), key=lambda m: m["ts"])
+
+    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args)
+        if channel.startswith("D"):  # the fake's DM ids are "D" + the user id, and every DM exists
+            return {"channel": {"id": channel, "is_im": True, "user": channel[1:], "is_archived": False,
+                                "is_open": True}}
+        known = self._channels.get(channel)
+        if known is None or (known.is_private and not known.member):
+            raise _SlackError("channel_not_found")
+        return {"channel": known.info()}
 
     def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("trigger_id") and not args.get("interactivity_pointer"):
@@ -555,9 +725,11 @@ class FakeSlack:
         user_id = str(args.get("user") or "")
         if not user_id or user_id[0] not in "UW":
             raise _SlackError("user_not_found")
-        real_name = self._users.get(user_id, f"User {user_id}")
+        user = self._users.get(user_id) or _User(f"User {user_id}")
+        real_name = user.real_name
         return {"user": {"id": user_id, "team_id": self.team_id, "name": real_name.lower().replace(" ", "."),
-                         "real_name": real_name, "deleted": False, "is_bot": False, "tz": "Europe/London",
+                         "real_name": real_name, "deleted": False, "is_bot": False, "is_admin": user.is_admin,
+                         "is_owner": user.is_owner, "tz": user.tz,
                          "profile": {"real_name": real_name, "display_name": real_name.split(" ")[0]}}}
 
 
@@ -582,6 +754,15 @@ def _not_found(call: Call, raw: bytes, path: str) -> _Reply:
 
 def _unparsable(call: Call, raw: bytes, path: str) -> _Reply:
     return _Reply.payload({"ok": False, "error": "invalid_json"})
+
+
+def _conversation_id(channel: str) -> str:
+    # Posting to a user id posts in the bot's DM with them; Slack answers with the DM's id.
+    return f"D{channel}" if channel[:1] in ("U", "W") else channel
+
+
+def _ratelimited(retry_after: int) -> _Reply:
+    return _Reply.payload({"ok": False, "error": "ratelimited"}, status=429, **{"Retry-After": str(retry_after)})
 
 
 def _gateway_error(status: int) -> _Reply:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -23,8 +24,12 @@ def slack() -> Iterator[FakeSlack]:
 
 @pytest.fixture
 def client(slack: FakeSlack) -> WebClient:
+    return connect(slack)
+
+
+def connect(fake: FakeSlack) -> WebClient:
     # No retry handlers: each test sees exactly what one request got (slack_sdk retries connection errors).
-    return WebClient(token=slack.token, base_url=slack.api_url, retry_handlers=[], timeout=5)
+    return WebClient(token=fake.token, base_url=fake.api_url, retry_handlers=[], timeout=5)
 
 
 def download(url: str, token: str | None) -> bytes:
@@ -215,3 +220,165 @@ def test_fail_next_is_consumed_once_across_threads(slack: FakeSlack) -> None:
         thread.join()
     assert sorted(statuses) == [200] * 5 + [503] * 3
     assert len(set(stamps)) == 5 == len(slack.calls("chat.postMessage"))
+
+
+class Clock:
+    """A monotonic clock the test moves by hand, so rate limits need no sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def post_error(client: WebClient, channel: str) -> tuple[int, str, str | None]:
+    """(HTTP status, Slack error, Retry-After) of a post expected to fail."""
+    with pytest.raises(SlackApiError) as caught:
+        client.chat_postMessage(channel=channel, text="hi")
+    response = caught.value.response
+    return response.status_code, response["error"], response.headers.get("Retry-After")
+
+
+def test_channel_limit_answers_429_until_the_bucket_refills() -> None:
+    clock = Clock()
+    with FakeSlack(clock=clock, channel_rate=0.25, channel_burst=2) as limited:
+        client = connect(limited)
+        for text in ("one", "two"):
+            assert client.chat_postMessage(channel="C1", text=text)["ok"]
+        assert post_error(client, "C1") == (429, "ratelimited", "4")  # one message every 4 s
+        assert client.chat_postMessage(channel="C2", text="elsewhere")["ok"]  # each channel has its own bucket
+        clock.advance(3)
+        assert post_error(client, "C1") == (429, "ratelimited", "1")  # a quarter token short: rounded up
+        clock.advance(1)
+        assert client.chat_postMessage(channel="C1", text="three")["ok"]
+        assert [m["text"] for m in limited.posts_in("C1")] == ["one", "two", "three"]  # 429s stored nothing
+        assert limited.rate_limited == 2
+        assert len(limited.attempts("chat.postMessage")) == 6 and len(limited.calls("chat.postMessage")) == 4
+
+
+def test_channel_limit_on_the_real_clock(slack: FakeSlack, client: WebClient) -> None:
+    slack.limit(channel_rate=20)
+    assert client.chat_postMessage(channel="C1", text="one")["ok"]
+    assert post_error(client, "C1") == (429, "ratelimited", "1")  # never less than a second, as Slack says
+    time.sleep(0.06)
+    assert client.chat_postMessage(channel="C1", text="two")["ok"]
+
+
+def test_workspace_limit_spans_channels() -> None:
+    clock = Clock()
+    with FakeSlack(clock=clock, workspace_rate=2, workspace_burst=3) as limited:
+        client = connect(limited)
+        for channel in ("C1", "C2", "U1"):
+            assert client.chat_postMessage(channel=channel, text="hi")["ok"]
+        assert post_error(client, "C4") == (429, "ratelimited", "1")
+        assert limited.posts_in("C4") == [] and client.conversations_history(channel="C4")["messages"] == []
+        assert client.auth_test()["ok"]  # only chat.postMessage is limited
+        clock.advance(0.5)
+        assert client.chat_postMessage(channel="C4", text="hi")["ok"]
+        assert limited.rate_limited == 1
+
+
+def test_limits_can_be_changed_and_lifted_at_runtime(slack: FakeSlack, client: WebClient) -> None:
+    slack.limit(channel_rate=0.01)
+    client.chat_postMessage(channel="C1", text="one")
+    assert post_error(client, "C1")[0] == 429
+    slack.limit()
+    for _ in range(5):
+        assert client.chat_postMessage(channel="C1", text="again")["ok"]
+    with pytest.raises(ValueError):
+        slack.limit(workspace_rate=0)
+    with pytest.raises(ValueError):
+        slack.limit(channel_rate=1, channel_burst=0)
+
+
+def test_rate_limit_admits_exactly_the_burst_across_threads() -> None:
+    with FakeSlack(clock=Clock(), channel_rate=0.001, channel_burst=3) as limited:
+        statuses: list[int] = []
+        lock = threading.Lock()
+
+        def post() -> None:
+            client = connect(limited)
+            try:
+                status = client.chat_postMessage(channel="C1", text="hi").status_code
+            except SlackApiError as error:
+                status = error.response.status_code
+            with lock:
+                statuses.append(status)
+
+        threads = [threading.Thread(target=post) for _ in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(statuses) == [200] * 3 + [429] * 7
+        assert limited.rate_limited == 7 and len(limited.posts_in("C1")) == 3
+
+
+def test_posting_after_remove_bot_is_not_in_channel(client: WebClient, slack: FakeSlack) -> None:
+    slack.add_channel("C1", name="general")
+    assert client.chat_postMessage(channel="C1", text="before")["ok"]
+    slack.remove_bot("C1")
+    assert post_error(client, "C1") == (200, "not_in_channel", None)
+    assert [m["text"] for m in slack.posts_in("C1")] == ["before"]
+    slack.add_channel("C2", private=True, member=False)
+    assert post_error(client, "C2")[1] == "channel_not_found"  # private channels are invisible to non-members
+
+
+def test_posting_to_an_archived_channel_is_is_archived(client: WebClient, slack: FakeSlack) -> None:
+    slack.add_channel("C1", archived=True)
+    assert post_error(client, "C1") == (200, "is_archived", None)
+    assert slack.posts_in("C1") == [] and slack.calls() == []
+
+
+def test_strict_channels_rejects_unknown_ids_but_not_dms() -> None:
+    with FakeSlack(strict_channels=True) as strict:
+        client = connect(strict)
+        assert post_error(client, "C404")[1] == "channel_not_found"
+        strict.add_channel("C1")
+        assert client.chat_postMessage(channel="C1", text="hi")["ok"]
+        assert client.chat_postMessage(channel="U1", text="hi")["channel"] == "DU1"
+        group = client.conversations_open(users="U1,U2")["channel"]["id"]
+        assert client.chat_postMessage(channel=group, text="hi")["ok"]
+
+
+def test_conversations_info_describes_channels_and_membership(client: WebClient, slack: FakeSlack) -> None:
+    slack.add_channel("C1", name="general")
+    slack.add_channel("C2", name="leads", private=True)
+    general = client.conversations_info(channel="C1")["channel"]
+    assert general == {"id": "C1", "name": "general", "is_channel": True, "is_group": False, "is_im": False,
+                       "is_mpim": False, "is_private": False, "is_archived": False, "is_member": True}
+    assert client.conversations_info(channel="C2")["channel"]["is_private"] is True
+    slack.remove_bot("C1")
+    assert client.conversations_info(channel="C1")["channel"]["is_member"] is False
+    slack.add_channel("C3", archived=True)
+    assert client.conversations_info(channel="C3")["channel"]["is_archived"] is True
+    assert client.conversations_info(channel="U1")["channel"] == {
+        "id": "DU1", "is_im": True, "user": "U1", "is_archived": False, "is_open": True}
+    for unknown in ("C404", ""):
+        with pytest.raises(SlackApiError) as caught:
+            client.conversations_info(channel=unknown)
+        assert caught.value.response["error"] == "channel_not_found"
+
+
+def test_users_info_reports_admin_owner_and_time_zone(client: WebClient, slack: FakeSlack) -> None:
+    slack.add_user("U1", "Ana Admin", is_admin=True, is_owner=True, tz="America/New_York")
+    ana = client.users_info(user="U1")["user"]
+    assert (ana["real_name"], ana["is_admin"], ana["is_owner"], ana["tz"]) == (
+        "Ana Admin", True, True, "America/New_York")
+    stranger = client.users_info(user="U2")["user"]
+    assert (stranger["is_admin"], stranger["is_owner"], stranger["tz"]) == (False, False, "Europe/London")
+
+
+def test_posts_in_lists_one_channel_oldest_first(client: WebClient, slack: FakeSlack) -> None:
+    first = client.chat_postMessage(channel="C1", text="one")
+    client.chat_postMessage(channel="C2", text="other")
+    client.chat_postMessage(channel="C1", text="two")
+    client.chat_update(channel="C1", ts=first["ts"], text="one, edited")
+    client.chat_postMessage(channel="U1", text="direct")
+    assert [m["text"] for m in slack.posts_in("C1")] == ["one, edited", "two"]
+    assert [m["text"] for m in slack.posts_in("U1")] == ["direct"] == [m["text"] for m in slack.posts_in("DU1")]
+    assert slack.posts_in("C404") == []
