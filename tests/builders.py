@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date, datetime, timezone
 
+from bot.domain.reminder import ROTATION, Frequency, Reminder, Schedule
 from bot.domain.report import Adult, Evidence, Nature, Perpetrator, Report, Want, new_id, new_reference
 
 
@@ -49,6 +50,22 @@ def an_evidence(**overrides: object) -> Evidence:
     )
     values.update(overrides)
     return Evidence(**values)  # type: ignore[arg-type]
+
+
+def a_reminder(**overrides: object) -> Reminder:
+    """A valid daily reminder at 09:00 from 2026-11-01; override any field."""
+    values: dict[str, object] = dict(
+        id=new_id(),
+        name="Check your privacy settings",
+        channels=("slack:C0123ABCD",),
+        schedule=Schedule(frequency=Frequency.DAILY, start=date(2026, 11, 1), time="09:00"),
+        topic=ROTATION,
+        created_by="slack:UADMIN",
+        created_at=datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc),
+        next_run=datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc),
+    )
+    values.update(overrides)
+    return Reminder(**values)  # type: ignore[arg-type]
 
 
 def report_answers(**overrides: object) -> dict[str, object]:

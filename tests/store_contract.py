@@ -9,14 +9,24 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import replace
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta, timezone
 from typing import Protocol
 
 import pytest
 
 from bot.domain.errors import Conflict, StoreError
 from bot.domain.ports import Store
+from bot.domain.reminder import (
+    Frequency,
+    PressKind,
+    PurgeRecord,
+    Reminder,
+    ReminderPress,
+    ReminderRun,
+    Schedule,
+    run_id,
+)
 from bot.domain.report import (
     AuditEvent,
     Changes,
@@ -31,7 +41,7 @@ from bot.domain.report import (
     Want,
     new_id,
 )
-from tests.builders import a_report, an_evidence
+from tests.builders import a_reminder, a_report, an_evidence
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 
@@ -89,6 +99,44 @@ def alert(report_id: str, *, minutes: float = 0, **overrides: object) -> OutboxI
     )
     values.update(overrides)
     return OutboxItem(**values)  # type: ignore[arg-type]
+
+
+def reminder(*, minutes: float = 0, **overrides: object) -> Reminder:
+    """A reminder created `minutes` after T0; override any field."""
+    return a_reminder(**({"created_at": T0 + timedelta(minutes=minutes)} | overrides))
+
+
+def reminder_run(reminder_id: str, *, minutes: float = 0, **overrides: object) -> ReminderRun:
+    """A scheduled send of a reminder, due and claimed `minutes` after T0."""
+    due = T0 + timedelta(minutes=minutes)
+    values: dict[str, object] = dict(
+        id=run_id(reminder_id, due),
+        reminder_id=reminder_id,
+        due_at=due,
+        claimed_at=due,
+        topic="privacy-settings",
+        channels=("slack:C0123ABCD", "slack:C0456EFGH"),
+    )
+    values.update(overrides)
+    return ReminderRun(**values)  # type: ignore[arg-type]
+
+
+def press(run: ReminderRun, presser_id: str, button: PressKind = PressKind.DONE) -> ReminderPress:
+    """One person pressing a button on a reminder send."""
+    return ReminderPress(
+        id=new_id(), reminder_id=run.reminder_id, run_id=run.id, button=button, presser_id=presser_id, at=T0
+    )
+
+
+def post(run: ReminderRun, *, minutes: float = 0, **overrides: object) -> OutboxItem:
+    """A reminder post of a send, for no report."""
+    values: dict[str, object] = dict(kind=Delivery.REMINDER, run_id=run.id, detail=run.channels[0])
+    return alert("", minutes=minutes, **(values | overrides))
+
+
+def purge_record(r: Report, *, minutes: float = 0) -> PurgeRecord:
+    """What is left of `r` once purged."""
+    return PurgeRecord(id=new_id(), reference=r.reference, purged_at=T0 + timedelta(minutes=minutes))
 
 
 def submission(r: Report) -> Changes:
@@ -372,6 +420,264 @@ class StoreContract:
         store.evidence(r.id).clear()
         assert store.all_reports() == [r] and len(store.notes(r.id)) == 1 and len(store.evidence(r.id)) == 1
 
+    # --- reminders, their sends and presses
+
+    def test_a_reminder_keeps_its_nested_schedule(self, factory: StoreFactory, store: Store) -> None:
+        every_field = Schedule(
+            frequency=Frequency.WEEKDAYS,
+            start=date(2026, 11, 2),
+            time="16:45",
+            timezone="America/New_York",
+            weekdays=frozenset({4, 0, 2}),
+            day_of_month=31,
+            cron="30 8 * * 1-5",
+            end=date(2027, 7, 23),
+        )
+        full = reminder(
+            schedule=every_field,
+            channels=("slack:C1", "slack:C2"),
+            blocked_channels=("slack:C2",),
+            paused=True,
+            sends=7,
+            updated_at=T0,
+        )
+        ended = reminder(next_run=None, deleted=True)
+        store.commit(Changes(reminders=(full, ended)))
+        for s in _and_reopened(factory, store):
+            assert s.reminder(full.id) == full and s.reminder(ended.id) == ended
+            assert s.reminder(full.id).schedule.weekdays == frozenset({0, 2, 4})  # type: ignore[union-attr]
+            assert s.reminder("missing") is None
+
+    def test_reminders_are_versioned_like_reports(self, store: Store) -> None:
+        r = reminder()
+        store.commit(Changes(reminders=(r,)))
+        with pytest.raises(Conflict):
+            store.commit(Changes(reminders=(replace(r, name="again as new"),)))
+        claimed = r.evolve(now=T0, sends=1)
+        store.commit(Changes(reminders=(claimed,)))
+        stale = r.evolve(now=T0, paused=True)  # also version 2: a second scheduler's claim loses
+        with pytest.raises(Conflict):
+            store.commit(Changes(reminders=(stale,), runs=(reminder_run(r.id),)))
+        with pytest.raises(Conflict):
+            store.commit(Changes(reminders=(reminder(version=2),)))
+        with pytest.raises(Conflict):
+            store.commit(Changes(reminders=(claimed.evolve(now=T0), claimed.evolve(now=T0))))
+        assert store.reminders() == [claimed] and store.runs_of(r.id) == []
+
+    def test_reminders_oldest_created_first(self, factory: StoreFactory, store: Store) -> None:
+        late, early = reminder(minutes=9), reminder(minutes=1)
+        same_time = [reminder(minutes=5) for _ in range(3)]
+        store.commit(Changes(reminders=(late, same_time[0])))
+        store.commit(Changes(reminders=(*same_time[1:], early)))
+        store.commit(Changes(reminders=(early.evolve(now=T0, deleted=True),)))
+        for s in _and_reopened(factory, store):
+            assert [r.id for r in s.reminders()] == [early.id, *(r.id for r in same_time), late.id]
+            assert s.reminders()[0].deleted
+
+    def test_runs_presses_and_purge_records_are_append_only(self, store: Store) -> None:
+        r = reminder()
+        run = reminder_run(r.id)
+        pressed = press(run, "slack:U1")
+        gone = purge_record(report())
+        store.commit(Changes(reminders=(r,), runs=(run,), presses=(pressed,), purges=(gone,)))
+        for changes in (
+            Changes(runs=(replace(run, topic="another tip"),)),
+            Changes(presses=(replace(pressed, presser_id="slack:U2"),)),
+            Changes(purges=(replace(gone, reference="SS-AAAAA-AAAAA"),)),
+        ):
+            with pytest.raises(Conflict):
+                store.commit(changes)
+        other = reminder_run(r.id, minutes=60)
+        twice = press(other, "slack:U3")
+        for changes in (
+            Changes(runs=(other, other)),
+            Changes(runs=(other,), presses=(twice, replace(twice, presser_id="slack:U4"))),
+            Changes(purges=(purge_record(report()),) * 2),
+        ):
+            with pytest.raises(Conflict):
+                store.commit(changes)
+        assert store.runs_of(r.id) == [run] and store.reminder_run(run.id) == run
+        assert store.reminder_run(other.id) is None and store.purges() == [gone]
+        assert store.press_counts(r.id) == {PressKind.DONE: 1, PressKind.HOW: 0}
+
+    def test_a_person_counts_once_per_button_of_a_send(self, factory: StoreFactory, store: Store) -> None:
+        r, other = reminder(), reminder()
+        first, second = reminder_run(r.id), reminder_run(r.id, minutes=60)
+        store.commit(Changes(reminders=(r, other), runs=(first, second, reminder_run(other.id))))
+        store.commit(Changes(presses=(press(first, "slack:U1"),)))
+        with pytest.raises(Conflict):
+            store.commit(Changes(presses=(press(first, "slack:U1"),)))  # a retried or double click
+        with pytest.raises(Conflict):
+            store.commit(Changes(presses=(press(second, "slack:U2"), press(second, "slack:U2"))))
+        store.commit(Changes(presses=(
+            press(first, "slack:U1", PressKind.HOW),  # another button
+            press(second, "slack:U1"),  # another send
+            press(first, "slack:U2"),  # another person
+        )))
+        for s in _and_reopened(factory, store):
+            assert s.press_counts(r.id) == {PressKind.DONE: 3, PressKind.HOW: 1}
+            assert s.press_counts(other.id) == {PressKind.DONE: 0, PressKind.HOW: 0}
+            assert s.press_counts("missing") == {PressKind.DONE: 0, PressKind.HOW: 0}
+            with pytest.raises(Conflict):
+                s.commit(Changes(presses=(press(second, "slack:U1"),)))
+
+    def test_runs_of_oldest_claimed_first(self, factory: StoreFactory, store: Store) -> None:
+        r, other = reminder(), reminder()
+        late, early = reminder_run(r.id, minutes=60), reminder_run(r.id, minutes=0)
+        now_runs = [reminder_run(r.id, id=f"{r.id}@now-{i}", claimed_at=T0 + timedelta(minutes=30)) for i in "cab"]
+        store.commit(Changes(reminders=(r, other), runs=(late, now_runs[0], reminder_run(other.id))))
+        store.commit(Changes(runs=(*now_runs[1:], early)))
+        for s in _and_reopened(factory, store):
+            assert s.runs_of(r.id) == [early, *now_runs, late]
+            assert len(s.runs_of(other.id)) == 1 and s.runs_of("missing") == []
+
+    def test_a_sends_outbox_items_in_queued_order(self, factory: StoreFactory, store: Store) -> None:
+        r = reminder()
+        run, other = reminder_run(r.id), reminder_run(r.id, minutes=60)
+        posts = [post(run, detail=channel) for channel in run.channels]
+        notice = alert("", kind=Delivery.REMINDER_NOTICE, run_id=run.id, detail="slack:UADMIN", minutes=-5)
+        store.commit(Changes(reminders=(r,), runs=(run, other), outbox=(*posts, post(other))))
+        store.commit(Changes(outbox=(notice, replace(posts[0], delivered_at=T0, receipt="1.1"))))
+        for s in _and_reopened(factory, store):
+            assert [o.id for o in s.outbox_of_run(run.id)] == [posts[0].id, posts[1].id, notice.id]
+            assert s.outbox_of_run(run.id)[0].receipt == "1.1"
+            assert len(s.outbox_of_run(other.id)) == 1 and s.outbox_of_run("missing") == []
+            assert s.outbox_of("") == []  # reminder posts belong to no report
+
+    def test_two_schedulers_claim_one_run_once(self, store: Store) -> None:
+        r = reminder()
+        store.commit(Changes(reminders=(r,)))
+        claims = 8
+        start = threading.Barrier(claims)
+        won: list[int] = []
+        lost: list[int] = []
+
+        def claim(n: int) -> None:
+            run = reminder_run(r.id, topic=f"tip {n}")  # the same run id from every thread
+            start.wait()
+            try:
+                store.commit(Changes(runs=(run,), outbox=(post(run),)))
+            except Conflict:
+                lost.append(n)
+            else:
+                won.append(n)
+
+        _in_threads(claim, claims)
+        assert len(won) == 1 and len(lost) == claims - 1
+        [run] = store.runs_of(r.id)
+        assert run.topic == f"tip {won[0]}" and len(store.outbox_of_run(run.id)) == 1
+
+    # --- purges and removals
+
+    def test_a_purge_removes_the_report_and_everything_attached(
+        self, factory: StoreFactory, store: Store
+    ) -> None:
+        gone, kept = report(minutes=1), report(minutes=2)
+        attached = Changes(
+            notes=(note(gone.id),),
+            evidence=(evidence(gone.id),),
+            audit=(event(gone.id),),
+            outbox=(alert(gone.id), alert(gone.id, delivered_at=T0)),
+        )
+        store.commit(Changes(reports=(gone, kept), outbox=(alert(kept.id),), audit=(event(kept.id),)))
+        store.commit(attached)
+        kept_case = _case(store, kept.id)
+        record = purge_record(gone, minutes=60)
+        late_note = note(gone.id)  # added in the purging commit: purged with the rest
+        store.commit(Changes(purge_reports=(gone,), purges=(record,), notes=(late_note,)))
+        for s in _and_reopened(factory, store):
+            assert s.report(gone.id) is None and s.report_by_reference(gone.reference) is None
+            assert _case(s, gone.id) == ([], [], [], []) and s.outbox_item(attached.outbox[0].id) is None
+            assert s.all_reports() == s.open_reports() == s.reports_by_reporter(gone.reporter_id) == [kept]
+            assert s.due_outbox(T0 + timedelta(days=1)) == s.outbox_of(kept.id)
+            assert s.delivered_outbox(Delivery.LEAD_ALERT, T0 + timedelta(days=1)) == []
+            assert _case(s, kept.id) == kept_case
+            assert s.purges() == [record]
+        reused = report(reference=gone.reference)
+        s.commit(Changes(reports=(reused,)))  # the reference is free again
+        assert s.report_by_reference(gone.reference) == reused
+
+    def test_a_purge_needs_the_version_it_read(self, factory: StoreFactory, store: Store) -> None:
+        r = report()
+        store.commit(submission(r))
+        held = r.evolve(now=T0, status=Status.CLOSED, legal_hold=True)
+        store.commit(Changes(reports=(held,)))
+        record = purge_record(r)
+        for stale in (r, replace(held, version=3), report()):  # read before the hold; ahead; unknown
+            with pytest.raises(Conflict):
+                store.commit(Changes(purge_reports=(stale,), purges=(record,), notes=(note(r.id),)))
+        with pytest.raises(Conflict):
+            store.commit(Changes(purge_reports=(held, held)))
+        for s in _and_reopened(factory, store):
+            assert s.report(r.id) == held and len(s.audit(r.id)) == 1 and len(s.outbox_of(r.id)) == 1
+            assert s.notes(r.id) == [] and s.purges() == []
+
+    def test_a_purge_updates_the_open_and_reporter_lists(self, factory: StoreFactory, store: Store) -> None:
+        open_one, closed, other = report(minutes=1), report(minutes=2, status=Status.CLOSED), report(minutes=3)
+        store.commit(Changes(reports=(open_one, closed, other)))
+        store.commit(Changes(purge_reports=(open_one, closed)))
+        for s in _and_reopened(factory, store):
+            assert s.open_reports() == [other] and s.all_reports() == [other]
+            assert s.reports_by_reporter(other.reporter_id) == [other]
+
+    def test_purges_oldest_first(self, factory: StoreFactory, store: Store) -> None:
+        records = [purge_record(report(), minutes=m) for m in (5, 1, 3)]
+        for record in records:
+            store.commit(Changes(purges=(record,)))
+        for s in _and_reopened(factory, store):
+            assert s.purges() == sorted(records, key=lambda p: p.purged_at)
+
+    def test_drop_outbox_removes_items_by_id(self, factory: StoreFactory, store: Store) -> None:
+        r, rem = report(), reminder()
+        run = reminder_run(rem.id)
+        sent = alert(r.id, delivered_at=T0)
+        kept = alert(r.id, minutes=1)
+        posts = [post(run, delivered_at=T0), post(run)]
+        store.commit(Changes(reports=(r,), reminders=(rem,), runs=(run,), outbox=(sent, kept, *posts)))
+        queued_and_dropped = post(run)
+        store.commit(Changes(
+            outbox=(queued_and_dropped,),
+            drop_outbox=(sent.id, posts[0].id, queued_and_dropped.id, "unknown-id"),
+        ))
+        store.commit(Changes(drop_outbox=("only-unknown",)))
+        for s in _and_reopened(factory, store):
+            assert s.outbox_of(r.id) == [kept] and s.outbox_of_run(run.id) == [posts[1]]
+            for item in (sent, posts[0], queued_and_dropped):
+                assert s.outbox_item(item.id) is None
+            assert s.due_outbox(T0 + timedelta(days=1)) == [kept, posts[1]]
+            assert s.delivered_outbox(Delivery.LEAD_ALERT, T0 + timedelta(days=1)) == []
+            assert s.report(r.id) == r
+
+    def test_due_outbox_puts_report_items_before_reminder_posts(self, store: Store) -> None:
+        r, rem = report(), reminder()
+        run = reminder_run(rem.id)
+        fan_out = tuple(post(run, minutes=i / 100) for i in range(1_000))
+        store.commit(Changes(reminders=(rem,), runs=(run,), outbox=fan_out))
+        lead_alert = alert(r.id, minutes=30)  # queued after the fan-out, and due later
+        notice = alert("", kind=Delivery.REMINDER_NOTICE, run_id=run.id, minutes=20)
+        store.commit(Changes(reports=(r,), outbox=(lead_alert, notice)))
+        now = T0 + timedelta(minutes=30)
+        assert store.due_outbox(now, limit=3) == [notice, lead_alert, fan_out[0]]
+        assert store.due_outbox(now, limit=5_000)[2:] == list(fan_out)
+        assert store.due_outbox(T0 + timedelta(minutes=25), limit=2) == [notice, fan_out[0]]
+
+    def test_delivered_outbox_oldest_delivered_first(self, factory: StoreFactory, store: Store) -> None:
+        rem = reminder()
+        run = reminder_run(rem.id)
+        at = [T0 + timedelta(minutes=m) for m in (30, 10, 20, 40)]
+        posts = [post(run, delivered_at=when) for when in at]
+        pending = post(run)
+        refused = post(run, delivered_at=T0, last_error="refused: not_in_channel")
+        alert_sent = alert("r1", delivered_at=T0)
+        store.commit(Changes(reminders=(rem,), runs=(run,), outbox=(*posts, pending, refused, alert_sent)))
+        for s in _and_reopened(factory, store):
+            before = T0 + timedelta(minutes=35)
+            assert s.delivered_outbox(Delivery.REMINDER, before) == [refused, posts[1], posts[2], posts[0]]
+            assert s.delivered_outbox(Delivery.REMINDER, before, limit=2) == [refused, posts[1]]
+            assert s.delivered_outbox(Delivery.REMINDER, T0) == []  # strictly before
+            assert s.delivered_outbox(Delivery.LEAD_ALERT, before) == [alert_sent]
+            assert s.delivered_outbox(Delivery.RECEIPT, before) == []
+
     # --- threads and lifecycle
 
     def test_many_threads_commit_at_once(self, factory: StoreFactory, store: Store) -> None:
@@ -392,11 +698,7 @@ class StoreContract:
             except BaseException as exc:  # surfaced below, not lost in the thread
                 errors.append(exc)
 
-        workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
+        _in_threads(work, threads)
         assert errors == []
         ids = {r.id for rs in committed for r in rs}
         assert len(ids) == threads * per_thread
@@ -423,11 +725,7 @@ class StoreContract:
                 with lock:
                     wins.append(n)
 
-        workers = [threading.Thread(target=update, args=(n,)) for n in range(6)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
+        _in_threads(update, 6)
         final = store.report(r.id)
         assert final is not None and final.version == 1 + len(wins)
 
@@ -440,10 +738,23 @@ class StoreContract:
         store.close()  # closing twice is harmless
 
 
+def _in_threads(work: Callable[[int], None], count: int) -> None:
+    # Thread n runs work(n); returns when all have finished.
+    workers = [threading.Thread(target=work, args=(n,)) for n in range(count)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+
+
 def _and_reopened(factory: StoreFactory, store: Store) -> Iterator[Store]:
     # Lazily: the reopen closes `store`, so it must come after the checks on `store`.
     yield store
     yield factory.reopen(store)
+
+
+def _case(store: Store, report_id: str) -> tuple[object, ...]:
+    return store.notes(report_id), store.evidence(report_id), store.audit(report_id), store.outbox_of(report_id)
 
 
 def _state(store: Store, report_ids: list[str]) -> object:

@@ -6,11 +6,14 @@ import base64
 import hashlib
 import json
 from dataclasses import replace
+from datetime import date
 
 import pytest
 
+from bot.domain.reminder import Frequency, Reminder, Schedule
 from bot.domain.report import Evidence, Note, OutboxItem, Report, Status, new_evidence
 from bot.store.codec import from_doc, to_doc
+from tests.builders import a_reminder
 from tests.store_contract import T0, alert, evidence, note, report
 
 
@@ -89,3 +92,31 @@ def test_evidence_checks_its_size_and_hash_and_keeps_bytes_out_of_repr() -> None
     with pytest.raises(ValueError, match="sha256"):
         replace(made, sha256="0" * 64)
     assert "SECRET-BYTES" not in repr(made)
+
+
+def test_a_reminder_round_trips_with_its_schedule() -> None:
+    weekly = Schedule(frequency=Frequency.WEEKDAYS, start=date(2026, 11, 2), weekdays=frozenset({4, 0}),
+                      end=date(2027, 1, 1))
+    record = a_reminder(schedule=weekly, channels=("slack:C1", "slack:C2"), updated_at=T0)
+    doc = json.loads(json.dumps(to_doc(record)))
+    assert doc["schedule"] == {
+        "frequency": "weekdays", "start": "2026-11-02", "time": "09:00", "timezone": "Europe/London",
+        "weekdays": [0, 4], "day_of_month": 0, "cron": "", "end": "2027-01-01",
+    }
+    assert from_doc(Reminder, doc) == record
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        "daily",  # not an object
+        {"frequency": "hourly", "start": "2026-11-01"},
+        {"frequency": "daily", "start": "2026-11-01", "weekdays": ["0"]},  # text, not a day number
+        {"frequency": "daily"},  # no start
+    ],
+)
+def test_a_damaged_schedule_is_refused(schedule: object) -> None:
+    doc = to_doc(a_reminder())
+    doc["schedule"] = schedule
+    with pytest.raises(ValueError, match="schedule"):
+        from_doc(Reminder, doc)

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from bot.crypto import Keyring, key_id, load_keyring, rotate_key_file
-from bot.domain.errors import KeyMismatch, StoreCorrupt
+from bot.domain.errors import Conflict, KeyMismatch, StoreCorrupt
+from bot.domain.reminder import PressKind
 from bot.domain.report import AuditEvent, Changes, Status
 from bot.store.tinydb_store import SNAPSHOT_NAME, TinyDBStore
-from tests.store_contract import T0, alert, evidence, note, report, submission
+from tests.store_contract import T0, alert, evidence, note, press, reminder, reminder_run, report, submission
 
 KEY_A = bytes(range(32))
 KEY_B = bytes(range(1, 33))
@@ -233,3 +234,26 @@ def test_a_copied_data_folder_opens_with_its_key_only(tmp_path: Path) -> None:
         TinyDBStore.open(tmp_path / "b", Keyring(keys=[KEY_B]))
     with TinyDBStore.open(tmp_path / "b", Keyring(keys=[KEY_B, KEY_A])) as store:
         assert len(store.all_reports()) == 1
+
+
+def test_reminder_creators_and_pressers_are_sealed_and_reencrypted(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    old_ring = load_keyring(data_dir=data)
+    creator, presser = "slack:UCREATOR3131", "slack:UPRESSER4242"
+    r = reminder(created_by=creator)
+    run = reminder_run(r.id)
+    with TinyDBStore.open(data, old_ring) as store:
+        store.commit(Changes(reminders=(r,), runs=(run,), presses=(press(run, presser),)))
+    for _, content in all_bytes(data):
+        assert b"UCREATOR3131" not in content and b"UPRESSER4242" not in content
+    doc = json.loads((data / SNAPSHOT_NAME).read_bytes())["presses"]["1"]
+    assert doc["presser_hmac"] == old_ring.keyed_hash(presser, purpose="presser_id")
+
+    new_kid = rotate_key_file(data / "secret.key")
+    with TinyDBStore.open(data, load_keyring(data_dir=data)) as store:
+        assert store.reencrypt() == 3
+    only_new = Keyring(keys=[_key_of(data, new_kid)])
+    with TinyDBStore.open(data, only_new) as store:
+        assert store.reminder(r.id) == r and store.press_counts(r.id)[PressKind.DONE] == 1
+        with pytest.raises(Conflict):  # the keyed hash still finds the same person
+            store.commit(Changes(presses=(press(run, presser),)))

@@ -20,9 +20,9 @@ from bot.crypto import Keyring
 from bot.domain.errors import StoreCorrupt, StoreLocked
 from bot.domain.ports import Store
 from bot.domain.report import MAX_EVIDENCE_BYTES, Changes, Report
-from bot.store.journal import encode_line, scan
+from bot.store.journal import encode_line, encode_payload, scan
 from bot.store.tinydb_store import JOURNAL_NAME, SNAPSHOT_NAME, TinyDBStore
-from tests.store_contract import StoreContract, evidence, note, report, submission
+from tests.store_contract import StoreContract, evidence, note, purge_record, report, submission
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = bytes(range(32))
@@ -400,3 +400,87 @@ def test_a_journal_line_for_the_largest_file_reads_back(tmp_path: Path) -> None:
     damaged[len(damaged) // 2] ^= 0x01
     with pytest.raises(StoreCorrupt):
         scan(bytes(damaged) + lines[1], source=tmp_path)
+
+
+def committed_purge(tmp_path: Path, keyring: Keyring) -> tuple[TinyDBStore, Report, Report, Changes]:
+    """A live store with a purged report (with a note, a file, audit and outbox) and a kept one."""
+    store = TinyDBStore.open(tmp_path / "live", keyring)
+    gone, kept = report(minutes=1), report(minutes=2)
+    store.commit(submission(gone))
+    store.commit(submission(kept))
+    attached = Changes(notes=(note(gone.id),), evidence=(evidence(gone.id),))
+    store.commit(attached)
+    [sent] = store.outbox_of(kept.id)
+    store.commit(Changes(purge_reports=(gone,), purges=(purge_record(gone),), drop_outbox=(sent.id,)))
+    return store, gone, kept, attached
+
+
+def test_a_journal_holding_a_purge_is_replayed(tmp_path: Path, keyring: Keyring) -> None:
+    store, gone, kept, attached = committed_purge(tmp_path, keyring)
+    image = crash_image(tmp_path / "live", tmp_path / "image")
+    store.close()
+    last = scan((image / JOURNAL_NAME).read_bytes(), source=image).entries[-1]
+    assert last.removed["reports"] == [gone.id] and last.removed["notes"] == [attached.notes[0].id]
+    assert set(last.removed) == {"reports", "notes", "evidence", "audit", "outbox"}
+    assert len(last.removed["outbox"]) == 2  # the purged report's alert, and the dropped one
+    for _ in range(2):  # replayed from the journal, then read from the snapshot written at open
+        with TinyDBStore.open(image, keyring) as again:
+            assert again.all_reports() == [kept] and again.report_by_reference(gone.reference) is None
+            assert again.notes(gone.id) == [] and again.evidence(gone.id) == [] and again.audit(gone.id) == []
+            assert again.outbox_of(gone.id) == [] and again.outbox_of(kept.id) == []
+            assert [p.reference for p in again.purges()] == [gone.reference]
+
+
+def test_a_torn_purge_leaves_the_report_whole(tmp_path: Path, keyring: Keyring) -> None:
+    store, gone, kept, attached = committed_purge(tmp_path, keyring)
+    image = crash_image(tmp_path / "live", tmp_path / "image")
+    store.close()
+    journal = image / JOURNAL_NAME
+    whole = journal.read_bytes()
+    journal.write_bytes(whole[:-10])  # killed while writing the purge's line
+    with TinyDBStore.open(image, keyring) as again:
+        assert again.all_reports() == [gone, kept] and again.purges() == []
+        assert again.notes(gone.id) == list(attached.notes) and len(again.outbox_of(kept.id)) == 1
+
+
+@pytest.mark.parametrize("compaction", ["compact", "close"])
+def test_no_trace_of_a_purged_report_in_the_files_after_compaction(
+    tmp_path: Path, keyring: Keyring, compaction: str
+) -> None:
+    store, gone, kept, attached = committed_purge(tmp_path, keyring)
+    getattr(store, compaction)()
+    on_disk = files(tmp_path / "live")
+    assert on_disk[JOURNAL_NAME] == b""
+    traces = [gone.id, attached.notes[0].id, attached.evidence[0].id, attached.evidence[0].sha256]
+    for name, data in on_disk.items():
+        for trace in traces:
+            assert trace.encode() not in data, (trace, name)
+    snapshot = json.loads(on_disk[SNAPSHOT_NAME])
+    [record] = snapshot["purges"].values()
+    del snapshot["purges"]  # the purge record keeps the reference on purpose
+    assert record["reference"] == gone.reference and gone.reference not in json.dumps(snapshot)
+    assert kept.id in {doc["id"] for doc in snapshot["reports"].values()}
+    store.close()
+
+
+@pytest.mark.parametrize(
+    "removed", [b'"_removed":["r1"]', b'"_removed":{"reports":"r1"}', b'"_removed":{"reports":[1]}']
+)
+def test_a_malformed_removal_list_is_a_damaged_line(tmp_path: Path, removed: bytes) -> None:
+    lines = [encode_line(1, b"{" + removed + b"}"), encode_line(2, b'{"notes":[]}')]
+    assert scan(lines[0], source=tmp_path).torn_at == 0
+    with pytest.raises(StoreCorrupt):
+        scan(b"".join(lines), source=tmp_path)
+
+
+def test_a_removal_from_an_unknown_table_is_corruption(tmp_path: Path, keyring: Keyring) -> None:
+    store = TinyDBStore.open(tmp_path / "live", keyring)
+    store.commit(submission(report()))
+    image = crash_image(tmp_path / "live", tmp_path / "image")
+    store.close()
+    with open(image / JOURNAL_NAME, "ab") as journal:
+        journal.write(encode_line(2, encode_payload({}, {"secrets": ["x"]})))
+    before = files(image)
+    with pytest.raises(StoreCorrupt, match="unknown table"):
+        TinyDBStore.open(image, keyring)
+    assert files(image) == before

@@ -77,7 +77,11 @@ class Store(Protocol):
         ...
 
     def due_outbox(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
-        """Pending outbox items due at or before `now`, oldest due first."""
+        """Pending outbox items due at or before `now`: items about reports first, then oldest due first.
+
+        Every item but a reminder post (Delivery.REMINDER) comes before every reminder post, whatever
+        their due times: a fan-out of 1,000 posts must not hold up a lead alert queued after it.
+        """
         ...
 
     def reminder(self, reminder_id: str) -> Reminder | None:
@@ -186,6 +190,10 @@ class TemporaryFailure(Exception):
         self.retry_after = retry_after
 
 
+class RateLimited(TemporaryFailure):
+    """The platform said "too many requests" (429): everything waits for its Retry-After, not just this."""
+
+
 class UncertainDelivery(TemporaryFailure):
     """The request may have reached the platform (the connection dropped): look before trying again."""
 
@@ -209,6 +217,10 @@ class Directory(Protocol):
         """The person's IANA time zone, or "" if unknown."""
         ...
 
+    def channel_label(self, channel_id: str) -> str:
+        """A platform-qualified channel as people know it ("#staffroom"), or its id if unknown."""
+        ...
+
 
 class NoDirectory:
     """A platform with no workspace (the console): no workspace admins, every channel is fine."""
@@ -224,3 +236,7 @@ class NoDirectory:
     def time_zone(self, user_id: str) -> str:
         """Unknown: callers use the reminder's own time zone."""
         return ""
+
+    def channel_label(self, channel_id: str) -> str:
+        """The channel id without its platform."""
+        return "#" + channel_id.partition(":")[2] if ":" in channel_id else channel_id

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime
+from typing import ParamSpec, TypeVar
 
 from bot.domain.errors import StoreError
-from bot.domain.report import AuditEvent, Evidence, Note, OutboxItem, Report
+from bot.domain.reminder import PressKind, PurgeRecord, Reminder, ReminderRun
+from bot.domain.report import AuditEvent, Delivery, Evidence, Note, OutboxItem, Report
 from bot.store.tables import Tables
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class TablesStore:
@@ -20,69 +26,84 @@ class TablesStore:
 
     def report(self, report_id: str) -> Report | None:
         """The report with this internal id."""
-        with self._lock:
-            self._check_open()
-            return self._tables.reports.get(report_id)
+        return self._read(self._tables.reports.get, report_id)
 
     def report_by_reference(self, reference: str) -> Report | None:
         """The report with this reference."""
-        with self._lock:
-            self._check_open()
-            return self._tables.report_by_reference(reference)
+        return self._read(self._tables.report_by_reference, reference)
 
     def reports_by_reporter(self, reporter_id: str) -> list[Report]:
         """A reporter's reports, newest first."""
-        with self._lock:
-            self._check_open()
-            return self._tables.reports_by_reporter(reporter_id)
+        return self._read(self._tables.reports_by_reporter, reporter_id)
 
     def open_reports(self) -> list[Report]:
         """Reports not yet resolved or closed, oldest first."""
-        with self._lock:
-            self._check_open()
-            return self._tables.open_reports()
+        return self._read(self._tables.open_reports)
 
     def all_reports(self) -> list[Report]:
         """Every report, oldest first."""
-        with self._lock:
-            self._check_open()
-            return self._tables.all_reports()
+        return self._read(self._tables.all_reports)
 
     def notes(self, report_id: str) -> list[Note]:
         """A case's notes and relayed messages, oldest first."""
-        with self._lock:
-            self._check_open()
-            return self._tables.notes_of(report_id)
+        return self._read(self._tables.notes_of, report_id)
 
     def evidence(self, report_id: str) -> list[Evidence]:
         """A case's uploaded files with their bytes, oldest first (received_at, then id)."""
-        with self._lock:
-            self._check_open()
-            return self._tables.evidence_of(report_id)
+        return self._read(self._tables.evidence_of, report_id)
 
     def audit(self, report_id: str) -> list[AuditEvent]:
         """A case's audit trail, oldest first."""
-        with self._lock:
-            self._check_open()
-            return self._tables.audit_of(report_id)
+        return self._read(self._tables.audit_of, report_id)
 
     def outbox_item(self, item_id: str) -> OutboxItem | None:
         """One outbox item by id."""
-        with self._lock:
-            self._check_open()
-            return self._tables.outbox.get(item_id)
+        return self._read(self._tables.outbox.get, item_id)
 
     def outbox_of(self, report_id: str) -> list[OutboxItem]:
         """A case's outbox items, in the order they were first queued."""
-        with self._lock:
-            self._check_open()
-            return self._tables.outbox_of(report_id)
+        return self._read(self._tables.outbox_of, report_id)
 
     def due_outbox(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
-        """Pending outbox items due at or before `now`, oldest due first."""
+        """Pending outbox items due at or before `now`: about reports before reminder posts, then oldest due first."""
+        return self._read(self._tables.due_outbox, now, limit)
+
+    def reminder(self, reminder_id: str) -> Reminder | None:
+        """One reminder by id (deleted ones too)."""
+        return self._read(self._tables.reminders.get, reminder_id)
+
+    def reminders(self) -> list[Reminder]:
+        """Every reminder, deleted ones too, oldest created first."""
+        return self._read(self._tables.all_reminders)
+
+    def reminder_run(self, run_id: str) -> ReminderRun | None:
+        """One claimed send by id."""
+        return self._read(self._tables.runs.get, run_id)
+
+    def runs_of(self, reminder_id: str) -> list[ReminderRun]:
+        """A reminder's claimed sends, oldest claimed first."""
+        return self._read(self._tables.runs_of, reminder_id)
+
+    def outbox_of_run(self, run_id: str) -> list[OutboxItem]:
+        """A reminder send's outbox items, in the order queued."""
+        return self._read(self._tables.outbox_of_run, run_id)
+
+    def press_counts(self, reminder_id: str) -> dict[PressKind, int]:
+        """How many presses of each button a reminder's sends got (every button present, 0 if none)."""
+        return self._read(self._tables.press_counts, reminder_id)
+
+    def purges(self) -> list[PurgeRecord]:
+        """The purge records, oldest first."""
+        return self._read(self._tables.all_purges)
+
+    def delivered_outbox(self, kind: Delivery, before: datetime, limit: int = 500) -> list[OutboxItem]:
+        """Delivered (or closed) items of one kind whose delivered_at is before `before`, oldest first."""
+        return self._read(self._tables.delivered_outbox, kind, before, limit)
+
+    def _read(self, query: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         with self._lock:
             self._check_open()
-            return self._tables.due_outbox(now, limit)
+            return query(*args, **kwargs)
 
     def _check_open(self) -> None:
         if self._closed:

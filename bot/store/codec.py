@@ -1,7 +1,7 @@
 """Domain records <-> plain JSON-ready dicts, shared by every store.
 
 Dates and datetimes are ISO 8601 text, enums their values, frozensets sorted lists, tuples lists,
-bytes standard base64 text.
+bytes standard base64 text, nested dataclasses (a reminder's schedule) objects.
 Decoding is strict (a wrong type raises ValueError) so a damaged file is noticed, not half-read;
 a field missing from a document takes its dataclass default, so new optional fields can be added.
 """
@@ -12,37 +12,51 @@ import base64
 import dataclasses
 import functools
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
-from bot.domain.report import AuditEvent, Evidence, Note, OutboxItem, Report
+from bot.domain.reminder import PurgeRecord, Reminder, ReminderPress, ReminderRun
+from bot.domain.report import AuditEvent, Changes, Evidence, Note, OutboxItem, Report
 
-Record = Report | Note | Evidence | AuditEvent | OutboxItem
-R = TypeVar("R", bound=Record)
+Record = (
+    Report | Note | Evidence | AuditEvent | OutboxItem | Reminder | ReminderRun | ReminderPress | PurgeRecord
+)
+D = TypeVar("D")  # a record, or a dataclass nested in one
 
-# Table names, in the order a commit applies them (reports first: the rest refers to them).
+# Table names, in the order a commit applies them: what a record refers to comes before it
+# (reports first; a reminder before its runs, a run before its presses).
 TABLES: dict[str, type[Record]] = {
     "reports": Report,
     "notes": Note,
     "evidence": Evidence,
     "audit": AuditEvent,
     "outbox": OutboxItem,
+    "reminders": Reminder,
+    "runs": ReminderRun,
+    "presses": ReminderPress,
+    "purges": PurgeRecord,
 }
+TABLE_OF: dict[type, str] = {cls: table for table, cls in TABLES.items()}
 
 Decoder = Callable[[Any], Any]
 
 
+def by_table(changes: Changes) -> Iterator[tuple[str, tuple[Record, ...]]]:
+    """The records of `changes` per table, in TABLES order (each `Changes` field is named after its table)."""
+    return ((table, getattr(changes, table)) for table in TABLES)
+
+
 def to_doc(record: Record) -> dict[str, Any]:
     """A record as a plain dict of JSON values."""
-    return {f.name: _encode(getattr(record, f.name)) for f in dataclasses.fields(record)}
+    return _fields(record)
 
 
-def from_doc(cls: type[R], doc: Mapping[str, Any]) -> R:
+def from_doc(cls: type[D], doc: Mapping[str, Any]) -> D:
     """A record of type `cls` from a plain dict; raises ValueError if it does not fit."""
     values: dict[str, Any] = {}
-    # mypy takes a frozen dataclass's instance __hash__ for the class's own; classes are hashable.
+    # mypy takes a dataclass's instance __hash__ for the class's own; classes are hashable.
     for name, decode, required in _field_decoders(cls):  # type: ignore[arg-type]
         if name in doc:
             try:
@@ -56,7 +70,7 @@ def from_doc(cls: type[R], doc: Mapping[str, Any]) -> R:
 
 
 @functools.cache  # a pure function of the class; type hints are slow to evaluate per record
-def _field_decoders(cls: type[Record]) -> tuple[tuple[str, Decoder, bool], ...]:
+def _field_decoders(cls: type) -> tuple[tuple[str, Decoder, bool], ...]:
     hints = get_type_hints(cls)
     return tuple(
         (
@@ -68,7 +82,13 @@ def _field_decoders(cls: type[Record]) -> tuple[tuple[str, Decoder, bool], ...]:
     )
 
 
+def _fields(value: Any) -> dict[str, Any]:
+    return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+
+
 def _encode(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return _fields(value)
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Enum):
@@ -100,6 +120,8 @@ def _decoder(tp: Any) -> Decoder:
     if tp is bytes:
         # validate=True: a damaged value must fail (binascii.Error is a ValueError), not be skipped.
         return lambda v: base64.b64decode(_exact(str, v), validate=True)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return lambda v: from_doc(tp, _exact(dict, v))
     if isinstance(tp, type) and issubclass(tp, Enum):
         return tp
     if tp in (str, int, bool):

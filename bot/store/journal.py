@@ -1,5 +1,9 @@
 """The append-only journal: one line per commit, `<crc32-hex> <seq> <json>\\n`, fsynced before return.
 
+The JSON maps each table to the sealed documents the commit stores, and the reserved key
+`_removed` (only when the commit removes anything) to `{table: [record id, ...]}`: every record it
+removes, listed at commit time so replay needs no state to work it out. Replay stores, then removes.
+
 A crash can only tear the last line (each commit is one write, and the next one starts after its
 fsync), so a damaged last line is dropped on open; a damaged line with more after it is not a torn
 write but corruption, and opening stops with StoreCorrupt before anything is changed.
@@ -10,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +22,16 @@ from bot.domain.errors import StoreCorrupt
 from bot.durable import fsync_dir
 
 
+REMOVED = "_removed"
+
+
 @dataclass(frozen=True)
 class Entry:
-    """One committed unit: sealed documents per table."""
+    """One committed unit: sealed documents per table, then the ids it removes per table."""
 
     seq: int
     tables: dict[str, list[dict[str, Any]]]
+    removed: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,12 @@ class Scan:
 
     entries: list[Entry]
     torn_at: int | None  # byte offset of an incomplete last line, if any
+
+
+def encode_payload(docs: dict[str, list[dict[str, Any]]], removed: dict[str, list[str]]) -> bytes:
+    """The JSON of one entry: sealed documents per table, and the ids it removes if any."""
+    body: dict[str, Any] = {**docs, REMOVED: removed} if removed else docs
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def encode_line(seq: int, payload: bytes) -> bytes:
@@ -72,14 +86,18 @@ def _parse(line: bytes) -> Entry | None:
             return None
         seq_text, _, payload = body.partition(b" ")
         tables = json.loads(payload)
-        if not isinstance(tables, dict) or not all(
-            isinstance(docs, list) and all(isinstance(d, dict) for d in docs)
-            for docs in tables.values()
-        ):
+        if not isinstance(tables, dict):
             return None
-        return Entry(seq=int(seq_text), tables=tables)
+        removed = tables.pop(REMOVED, {})
+        if not (_all_lists_of(dict, tables) and isinstance(removed, dict) and _all_lists_of(str, removed)):
+            return None
+        return Entry(seq=int(seq_text), tables=tables, removed=removed)
     except ValueError:
         return None
+
+
+def _all_lists_of(tp: type, lists: dict[str, Any]) -> bool:
+    return all(isinstance(items, list) and all(isinstance(i, tp) for i in items) for items in lists.values())
 
 
 class Journal:

@@ -17,8 +17,7 @@ class MemoryStore(TablesStore):
         """Store every record of `changes` atomically."""
         with self._lock:
             self._check_open()
-            self._tables.check(changes)
-            self._tables.apply(changes)
+            self._tables.apply(changes, self._tables.check(changes))
 
     def close(self) -> None:
         """Refuse later calls."""

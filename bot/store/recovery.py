@@ -16,7 +16,7 @@ from bot.store.codec import TABLES, from_doc
 from bot.store.journal import Entry, scan
 from bot.store.sealing import Sealer
 from bot.store.snapshot import Snapshot, read_snapshot
-from bot.store.tables import Tables
+from bot.store.tables import Removed, Tables
 
 Sealed = dict[str, dict[str, dict[str, Any]]]  # table -> record id -> sealed document
 
@@ -57,7 +57,7 @@ def recover(paths: DataPaths, sealer: Sealer) -> Recovered:
         sealer.verify_key_checks(snapshot.key_checks, folder=str(paths.folder))
     journal = scan(journal_bytes, source=paths.journal)
 
-    tables = Tables(reporter_key=lambda rid: sealer.keyed_hash("reporter_id", rid))
+    tables = Tables(keyed_hash=sealer.keyed_hash)
     sealed: Sealed = {t: {} for t in TABLES}
     for table, docs in snapshot.tables.items():
         for doc in docs:
@@ -66,8 +66,11 @@ def recover(paths: DataPaths, sealer: Sealer) -> Recovered:
             _load(sealer, tables, sealed, table, doc, source=paths.snapshot)
     seq = snapshot.seq
     for entry in _entries_after(journal.entries, seq, source=paths.journal):
+        # In the order of Tables.apply: the entry's records, then what it removes.
         for table, doc in _entry_docs(entry, source=paths.journal):
             _load(sealer, tables, sealed, table, doc, source=paths.journal)
+        tables.remove(entry.removed)
+        forget(sealed, entry.removed)
         seq = entry.seq
 
     key_checks = snapshot.key_checks
@@ -96,10 +99,17 @@ def _entries_after(entries: list[Entry], seq: int, *, source: Path) -> list[Entr
     return newer
 
 
+def forget(sealed: Sealed, removed: Removed) -> None:
+    """Drop removed records' documents, so no later snapshot holds them."""
+    for table, ids in removed.items():
+        for record_id in ids:
+            sealed[table].pop(record_id, None)
+
+
 def _entry_docs(entry: Entry, *, source: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    if not set(entry.tables).union(entry.removed) <= TABLES.keys():
+        raise StoreCorrupt(f"journal {source}: entry {entry.seq} names an unknown table")
     for table, docs in entry.tables.items():
-        if table not in TABLES:
-            raise StoreCorrupt(f"journal {source}: entry {entry.seq} names an unknown table")
         for doc in docs:
             yield table, doc
 

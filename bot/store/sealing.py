@@ -2,7 +2,8 @@
 
 Each sealed field holds the keyring token of its JSON value, with the additional authenticated
 data `table/record-id/field`: moving a value to another record or field makes it fail to open.
-Lookups by person go through keyed hashes (`reporter_hmac`, `subject_hmac`), never plaintext ids.
+Lookups by person go through keyed hashes (`reporter_hmac`, `subject_hmac`, `presser_hmac`), never
+plaintext ids.
 Binary fields (evidence files) are sealed as their raw bytes rather than as JSON text, so a file is
 base64-encoded once on disk (in its token), not twice: a 10 MB file makes a ~13.4 MB token.
 """
@@ -31,6 +32,10 @@ ENCRYPTED: dict[str, tuple[str, ...]] = {
     "evidence": ("file_name", "source_id", "data"),
     "audit": ("actor_id",),
     "outbox": (),  # ids only
+    "reminders": ("created_by",),
+    "runs": ("requested_by",),  # the admin who pressed "send now"
+    "presses": ("presser_id",),
+    "purges": (),  # what is left on purpose: a reference and a time
 }
 
 # field -> the document key holding its keyed hash
@@ -38,6 +43,8 @@ HASHED: dict[str, dict[str, str]] = {
     "reports": {"reporter_id": "reporter_hmac", "subject_id": "subject_hmac"},
     # Lets a store with indexes on disk refuse a second copy of a platform file without its id.
     "evidence": {"source_id": "source_hmac"},
+    # Lets a store refuse a second press by the same person without knowing who pressed.
+    "presses": {"presser_id": "presser_hmac"},
 }
 
 # Encrypted fields whose document value is base64 text of bytes (see the codec).

@@ -1,136 +1,195 @@
 """Decoded records and the indexes behind the Store queries, shared by the in-process stores.
 
 Not thread-safe by itself: each store holds its lock around every call. `check` raises Conflict
-without changing anything; `apply` then cannot fail, which is what makes a commit all-or-nothing.
+without changing anything and returns the ids the commit removes; `apply` then cannot fail, which is
+what makes a commit all-or-nothing. A commit applies in this order: its records (in TABLES order),
+then `drop_outbox`, then `purge_reports`; so an item queued for a purged report in the same commit
+goes with it. Only reports and what hangs off them (notes, evidence, audit, outbox) are ever removed.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Container, Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
+from operator import attrgetter
+from typing import Any, TypeVar
 
 from bot.domain.errors import Conflict
-from bot.domain.report import AuditEvent, Changes, Evidence, Note, OutboxItem, Report
-from bot.store.codec import Record
+from bot.domain.reminder import PressKind, PurgeRecord, Reminder, ReminderPress, ReminderRun
+from bot.domain.report import AuditEvent, Changes, Delivery, Evidence, Note, OutboxItem, Report
+from bot.store.codec import TABLE_OF, TABLES, Record, by_table
+
+Removed = dict[str, list[str]]  # table -> ids of the records a commit removes
+Listing = tuple[str, str]  # (list name, key): one list of record ids behind a query, e.g. a case's notes
+R = TypeVar("R", bound=Record)
+
+# Tables whose records hang off a report: listed as f"{table}_of" under its id, purged with it.
+ATTACHED = ("notes", "evidence", "audit", "outbox")
 
 
-def _identity(value: str) -> str:
+def _plain(field: str, value: str) -> str:
     return value
 
 
 class Tables:
-    """Every record by id, plus indexes by reference, reporter, open status, pending delivery and file."""
+    """Every record by id, plus the indexes the queries need."""
 
-    def __init__(self, *, reporter_key: Callable[[str], str] = _identity) -> None:
-        # reporter_key turns a reporter id into its index key: a keyed hash in encrypted stores.
-        self._reporter_key = reporter_key
+    def __init__(self, *, keyed_hash: Callable[[str, str], str] = _plain) -> None:
+        # keyed_hash(field, person id) is a person's index key: an encrypted store passes its keyed
+        # hash, so no index holds a plaintext user id.
+        self._keyed_hash = keyed_hash
         self.reports: dict[str, Report] = {}
         self.notes: dict[str, Note] = {}
         self.evidence: dict[str, Evidence] = {}
         self.audit: dict[str, AuditEvent] = {}
         self.outbox: dict[str, OutboxItem] = {}
+        self.reminders: dict[str, Reminder] = {}
+        self.runs: dict[str, ReminderRun] = {}
+        self.presses: dict[str, ReminderPress] = {}
+        self.purges: dict[str, PurgeRecord] = {}
         # Arrival order breaks ties between equal timestamps, so list orders are stable.
         self._arrival = itertools.count()
         self._order: dict[tuple[type, str], int] = {}  # keyed by type too: ids may repeat across tables
+        # Record ids per listing, in arrival order (dicts as ordered sets); see _listings.
+        self._lists: dict[Listing, dict[str, None]] = {}
         self._by_reference: dict[str, str] = {}
-        self._by_reporter: dict[str, set[str]] = {}
-        self._open: set[str] = set()
-        self._pending: set[str] = set()
-        self._notes_of: dict[str, list[str]] = {}
-        self._audit_of: dict[str, list[str]] = {}
-        self._evidence_of: dict[str, list[str]] = {}
-        self._outbox_of: dict[str, list[str]] = {}
         self._by_source: set[tuple[str, str]] = set()  # (report_id, source_id) of stored evidence
+        self._pressed: set[tuple[str, str, str]] = set()  # (run_id, button, presser key) of stored presses
+        self._press_counts: dict[str, Counter[PressKind]] = {}  # by reminder id
 
-    def check(self, changes: Changes) -> None:
-        """Raise Conflict if `changes` cannot be committed on top of the current state."""
+    # --- commit
+
+    def check(self, changes: Changes) -> Removed:
+        """Raise Conflict if `changes` cannot be committed now; otherwise the ids it removes, by table."""
+        _check_versions("report", changes.reports, self.reports)
         references: dict[str, str] = {}
-        _unique("report", (r.id for r in changes.reports))
         for report in changes.reports:
-            stored = self.reports.get(report.id)
-            stored_version = stored.version if stored else 0
-            if report.version != stored_version + 1:
-                raise Conflict(
-                    f"report {report.id} is at version {stored_version}; "
-                    f"version {report.version} cannot follow it"
-                )
             holder = references.setdefault(report.reference, report.id)
             holder = self._by_reference.get(report.reference, holder)
             if holder != report.id:
                 raise Conflict(f"report {report.id}: its reference is already used by another report")
-        records: tuple[Note, ...] | tuple[Evidence, ...] | tuple[AuditEvent, ...]
-        stored_ids: dict[str, Note] | dict[str, Evidence] | dict[str, AuditEvent]
-        for kind, kinds, records, stored_ids in (
-            ("note", "notes", changes.notes, self.notes),
-            ("evidence", "evidence files", changes.evidence, self.evidence),
-            ("audit event", "audit events", changes.audit, self.audit),
-        ):
+        _check_versions("reminder", changes.reminders, self.reminders)
+        appended: tuple[tuple[str, Sequence[Record], Mapping[str, Record]], ...] = (
+            ("note", changes.notes, self.notes),
+            ("evidence", changes.evidence, self.evidence),
+            ("audit event", changes.audit, self.audit),
+            ("run", changes.runs, self.runs),
+            ("press", changes.presses, self.presses),
+            ("purge record", changes.purges, self.purges),
+        )
+        for kind, records, stored in appended:
             _unique(kind, (r.id for r in records))
-            for record in records:
-                if record.id in stored_ids:
-                    raise Conflict(f"{kind} {record.id} already exists; {kinds} are append-only")
-        self._check_sources(changes.evidence)
+            _once(kind, ((r.id, r.id) for r in records), stored, "already exists and is append-only")
         _unique("outbox item", (o.id for o in changes.outbox))
+        # Retries must not store a file twice, nor count a person twice; messages leave the key out.
+        sources = ((e.id, (e.report_id, e.source_id)) for e in changes.evidence)
+        _once("evidence", sources, self._by_source, "its report already has this file")
+        presses = ((p.id, self._press_key(p)) for p in changes.presses)
+        _once("press", presses, self._pressed, "this person already pressed this button of this send")
+        return self._removals(changes)
 
-    def _check_sources(self, evidence: tuple[Evidence, ...]) -> None:
-        # A retried download must not store a file twice; the message leaves the file id out.
-        seen: set[tuple[str, str]] = set()
-        for item in evidence:
-            source = (item.report_id, item.source_id)
-            if source in self._by_source or source in seen:
-                raise Conflict(f"evidence {item.id}: report {item.report_id} already has this file")
-            seen.add(source)
+    def _removals(self, changes: Changes) -> Removed:
+        _unique("purged report", (r.id for r in changes.purge_reports))
+        for given in changes.purge_reports:
+            stored = self.reports.get(given.id)
+            if stored is None or stored.version != given.version:
+                raise Conflict(f"report {given.id} is gone or changed since it was read; it was not purged")
+        # Removals come after the commit's records are put, so they cover what it adds too.
+        removed: dict[str, dict[str, None]] = {table: {} for table in TABLES}  # ordered sets
+        queued = {o.id for o in changes.outbox}
+        removed["outbox"].update(dict.fromkeys(i for i in changes.drop_outbox if i in self.outbox or i in queued))
+        for given in changes.purge_reports:
+            removed["reports"][given.id] = None
+            for table in ATTACHED:
+                added = (r.id for r in getattr(changes, table) if r.report_id == given.id)
+                removed[table].update(dict.fromkeys(itertools.chain(self._ids((f"{table}_of", given.id)), added)))
+        return {table: list(ids) for table, ids in removed.items() if ids}
 
-    def apply(self, changes: Changes) -> None:
-        """Store every record of `changes` (already checked)."""
-        for record in _records(changes):
-            self.put(record)
+    def apply(self, changes: Changes, removed: Removed) -> None:
+        """Store every record of `changes`, then remove what `check` said it removes."""
+        for _, records in by_table(changes):
+            for record in records:
+                self.put(record)
+        self.remove(removed)
 
     def put(self, record: Record) -> None:
         """Insert or replace one record and update the indexes."""
+        records = self.records(TABLE_OF[type(record)])
+        old = records.get(record.id)
+        records[record.id] = record
         self._order.setdefault((type(record), record.id), next(self._arrival))
+        # Only the lists that changed are touched, so a record keeps its place on the others.
+        before = self._listings(old) if old else set()
+        after = self._listings(record)
+        for listing in before - after:
+            self._unlist(listing, record.id)
+        for listing in after - before:
+            self._lists.setdefault(listing, {})[record.id] = None
         if isinstance(record, Report):
-            self._put_report(record)
-        elif isinstance(record, Note):
-            if record.id not in self.notes:
-                self._notes_of.setdefault(record.report_id, []).append(record.id)
-            self.notes[record.id] = record
+            if old is not None:
+                self._by_reference.pop(old.reference, None)
+            self._by_reference[record.reference] = record.id
         elif isinstance(record, Evidence):
-            if record.id not in self.evidence:
-                self._evidence_of.setdefault(record.report_id, []).append(record.id)
-                self._by_source.add((record.report_id, record.source_id))
-            self.evidence[record.id] = record
-        elif isinstance(record, AuditEvent):
-            if record.id not in self.audit:
-                self._audit_of.setdefault(record.report_id, []).append(record.id)
-            self.audit[record.id] = record
-        else:
-            if record.id not in self.outbox:
-                self._outbox_of.setdefault(record.report_id, []).append(record.id)
-            self.outbox[record.id] = record
-            if record.pending:
-                self._pending.add(record.id)
-            else:
-                self._pending.discard(record.id)
+            self._by_source.add((record.report_id, record.source_id))
+        elif isinstance(record, ReminderPress) and old is None:
+            self._pressed.add(self._press_key(record))
+            self._press_counts.setdefault(record.reminder_id, Counter())[record.button] += 1
 
-    def _put_report(self, report: Report) -> None:
-        old = self.reports.get(report.id)
-        if old is not None:
-            self._by_reference.pop(old.reference, None)
-            self._by_reporter.get(self._reporter_key(old.reporter_id), set()).discard(old.id)
-        self.reports[report.id] = report
-        self._by_reference[report.reference] = report.id
-        self._by_reporter.setdefault(self._reporter_key(report.reporter_id), set()).add(report.id)
-        if report.is_open:
-            self._open.add(report.id)
-        else:
-            self._open.discard(report.id)
+    def remove(self, removed: Mapping[str, Iterable[str]]) -> None:
+        """Remove records by table and id, with every index entry; unknown ids are skipped."""
+        for table, ids in removed.items():
+            records = self.records(table)
+            for record_id in ids:
+                record = records.pop(record_id, None)
+                if record is None:
+                    continue
+                del self._order[type(record), record_id]
+                for listing in self._listings(record):
+                    self._unlist(listing, record_id)
+                if isinstance(record, Report) and self._by_reference.get(record.reference) == record_id:
+                    del self._by_reference[record.reference]
+                elif isinstance(record, Evidence):
+                    self._by_source.discard((record.report_id, record.source_id))
 
-    def records(self, table: str) -> dict[str, Record]:
+    def records(self, table: str) -> dict[str, Any]:
         """The records of one table by id (the live dict: callers must hold the store's lock)."""
-        return getattr(self, table)
+        records: dict[str, Any] = getattr(self, table)
+        return records
+
+    def _listings(self, record: Record) -> set[Listing]:
+        """The lists a record is on: each is the index of a query."""
+        if isinstance(record, Report):
+            listings = {("by_reporter", self._keyed_hash("reporter_id", record.reporter_id))}
+            return listings | {("open", "")} if record.is_open else listings
+        if isinstance(record, OutboxItem):
+            listings = {("pending", "") if record.pending else ("delivered", record.kind)}
+            if record.report_id:  # "" for reminder posts, which belong to no report
+                listings.add(("outbox_of", record.report_id))
+            if record.run_id:
+                listings.add(("outbox_of_run", record.run_id))
+            return listings
+        if isinstance(record, (Note, Evidence, AuditEvent)):
+            return {(f"{TABLE_OF[type(record)]}_of", record.report_id)}
+        if isinstance(record, ReminderRun):
+            return {("runs_of", record.reminder_id)}
+        return set()
+
+    def _unlist(self, listing: Listing, record_id: str) -> None:
+        ids = self._lists[listing]
+        del ids[record_id]
+        if not ids:
+            del self._lists[listing]  # keys are ids of removed reports too: do not keep them
+
+    def _ids(self, listing: Listing) -> Iterable[str]:
+        return self._lists.get(listing, {})
+
+    def _press_key(self, press: ReminderPress) -> tuple[str, str, str]:
+        return press.run_id, press.button, self._keyed_hash("presser_id", press.presser_id)
+
+    # --- queries
 
     def report_by_reference(self, reference: str) -> Report | None:
         """The report with this reference."""
@@ -139,59 +198,99 @@ class Tables:
 
     def reports_by_reporter(self, reporter_id: str) -> list[Report]:
         """A reporter's reports, newest first."""
-        ids = self._by_reporter.get(self._reporter_key(reporter_id), ())
+        ids = self._ids(("by_reporter", self._keyed_hash("reporter_id", reporter_id)))
         # The reporter_id comparison guards against a (vanishingly unlikely) keyed-hash collision.
         found = [self.reports[i] for i in ids if self.reports[i].reporter_id == reporter_id]
-        return sorted(found, key=self._report_key, reverse=True)
+        return self._oldest_first(found, "created_at")[::-1]
 
     def open_reports(self) -> list[Report]:
         """Reports not resolved or closed, oldest first."""
-        return sorted((self.reports[i] for i in self._open), key=self._report_key)
+        return self._oldest_first((self.reports[i] for i in self._ids(("open", ""))), "created_at")
 
     def all_reports(self) -> list[Report]:
         """Every report, oldest first."""
-        return sorted(self.reports.values(), key=self._report_key)
+        return self._oldest_first(self.reports.values(), "created_at")
 
     def notes_of(self, report_id: str) -> list[Note]:
         """A case's notes, oldest first."""
-        return sorted((self.notes[i] for i in self._notes_of.get(report_id, ())), key=self._at_key)
+        return self._oldest_first((self.notes[i] for i in self._ids(("notes_of", report_id))), "at")
 
     def evidence_of(self, report_id: str) -> list[Evidence]:
         """A case's files, oldest first; ties by id, an order any store can reproduce."""
-        found = (self.evidence[i] for i in self._evidence_of.get(report_id, ()))
+        found = (self.evidence[i] for i in self._ids(("evidence_of", report_id)))
         return sorted(found, key=lambda e: (e.received_at, e.id))
 
     def audit_of(self, report_id: str) -> list[AuditEvent]:
         """A case's audit trail, oldest first."""
-        return sorted((self.audit[i] for i in self._audit_of.get(report_id, ())), key=self._at_key)
+        return self._oldest_first((self.audit[i] for i in self._ids(("audit_of", report_id))), "at")
 
     def outbox_of(self, report_id: str) -> list[OutboxItem]:
         """A case's outbox items, in the order they were first queued."""
-        return [self.outbox[i] for i in self._outbox_of.get(report_id, ())]
+        return [self.outbox[i] for i in self._ids(("outbox_of", report_id))]
+
+    def outbox_of_run(self, run_id: str) -> list[OutboxItem]:
+        """A reminder send's outbox items, in the order they were first queued."""
+        return [self.outbox[i] for i in self._ids(("outbox_of_run", run_id))]
 
     def due_outbox(self, now: datetime, limit: int) -> list[OutboxItem]:
-        """Pending items due at or before `now`, oldest due first."""
-        due = (self.outbox[i] for i in self._pending if self.outbox[i].due_at <= now)
-        return heapq.nsmallest(limit, due, key=lambda o: (o.due_at, self._order[OutboxItem, o.id]))
+        """Pending items due at or before `now`: about reports before reminder posts, then oldest due first."""
+        # Ranked first by kind so a fan-out of reminder posts never holds up a lead alert queued after it.
+        pending = (self.outbox[i] for i in self._ids(("pending", "")))
+        due = (o for o in pending if o.due_at <= now)
+        return heapq.nsmallest(
+            limit, due, key=lambda o: (o.kind == Delivery.REMINDER, o.due_at, self._order[OutboxItem, o.id])
+        )
 
-    def _report_key(self, report: Report) -> tuple[datetime, int]:
-        return report.created_at, self._order[Report, report.id]
+    def delivered_outbox(self, kind: Delivery, before: datetime, limit: int) -> list[OutboxItem]:
+        """Delivered items of one kind with delivered_at before `before`, oldest delivered first."""
+        delivered = (self.outbox[i] for i in self._ids(("delivered", kind)))
+        old = [o for o in delivered if o.delivered_at is not None and o.delivered_at < before]
+        return heapq.nsmallest(limit, old, key=lambda o: (o.delivered_at, self._order[OutboxItem, o.id]))
 
-    def _at_key(self, record: Note | AuditEvent) -> tuple[datetime, int]:
-        return record.at, self._order[type(record), record.id]
+    def all_reminders(self) -> list[Reminder]:
+        """Every reminder, oldest created first."""
+        return self._oldest_first(self.reminders.values(), "created_at")
+
+    def runs_of(self, reminder_id: str) -> list[ReminderRun]:
+        """A reminder's claimed sends, oldest claimed first."""
+        return self._oldest_first((self.runs[i] for i in self._ids(("runs_of", reminder_id))), "claimed_at")
+
+    def press_counts(self, reminder_id: str) -> dict[PressKind, int]:
+        """Presses of each button over all of a reminder's sends; every button is present."""
+        counts = self._press_counts.get(reminder_id, Counter())
+        return {kind: counts[kind] for kind in PressKind}
+
+    def all_purges(self) -> list[PurgeRecord]:
+        """Every purge record, oldest purged first."""
+        return self._oldest_first(self.purges.values(), "purged_at")
+
+    def _oldest_first(self, records: Iterable[R], when: str) -> list[R]:
+        """`records` by the time in field `when`, ties in arrival order."""
+        at = attrgetter(when)
+        return sorted(records, key=lambda r: (at(r), self._order[type(r), r.id]))
 
 
-def _records(changes: Changes) -> Iterator[Record]:
-    yield from changes.reports
-    yield from changes.notes
-    yield from changes.evidence
-    yield from changes.audit
-    yield from changes.outbox
+def _check_versions(kind: str, records: Sequence[Report | Reminder], stored: Mapping[str, Report | Reminder]) -> None:
+    # Optimistic concurrency: version 1 must be new, version n must follow the stored n - 1.
+    _unique(kind, (r.id for r in records))
+    for record in records:
+        current = stored.get(record.id)
+        stored_version = current.version if current else 0
+        if record.version != stored_version + 1:
+            raise Conflict(
+                f"{kind} {record.id} is at version {stored_version}; "
+                f"version {record.version} cannot follow it"
+            )
+
+
+def _once(kind: str, keyed: Iterable[tuple[str, Hashable]], stored: Container[Any], why: str) -> None:
+    # Each key may be neither stored already nor given twice.
+    seen: set[Hashable] = set()
+    for record_id, key in keyed:
+        if key in stored or key in seen:
+            raise Conflict(f"{kind} {record_id}: {why}")
+        seen.add(key)
 
 
 def _unique(kind: str, ids: Iterable[str]) -> None:
-    seen: set[str] = set()
-    for record_id in ids:
-        if record_id in seen:
-            raise Conflict(f"{kind} {record_id} appears twice in one commit")
-        seen.add(record_id)
+    _once(kind, ((i, i) for i in ids), (), "appears twice in one commit")

@@ -16,20 +16,18 @@ readable by `TinyDB(path)`; sensitive fields sealed), `journal.log`.
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 from bot.crypto import Keyring
 from bot.domain.errors import StoreError, StoreLocked
 from bot.domain.report import Changes
 from bot.store.base import TablesStore
-from bot.store.codec import TABLES, Record, to_doc
-from bot.store.journal import Journal, encode_line
-from bot.store.recovery import DataPaths, Sealed, recover
+from bot.store.codec import TABLES, by_table, to_doc
+from bot.store.journal import Journal, encode_line, encode_payload
+from bot.store.recovery import DataPaths, Sealed, forget, recover
 from bot.store.sealing import Sealer
 from bot.durable import fsync_dir
 from bot.store.snapshot import Snapshot, temp_path, write_snapshot
@@ -127,13 +125,16 @@ class TinyDBStore(TablesStore):
     def commit(self, changes: Changes) -> None:
         """Store every record of `changes` atomically; durable (fsynced) when this returns."""
         # Encrypt and serialise before taking the lock: it is the costly part and needs no state.
-        docs = {t: [self._sealer.seal(t, to_doc(r)) for r in rs] for t, rs in _by_table(changes) if rs}
-        if not docs:
-            return
-        payload = json.dumps(docs, separators=(",", ":")).encode()
+        docs = {t: [self._sealer.seal(t, to_doc(r)) for r in rs] for t, rs in by_table(changes) if rs}
+        payload = encode_payload(docs, {})
         with self._lock:
             self._check_writable()
-            self._tables.check(changes)
+            # What a commit removes depends on the state, so it is listed here, under the lock.
+            removed = self._tables.check(changes)
+            if not (docs or removed):
+                return
+            if removed:  # rare (retention, clean-up) and small: serialised again here, with the ids
+                payload = encode_payload(docs, removed)
             line = encode_line(self._seq + 1, payload)
             try:
                 self._journal.append(line)
@@ -145,10 +146,11 @@ class TinyDBStore(TablesStore):
                     "nothing was committed; restart the bot"
                 ) from exc
             self._seq += 1
-            self._tables.apply(changes)
+            self._tables.apply(changes, removed)
             for table, table_docs in docs.items():
                 for doc in table_docs:
                     self._sealed[table][doc["id"]] = doc
+            forget(self._sealed, removed)
             if self._journal.size >= self._compact_at and self._compactor is None:
                 # Compacting takes long at scale (serialise and fsync every record): do it beside
                 # the commits, not inside one, so acknowledgements never wait for it.
@@ -288,11 +290,3 @@ def _lock(data_dir: Path) -> int:
             "stop it first, or give this one its own data folder"
         ) from None
     return fd
-
-
-def _by_table(changes: Changes) -> Iterator[tuple[str, tuple[Record, ...]]]:
-    yield "reports", changes.reports
-    yield "notes", changes.notes
-    yield "evidence", changes.evidence
-    yield "audit", changes.audit
-    yield "outbox", changes.outbox
