@@ -1,4 +1,4 @@
-"""The outbox worker: one background thread per server that delivers due items, woken after each commit."""
+"""Background workers: the outbox worker delivers due items, woken after each commit; the scheduler runs due work."""
 
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ class OutboxWorker:
     never post twice; the store's outbox is the single record of what has been sent.
     """
 
-    def __init__(self, *, deliver: Callable[[], int], poll_seconds: float = 1.0, gather_seconds: float = 0.02) -> None:
+    def __init__(self, *, deliver: Callable[[], int], poll_seconds: float = 1.0, gather_seconds: float = 0.02,
+                 name: str = "staffsafe-outbox") -> None:
         self._deliver = deliver
+        self._name = name
         self._poll = poll_seconds
         self._gather = gather_seconds
         self._wake = threading.Event()
@@ -29,7 +31,7 @@ class OutboxWorker:
     def start(self) -> OutboxWorker:
         """Start the thread (idempotent)."""
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="staffsafe-outbox", daemon=True)
+            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
             self._thread.start()
         return self
 
@@ -55,7 +57,7 @@ class OutboxWorker:
         try:
             return self._deliver()
         except Exception as error:  # noqa: BLE001 - the worker must outlive any one failure
-            log_incident(log, "outbox delivery", error)
+            log_incident(log, self._name, error)
             return 0
 
     def _run(self) -> None:

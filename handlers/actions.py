@@ -23,3 +23,15 @@ class Action(StrEnum):
     INFO_STAYSAFE = "info.staysafe"
     INFO_HELP = "info.help"
     TAKEDOWN_SUBMIT = "info.takedown_submit"
+    CASE_HOLD = "case.hold"  # place or lift a legal hold (retention)
+    REMINDERS = "reminder.list"  # admins: the reminders and their counts
+    REMINDER_NEW = "reminder.new"
+    REMINDER_SAVE = "reminder.save"  # the create/edit form
+    REMINDER_EDIT = "reminder.edit"
+    REMINDER_PREVIEW = "reminder.preview"
+    REMINDER_SEND_NOW = "reminder.send_now"
+    REMINDER_PAUSE = "reminder.pause"
+    REMINDER_RESUME = "reminder.resume"
+    REMINDER_DELETE = "reminder.delete"  # opens the confirmation form of the same id
+    REMINDER_DONE = "reminder.done"  # staff, on a reminder message (value: the run id)
+    REMINDER_HOW = "reminder.how"  # "show me how" (value: the run id)

@@ -74,7 +74,7 @@ def lead_alert_card(report: Report, content: Content, *, handler_name: str = "")
     if report.handler_id and report.status is not Status.NEW:
         status = f"{report.status.value.replace('_', ' ')}, handled by {handler_name or 'a designated lead'}"
     buttons = [Button("View details", Action.CASE_VIEW, report.id, Style.PRIMARY)]
-    if report.status is Status.NEW:
+    if awaits_acknowledgement(report):
         buttons.append(Button("Acknowledge", Action.CASE_ACK, report.id))
     return Card(
         title=f"New report {report.reference}",
@@ -114,6 +114,7 @@ def case_card(report: Report, notes: list[Note], content: Content, *, now: datet
         Fact("Evidence saved", "yes" if report.evidence_saved else "no"),
         Fact("Wants", ", ".join(WANT_LABELS[w] for w in sorted(report.wants)) or "not said"),
         Fact("Flags", flags(report)),
+        Fact("Legal hold", "yes: never deleted while held" if report.legal_hold else "no"),
     )
     timeline = tuple(Fact(f"{n.at:%Y-%m-%d %H:%M} {_NOTE_LABELS[n.kind]}", n.text) for n in notes)
     sections = [Section(heading="What happened", quote=report.what_happened), Section(facts=facts)]
@@ -143,7 +144,7 @@ _NOTE_LABELS = {
 def lead_buttons(report: Report) -> tuple[Button, ...]:
     """What a lead can do with a case."""
     buttons = [Button("View details", Action.CASE_VIEW, report.id)]
-    if report.status is Status.NEW:
+    if awaits_acknowledgement(report):
         buttons.append(Button("Acknowledge", Action.CASE_ACK, report.id, Style.PRIMARY))
     buttons += [
         Button("Add note", Action.CASE_NOTE, report.id),
@@ -151,8 +152,51 @@ def lead_buttons(report: Report) -> tuple[Button, ...]:
         Button("Message reporter", Action.CASE_MESSAGE, report.id),
         Button("Takedown letter", Action.CASE_LETTER, report.id),
         Button("Export", Action.CASE_EXPORT, report.id),
+        Button("Lift legal hold" if report.legal_hold else "Legal hold", Action.CASE_HOLD, report.id),
     ]
     return tuple(buttons)
+
+
+def awaits_acknowledgement(report: Report) -> bool:
+    """Open and not yet taken by a lead (new, or escalated for want of one)."""
+    return report.is_open and not report.acknowledged
+
+
+def escalation_card(report: Report, content: Content, *, now: datetime) -> Card:
+    """Re-alerts the leads to a report nobody has acknowledged; content-light, like the first alert."""
+    waited = age(report.created_at, now)
+    return Card(
+        title=f"Not yet acknowledged: {report.reference}",
+        summary=f"Report {report.reference} has waited {waited} without a designated lead.",
+        sections=(Section(
+            body=f"This report has waited **{waited}** and no designated lead has acknowledged it. "
+                 "The reporter has been told it is being chased.",
+            facts=(Fact("Where", place_name(content, report.where)), Fact("Flags", flags(report)),
+                   Fact("Chased", f"{report.escalations} time(s)")),
+        ),),
+        buttons=(Button("View details", Action.CASE_VIEW, report.id),
+                 Button("Acknowledge", Action.CASE_ACK, report.id, Style.PRIMARY)),
+    )
+
+
+def chased_card(report: Report) -> Card:
+    """Tells the reporter their report is waiting, and that the leads are being chased."""
+    text = (f"Your report {report.reference} has not been picked up yet, so StaffSafe is chasing the "
+            "designated leads now. You do not need to do anything.")
+    return Card(title="Update on your report", summary=text, sections=(Section(facts=(Fact("Update", text),)),))
+
+
+def retention_warning_card(report: Report, *, purge_on: datetime) -> Card:
+    """Warns the leads a closed case is about to be deleted, with the way to keep it."""
+    return Card(
+        title=f"{report.reference} will be deleted on {purge_on:%d %b %Y}",
+        summary=f"Closed case {report.reference} will be deleted on {purge_on:%d %b %Y}.",
+        sections=(Section(body="Under the retention policy this closed case, its notes and its files will be "
+                               "deleted for good. Only its reference and the date are kept. To keep it (for "
+                               "a complaint, a claim or the police), place a **legal hold**."),),
+        buttons=(Button("Legal hold", Action.CASE_HOLD, report.id, Style.DANGER),
+                 Button("View details", Action.CASE_VIEW, report.id)),
+    )
 
 
 def my_reports_card(reports: list[Report]) -> Card:

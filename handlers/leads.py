@@ -9,7 +9,7 @@ from bot.domain.org import Actor
 from bot.domain.report import REFUSED, Changes, Delivery, NoteKind, Report, Status
 from bot.domain.ui import Card, FormResult, Reply
 from bot.domain.workflow import STATUS_WORDS, Role, check_move
-from handlers.cards import case_card, queue_card
+from handlers.cards import awaits_acknowledgement, case_card, queue_card
 from handlers.reports import _item, alert_update, audit, find_report, note_changes, text_error
 from handlers.services import Services
 from handlers.takedown import letter_for_report
@@ -53,7 +53,7 @@ def view_case(services: Services, actor: Actor, reference_or_id: str) -> Card:
 def acknowledge(services: Services, actor: Actor, reference_or_id: str, *, named: bool = True) -> Reply:
     """Take the case; the reporter is told who handles it, unless the lead chooses not to be named."""
     report = find_case(services, actor, reference_or_id, "case.ack")
-    if report.status is not Status.NEW:
+    if not awaits_acknowledgement(report):
         return Reply.say(f"{report.reference} is already {STATUS_WORDS[report.status]}.")
     now = services.clock.now()
     updated = report.evolve(now=now, status=Status.ACKNOWLEDGED, handler_id=actor.id, handler_named=named)
@@ -126,3 +126,17 @@ def lead_queue(services: Services, actor: Actor) -> Reply:
     services.org.require_lead(actor.id)
     visible = [r for r in services.store.open_reports() if services.org.may_handle(actor.id, r)]
     return Reply(cards=(queue_card(visible, services.content, now=services.clock.now()),))
+
+
+def toggle_legal_hold(services: Services, actor: Actor, reference_or_id: str) -> Reply:
+    """Place a legal hold (the case is never purged while held), or lift it (leads are warned again first)."""
+    report = find_case(services, actor, reference_or_id, "case.hold")
+    now = services.clock.now()
+    held = not report.legal_hold
+    updated = report.evolve(now=now, legal_hold=held, retention_warned_at=None)
+    services.store.commit(Changes(reports=(updated,), audit=(
+        audit(report, actor, "case.hold", now, detail="placed" if held else "lifted"),)))
+    if held:
+        return Reply.say(f"Legal hold placed on {report.reference}: it will not be deleted until a lead lifts it.")
+    return Reply.say(f"Legal hold lifted on {report.reference}. If it is closed, the leads are warned again "
+                     "7 days before it is deleted.")

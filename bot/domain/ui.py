@@ -24,6 +24,8 @@ class FieldKind(StrEnum):
     NUMBER = "number"
     USER = "user"  # a person in the workspace
     FILES = "files"  # screenshots (Slack file_input); optional everywhere
+    CHANNELS = "channels"  # one or more channels, as platform-qualified ids
+    TIME = "time"  # a time of day, "HH:MM"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,73 @@
+"""Escalation: a report no lead has acknowledged within the window is chased, once per window."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from bot.domain.errors import Conflict
+from bot.domain.hours import WorkingHours, add_working_time
+from bot.domain.org import Actor
+from bot.domain.report import Changes, Delivery, OutboxItem, Report, Status
+from bot.domain.workflow import Role, allowed_moves
+from handlers.reports import _item, alert_update, audit, recipient_tag
+from handlers.services import Services
+
+log = logging.getLogger(__name__)
+
+SYSTEM = Actor(id="system:scheduler", name="StaffSafe")
+CHASED = "chased"  # a REPORTER_UPDATE's detail: "your report is being chased"
+
+
+def escalate_due_reports(services: Services, *, window_hours: float, working: WorkingHours | None = None) -> int:
+    """Escalate every unacknowledged open report whose next window has passed; returns how many."""
+    now = services.clock.now()
+    escalated = 0
+    for report in services.store.open_reports():
+        if report.acknowledged:
+            continue
+        windows = windows_passed(report, now, window_hours, working)
+        if windows <= report.escalations:
+            continue
+        try:
+            services.store.commit(_escalation(services, report, windows, now))
+        except Conflict:
+            continue  # acknowledged meanwhile, or another scheduler escalated it: once per window
+        log.info("report %s escalated: unacknowledged after %d window(s)", report.reference, windows)
+        escalated += 1
+    return escalated
+
+
+def windows_passed(report: Report, now: datetime, window_hours: float, working: WorkingHours | None) -> int:
+    """How many whole escalation windows have passed since the report came in (working time if set)."""
+    count = report.escalations
+    while add_working_time(report.created_at, (count + 1) * window_hours, working) <= now:
+        count += 1  # after downtime several windows may have passed: they escalate once, together
+    return count
+
+
+def next_escalation(report: Report, window_hours: float, working: WorkingHours | None) -> datetime:
+    """When the report escalates next if still unacknowledged."""
+    return add_working_time(report.created_at, (report.escalations + 1) * window_hours, working)
+
+
+def _escalation(services: Services, report: Report, windows: int, now: datetime) -> Changes:
+    status = Status.ESCALATED if Status.ESCALATED in allowed_moves(Role.SYSTEM, report.status) else report.status
+    updated = report.evolve(now=now, status=status, escalations=windows)
+    return Changes(
+        reports=(updated,),
+        outbox=(*lead_notices(services, updated, Delivery.ESCALATION, now),
+                _item(Delivery.REPORTER_UPDATE, updated, now, detail=CHASED),
+                alert_update(updated, now)),
+        audit=(audit(report, SYSTEM, "case.escalate", now, detail=f"unacknowledged, window {windows}"),),
+    )
+
+
+def lead_notices(services: Services, report: Report, kind: Delivery, now: datetime) -> tuple[OutboxItem, ...]:
+    """A notice to the leads' channel and each backup lead by DM; for a report about a lead, DMs to the others."""
+    others = sorted(services.org.leads_for(report))
+    if report.subject_id is not None and services.org.is_lead(report.subject_id):
+        return tuple(_item(kind, report, now, detail=recipient_tag(lead)) for lead in others)
+    backups = [lead for lead in others if lead in services.org.backup_leads]
+    return (_item(kind, report, now), *(_item(kind, report, now, detail=recipient_tag(b)) for b in backups))
+
