@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from slack_bolt import App
 from slack_bolt.authorization import AuthorizeResult
@@ -19,7 +20,9 @@ from bot.crypto import load_keyring
 from bot.domain.guidance import GuidanceEngine
 from bot.domain.ports import Clock, Store, SystemClock
 from bot.incidents import log_incident
+from bot.pacing import Pacer
 from bot.settings import Settings
+from bot.slack.directory import SlackDirectory
 from bot.slack.http import SlackHttpApp
 from bot.slack.listeners import SlackListeners
 from bot.slack.logs import library_logger, quiet_slack_libraries
@@ -27,6 +30,8 @@ from bot.slack.notifier import SlackNotifier
 from bot.store.tinydb_store import TinyDBStore
 from bot.worker import OutboxWorker
 from handlers.delivery import deliver_due
+from handlers.reminders import seed_reminders
+from handlers.scheduled import Policy, run_due_work
 from handlers.services import Services
 
 
@@ -43,18 +48,31 @@ def running(settings: Settings, *, clock: Clock | None = None, store: Store | No
     content = load_content()
     store = store or open_store(settings)
     try:
-        yield (
-            Services(
-                store=store,
-                content=content,
-                clock=clock or SystemClock(),
-                org=config.organisation,
-                guidance=GuidanceEngine(content=content),
-            ),
-            config,
-        )
+        services = Services(store=store, content=content, clock=clock or SystemClock(), org=config.organisation,
+                            guidance=GuidanceEngine(content=content))
+        seed_reminders(services, config.reminders)
+        yield services, config
     finally:
         store.close()
+
+
+def policy_of(config: AppConfig) -> Policy:
+    """The scheduling settings app.yaml gives."""
+    return Policy(reminder_grace=timedelta(minutes=config.reminder_grace_minutes),
+                  escalation_hours=config.escalation_hours, working_hours=config.working_hours,
+                  retention_days=config.retention_days)
+
+
+def scheduler_for(services: Services, config: AppConfig, *, wake_outbox: Callable[[], None],
+                  poll_seconds: float = 15.0) -> OutboxWorker:
+    """The scheduler thread: reminders, escalations and retention, every `poll_seconds`."""
+    policy = policy_of(config)
+
+    def one_pass() -> int:
+        if run_due_work(services, policy).queued:
+            wake_outbox()
+        return 0  # then sleep until the next pass
+    return OutboxWorker(deliver=one_pass, poll_seconds=poll_seconds, name="staffsafe-scheduler")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,22 +82,40 @@ class SlackRuntime:
     bolt: App
     http: SlackHttpApp
     worker: OutboxWorker
+    scheduler: OutboxWorker
+    services: Services  # with Slack's directory
+
+    def start(self) -> None:
+        """Start delivering and scheduling."""
+        self.worker.start()
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        """Stop both background threads."""
+        self.scheduler.stop()
+        self.worker.stop()
 
 
 def build_slack(services: Services, config: AppConfig, settings: Settings, *,
-                signature_clock: SignatureClock | None = None, poll_seconds: float = 1.0) -> SlackRuntime:
+                signature_clock: SignatureClock | None = None, poll_seconds: float = 1.0,
+                scheduler_seconds: float = 15.0, pacer: Pacer | None = None) -> SlackRuntime:
     """Everything the Slack adapter needs, from checked settings."""
     quiet_slack_libraries()
 
-    def web_client(retry_handlers: list) -> WebClient:
-        return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10,
+    def web_client(retry_handlers: list, timeout: int = 10) -> WebClient:
+        return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=timeout,
                          logger=library_logger("slack_sdk"), retry_handlers=retry_handlers)
 
     # Listener calls (opening modals, answering a button) may retry at once: they post nothing
     # twice that matters. Deliveries never retry inside the client: the outbox decides, durably.
     listener_client = web_client([ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(max_retry_count=1)])
+    # The directory answers inside a form's 3-second ack (is this an admin? can the bot post there?):
+    # a short timeout, and its answers are cached.
+    services = replace(services, directory=SlackDirectory(web_client([], timeout=2)))
     notifier = SlackNotifier(client=web_client([]), lead_channel=config.lead_channel.get("slack", ""))
-    worker = OutboxWorker(deliver=lambda: deliver_due(services, notifier), poll_seconds=poll_seconds)
+    pacer = pacer or Pacer()
+    worker = OutboxWorker(deliver=lambda: deliver_due(services, notifier, pacer=pacer), poll_seconds=poll_seconds)
+    scheduler = scheduler_for(services, config, wake_outbox=worker.wake, poll_seconds=scheduler_seconds)
     bolt = App(
         client=listener_client,
         signing_secret=settings.slack_signing_secret,
@@ -95,8 +131,8 @@ def build_slack(services: Services, config: AppConfig, settings: Settings, *,
     SlackListeners(services=services, commands=config.commands, wake_outbox=worker.wake).configure(bolt)
     # Socket Mode needs no signing secret and serves no HTTP; the verifier only refuses an empty one.
     http = SlackHttpApp(app=bolt, signing_secret=settings.slack_signing_secret or "socket-mode",
-                        healthy=lambda: worker.alive, clock=signature_clock)
-    return SlackRuntime(bolt=bolt, http=http, worker=worker)
+                        healthy=lambda: worker.alive and scheduler.alive, clock=signature_clock)
+    return SlackRuntime(bolt=bolt, http=http, worker=worker, scheduler=scheduler, services=services)
 
 
 def _log_error(error: Exception) -> None:

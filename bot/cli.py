@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from bot.app import open_store, running
+from bot.app import open_store, policy_of, running
 from bot.console.app import ConsoleBot
 from bot.domain.errors import StaffSafeError
 from bot.domain.org import Actor
@@ -76,6 +76,7 @@ def run_console(settings: Settings, args: argparse.Namespace) -> int:
             read=read,
             write=write,
             lead_mode=args.lead,
+            policy=policy_of(config),
         ).run()
     return 0
 
@@ -116,14 +117,14 @@ def run_serve(settings: Settings, args: argparse.Namespace) -> int:
     with running(settings) as (services, config):
         runtime = build_slack(services, config, settings)
         check_token(runtime.bolt.client)
-        runtime.worker.start()
+        runtime.start()
         try:
             if args.socket:
                 serve_socket(runtime.bolt, app_token=settings.slack_app_token, api_url=settings.slack_api_url)
             else:
                 serve_http(runtime.http, host=settings.host, port=settings.port)
         finally:
-            runtime.worker.stop()
+            runtime.stop()
     return 0
 
 

@@ -197,6 +197,7 @@ class FakeSlack:
             "conversations.open": self._conversations_open,
             "conversations.history": self._conversations_history,
             "conversations.info": self._conversations_info,
+            "users.conversations": self._users_conversations,
             "apps.connections.open": lambda args: {"url": self.socket_url},
             "views.open": self._views_open,
             "views.push": self._views_open,
@@ -642,6 +643,16 @@ class FakeSlack:
         if known is None or (known.is_private and not known.member):
             raise _SlackError("channel_not_found")
         return {"channel": known.info()}
+
+    def _users_conversations(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The bot's channels, paged by a cursor that is the index to start at."""
+        with self._lock:
+            mine = [c for c in self._channels.values() if c.member and not c.mpim
+                    and not (c.archived and str(args.get("exclude_archived", "")).lower() in ("true", "1"))]
+        start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 100)
+        page = mine[start:start + limit]
+        cursor = str(start + limit) if start + limit < len(mine) else ""
+        return {"channels": [c.info() for c in page], "response_metadata": {"next_cursor": cursor}}
 
     def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("trigger_id") and not args.get("interactivity_pointer"):

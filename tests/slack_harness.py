@@ -59,7 +59,8 @@ class SlackBot:
     """The running bot; stop() shuts the server, the worker and the store."""
 
     def __init__(self, *, tmp_path: Path, slack: Any, app_yaml: str = APP_YAML,
-                 signing_secret: str = SIGNING_SECRET, signature_clock: Any = None) -> None:
+                 signing_secret: str = SIGNING_SECRET, signature_clock: Any = None, clock: Any = None,
+                 pacer: Any = None) -> None:
         config = tmp_path / "app.yaml"
         config.write_text(app_yaml)
         self.slack = slack
@@ -67,15 +68,16 @@ class SlackBot:
             config_path=config, data_dir=tmp_path / "data", secret_key=None, secret_file=None,
             slack_bot_token=BOT_TOKEN, slack_signing_secret=signing_secret, slack_api_url=slack.api_url, port=0,
         )
-        self._running = running(self.settings)
+        self._running = running(self.settings, clock=clock)
         self.services, self.config = self._running.__enter__()
+        # The scheduler thread runs (the health check wants it) but tests drive its passes themselves.
         self.runtime = build_slack(self.services, self.config, self.settings, poll_seconds=0.05,
-                                   signature_clock=signature_clock)
+                                   signature_clock=signature_clock, scheduler_seconds=3600, pacer=pacer)
         self.server = http_server(self.runtime.http, host="127.0.0.1", port=0)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
-        self.runtime.worker.start()
+        self.runtime.start()
 
     def _serve(self) -> None:
         try:
@@ -99,7 +101,7 @@ class SlackBot:
             return Answer(error.code, error.read().decode())
 
     def stop(self) -> None:
-        self.runtime.worker.stop()
+        self.runtime.stop()
         self.server.close()
         self._thread.join(5)
         self._running.__exit__(None, None, None)

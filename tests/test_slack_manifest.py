@@ -18,7 +18,8 @@ from bot.slack.manifest import COMMAND_DESCRIPTIONS, manifest_yaml, slack_manife
 # Slack's published schema (slackapi/manifest-schema), read in place: it is not ours to copy into the repo.
 SCHEMA_DIR = Path("/work/shared/schemas/slack-manifest")
 URL = "https://staffsafe.example.org"
-LEAST_SCOPES = {"commands", "chat:write", "im:write", "files:read", "files:write", "groups:history", "im:history"}
+LEAST_SCOPES = {"commands", "chat:write", "im:write", "files:read", "files:write", "groups:history", "im:history",
+                "channels:history", "users:read", "channels:read", "groups:read"}
 
 
 def make_config(commands: dict[str, str] | None = None, organisation: str = "Example Academy Trust") -> AppConfig:
@@ -29,7 +30,7 @@ def make_config(commands: dict[str, str] | None = None, organisation: str = "Exa
 
 
 RENAMED = {"report": "ss-report", "myreports": "ss-mine", "hotlines": "ss-hotlines",
-           "takedown": "ss-takedown", "staysafe": "ss-safe", "help": "staffsafe"}
+           "takedown": "ss-takedown", "staysafe": "ss-safe", "help": "staffsafe", "reminders": "ss-reminders"}
 
 
 @pytest.fixture(scope="module")

@@ -56,12 +56,16 @@ _ELEMENT_TYPES = {
     FieldKind.NUMBER: "number_input",
     FieldKind.USER: "users_select",
     FieldKind.FILES: "file_input",
+    FieldKind.CHANNELS: "multi_conversations_select",
+    FieldKind.TIME: "timepicker",
 }
 _ACCEPTED = {
     FieldKind.SELECT: ("radio_buttons", "static_select"),
     FieldKind.MULTI_SELECT: ("checkboxes", "multi_static_select"),
 }
 _NO_PLACEHOLDER = {"radio_buttons", "checkboxes", "file_input"}
+_SLACK_CHANNEL = re.compile(r"[CG][A-Z0-9]{2,}")
+_HH_MM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
 
 def _options(field: Field) -> list[dict[str, object]]:
@@ -90,6 +94,9 @@ def _element(field: Field) -> dict[str, Any]:
                     if v is not None}
     elif kind == "file_input":
         element |= {"filetypes": FILE_TYPES, "max_files": MAX_FILES}
+    elif kind == "multi_conversations_select":
+        # Channels only (no DMs): a reminder is for a team, and the bot must be a member to post.
+        element["filter"] = {"include": ["public", "private"], "exclude_bot_users": True}
     if field.placeholder and kind not in _NO_PLACEHOLDER:
         element["placeholder"] = _plain(field.placeholder, MAX_PLACEHOLDER)
     return element
@@ -118,6 +125,12 @@ def _initial(field: Field, element: dict[str, Any], value: object) -> None:
     elif kind == "users_select" and isinstance(value, str):
         user = value.removeprefix("slack:")
         element.update({"initial_user": user} if _SLACK_USER.fullmatch(user) else {})
+    elif kind == "multi_conversations_select" and isinstance(value, (list, tuple)):
+        chosen = [c.removeprefix("slack:") for c in value if isinstance(c, str)]
+        chosen = [c for c in chosen if _SLACK_CHANNEL.fullmatch(c)]
+        element.update({"initial_conversations": chosen} if chosen else {})
+    elif kind == "timepicker" and isinstance(value, str) and _HH_MM.fullmatch(value):
+        element["initial_time"] = value
 
 
 def input_block(field: Field, initial: object = None) -> dict[str, Any]:
@@ -181,6 +194,13 @@ def _user(element: Mapping[str, Any]) -> object:
     return f"slack:{user}" if isinstance(user, str) and user else None
 
 
+def _channels(element: Mapping[str, Any]) -> object:
+    chosen = element.get("selected_conversations", [])
+    if not isinstance(chosen, list):
+        return None
+    return [f"slack:{c}" for c in chosen if isinstance(c, str) and _SLACK_CHANNEL.fullmatch(c)]
+
+
 def _files(element: Mapping[str, Any]) -> object:
     files = element.get("files", [])
     if not isinstance(files, list):
@@ -198,6 +218,8 @@ _READERS: dict[str, Callable[[Mapping[str, Any]], object]] = {
     "datepicker": _string("selected_date"),
     "users_select": _user,
     "file_input": _files,
+    "multi_conversations_select": _channels,
+    "timepicker": _string("selected_time"),
 }
 
 

@@ -21,6 +21,8 @@ from bot.domain.ui import Field, FieldKind, Form, FormResult, Reply
 from bot.incidents import log_incident
 from bot.slack.blocks import render_home, render_reply
 from bot.slack.forms import answers_from_state, field_errors, form_context, render_modal
+from bot.slack.payloads import ack_only, actor_of, button_value
+from bot.slack.reminder_listeners import configure_reminders
 from bot.slack.submissions import Body, form_submitters, view_state
 from bot.slack.views import card_modal, done_modal, open_or_push
 from handlers import export, forms, home, info, leads, reports, takedown
@@ -28,18 +30,6 @@ from handlers.actions import Action
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
-
-
-def actor_of(body: Body) -> Actor:
-    """Who is acting, from any payload; the id is Slack's, qualified."""
-    user = body.get("user")
-    if isinstance(user, dict):
-        user_id, name = user.get("id"), user.get("name") or user.get("username")
-    else:
-        user_id, name = body.get("user_id") or (body.get("event") or {}).get("user"), body.get("user_name")
-    if not isinstance(user_id, str) or not user_id:
-        raise StaffSafeError("I could not tell who you are. Please try again from Slack.")
-    return Actor(id=f"slack:{user_id}", name=str(name or ""))
 
 
 def friendly(error: Exception, where: str) -> str:
@@ -63,7 +53,7 @@ class SlackListeners:
         # Form submissions first: Bolt tries listeners in order, and the report form is the hot path.
         for form_id, submit in form_submitters(self.services).items():
             app.view(form_id)(self._submit(form_id, submit))
-        after_ack = [self._lazy(_after_ack)]
+        after_ack = [self.lazy(_after_ack)]
         app.command(f"/{c['report']}")(ack=self._report_ack, lazy=after_ack)
         for key, answer in {
             "hotlines": lambda body: info.hotlines(self.services, body.get("text", "")),
@@ -74,10 +64,11 @@ class SlackListeners:
             app.command(f"/{c[key]}")(ack=self._reply_ack(answer), lazy=after_ack)
         app.command(f"/{c['takedown']}")(ack=self._takedown_ack, lazy=after_ack)
         for action, run in self._button_table().items():
-            app.action(action.value)(ack=_ack, lazy=[self._lazy(run)])
-        app.view(Action.TAKEDOWN_SUBMIT.value)(ack=self._takedown_submit, lazy=[self._lazy(_send_letter)])
+            app.action(action.value)(ack=ack_only, lazy=[self.lazy(run)])
+        app.view(Action.TAKEDOWN_SUBMIT.value)(ack=self._takedown_submit, lazy=[self.lazy(_send_letter)])
         app.view(Action.INFO_TAKEDOWN.value)(self._takedown_pick)
-        app.event("app_home_opened")(ack=_ack, lazy=[self._lazy(self._publish_home)])
+        app.event("app_home_opened")(ack=ack_only, lazy=[self.lazy(self._publish_home)])
+        configure_reminders(app, self, c["reminders"])
 
     # --- commands -------------------------------------------------------------------------
 
@@ -118,28 +109,28 @@ class SlackListeners:
 
         def case_form(action: Action, build: Callable[..., Form]) -> Callable[..., None]:
             def open_form(body: Body, client: Any, **_: Any) -> None:
-                report = leads.find_case(s, actor_of(body), _value(body), action.value)  # refusals audited
+                report = leads.find_case(s, actor_of(body), button_value(body), action.value)  # refusals audited
                 open_or_push(client, body, render_modal(build(report)))
             return open_form
 
         return {
             Action.REPORT_OPEN: self._open_report,
-            Action.MY_REPORTS: lambda body, client, respond, **_: self._tell(
+            Action.MY_REPORTS: lambda body, client, respond, **_: self.tell(
                 body, client, respond, reports.my_reports(s, actor_of(body))),
             Action.REPORTER_REPLY: lambda body, client, **_: open_or_push(
-                client, body, render_modal(forms.reply_form(reports.own_report(s, actor_of(body), _value(body))))),
+                client, body, render_modal(forms.reply_form(reports.own_report(s, actor_of(body), button_value(body))))),
             Action.REPORT_WITHDRAW: lambda body, client, **_: open_or_push(
-                client, body, render_modal(forms.withdraw_form(reports.own_report(s, actor_of(body), _value(body))))),
+                client, body, render_modal(forms.withdraw_form(reports.own_report(s, actor_of(body), button_value(body))))),
             Action.CASE_VIEW: lambda body, client, **_: open_or_push(
-                client, body, card_modal(leads.view_case(s, actor_of(body), _value(body)))),
+                client, body, card_modal(leads.view_case(s, actor_of(body), button_value(body)))),
             Action.CASE_ACK: case_form(Action.CASE_ACK, forms.ack_form),
             Action.CASE_NOTE: case_form(Action.CASE_NOTE, forms.note_form),
             Action.CASE_STATUS: case_form(Action.CASE_STATUS, forms.status_form),
             Action.CASE_MESSAGE: case_form(Action.CASE_MESSAGE, forms.message_form),
             Action.CASE_LETTER: lambda body, client, **_: open_or_push(
-                client, body, card_modal(*leads.takedown_letter(s, actor_of(body), _value(body)).cards)),
-            Action.CASE_EXPORT: lambda body, client, respond, **_: self._tell(
-                body, client, respond, export.request_export(s, actor_of(body), _value(body)), wake=True),
+                client, body, card_modal(*leads.takedown_letter(s, actor_of(body), button_value(body)).cards)),
+            Action.CASE_EXPORT: lambda body, client, respond, **_: self.tell(
+                body, client, respond, export.request_export(s, actor_of(body), button_value(body)), wake=True),
             Action.INFO_HOTLINES: lambda body, client, **_: open_or_push(
                 client, body, card_modal(*info.hotlines(s).cards)),
             Action.INFO_STAYSAFE: lambda body, client, **_: open_or_push(
@@ -150,7 +141,7 @@ class SlackListeners:
                 client, body, render_modal(forms.takedown_pick_form(s.content))),
         }
 
-    def _tell(self, body: Body, client: Any, respond: Any, reply: Reply, *, wake: bool = False) -> None:
+    def tell(self, body: Body, client: Any, respond: Any, reply: Reply, *, wake: bool = False) -> None:
         """Answer privately: ephemerally where the button was, else in a modal."""
         if wake:
             self.wake_outbox()
@@ -222,22 +213,18 @@ class SlackListeners:
         cards = home.home_cards(self.services, actor, self.commands)
         client.views_publish(user_id=actor.id.removeprefix("slack:"), view={"type": "home", "blocks": render_home(cards)})
 
-    def _lazy(self, run: Callable[..., None]) -> Callable[..., None]:
+    def lazy(self, run: Callable[..., None]) -> Callable[..., None]:
         """A lazy listener that never lets an error escape to Bolt (whose logs could carry payloads)."""
         def lazy(body: Body, client: Any, context: BoltContext, respond: Any = None, **_: Any) -> None:
             try:
                 run(body=body, client=client, respond=respond, context=context)
             except Exception as error:  # noqa: BLE001 - one place for errors after the ack
                 try:
-                    self._tell(body, client, respond, Reply.say(friendly(error, getattr(run, "__name__", "action"))))
+                    self.tell(body, client, respond, Reply.say(friendly(error, getattr(run, "__name__", "action"))))
                 except Exception as second:  # noqa: BLE001 - Slack itself may be down; the log has the id
                     log_incident(log, "telling the user about an error", second)
         lazy.__name__ = getattr(run, "__name__", "lazy")
         return lazy
-
-
-def _ack(ack: Callable[..., None]) -> None:
-    ack()
 
 
 def _ack_reply(ack: Callable[..., None], reply: Reply, context: BoltContext) -> None:
@@ -269,12 +256,6 @@ def _send_letter(body: Body, client: Any, context: BoltContext, **_: Any) -> Non
     user = actor_of(body).id.removeprefix("slack:")
     for text, blocks in context.get(LETTER) or ():
         client.chat_postMessage(channel=user, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False)
-
-
-def _value(body: Body) -> str:
-    """The pressed button's value: an id, never content."""
-    actions = body.get("actions") or [{}]
-    return str(actions[0].get("value") or "")
 
 
 def _form_for_errors(view: Body) -> Form:

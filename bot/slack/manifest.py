@@ -21,13 +21,13 @@ COMMAND_DESCRIPTIONS = {
     "takedown": "A takedown request for a platform",
     "staysafe": "What to do if you are bullied online",
     "help": "List StaffSafe's commands",
+    "reminders": "Schedule awareness reminders (admins)",
 }
 USAGE_HINTS = {"hotlines": "[provider]", "takedown": "[platform]"}
 
 # The least the features need; each line says which feature would break without it. Deliberately absent:
-# users:read (names come from app.yaml), channels:read/groups:read (the leads channel id is configured),
-# chat:write.public (the bot must be invited to the private leads channel instead), im:history (the
-# messages tab is read-only: the bot never reads DMs; replies to leads go through buttons and modals).
+# chat:write.public (the bot must be invited to the leads channel and to each reminder channel, so a
+# channel's members see who posts there), users:read.email, and any scope to read messages people write.
 BOT_SCOPES = (
     "commands",    # the slash commands
     "chat:write",  # alerts to the leads channel; DMs to users by posting to their user id
@@ -36,8 +36,13 @@ BOT_SCOPES = (
     "files:write",  # upload a case export into a lead's DM
     # Read back the bot's own recent posts, only after a post whose outcome is unknown (the
     # connection dropped mid-request), to find it by its metadata instead of posting twice.
-    "groups:history",  # ... in the private leads channel
+    "groups:history",  # ... in the private leads channel or a private reminder channel
     "im:history",  # ... in a DM
+    "channels:history",  # ... in a public reminder channel
+    # Awareness reminders:
+    "users:read",  # is this person a workspace admin or owner (may schedule reminders), and their time zone
+    "channels:read",  # the public channels the bot is in, so the reminder form can say where it cannot post
+    "groups:read",  # ... and the private ones
 )
 BOT_EVENTS = ("app_home_opened",)  # the Home tab is rendered when opened; needs no extra scope
 

@@ -15,7 +15,7 @@ import requests
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.domain.ports import Destination, FetchedFile, PermanentFailure, TemporaryFailure, UncertainDelivery
+from bot.domain.ports import Destination, FetchedFile, PermanentFailure, RateLimited, TemporaryFailure, UncertainDelivery
 from bot.domain.report import MAX_EVIDENCE_BYTES
 from bot.domain.ui import Card, Document, Reply
 from bot.slack.blocks import render_reply
@@ -79,6 +79,8 @@ class SlackNotifier:
     def _channel(self, destination: Destination) -> str:
         if destination.leads:
             return self._lead_channel
+        if destination.channel:
+            return destination.channel.removeprefix("slack:")
         person = user_id(destination.user_id)
         if person not in self._dm_channels:
             response = _call(lambda: self._client.conversations_open(users=person))
@@ -143,7 +145,7 @@ def _call(request):
         status = error.response.status_code
         code = str(error.response.get("error", "")) if isinstance(error.response.data, dict) else ""
         if status == 429:
-            raise TemporaryFailure("rate limited", _retry_after(error.response.headers.get("Retry-After"))) from None
+            raise RateLimited("rate limited", _retry_after(error.response.headers.get("Retry-After"))) from None
         if status >= 500:
             # A 5xx may come after Slack acted on the request: treat the outcome as unknown.
             raise UncertainDelivery(f"Slack answered {status}") from None

@@ -7,17 +7,17 @@ so these functions only translate.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from bot.domain.org import Actor
 from bot.domain.report_form import FORM_ID
 from bot.domain.ui import Form, FormResult
 from bot.slack.forms import answers_from_state, form_context
-from handlers import forms, leads, reports
+from bot.slack.payloads import Body
+from handlers import forms, leads, reminders, reports
 from handlers.actions import Action
+from handlers.reminder_form import reminder_form
 from handlers.services import Services
 
-Body = dict[str, Any]
 Submit = Callable[[Actor, Body], FormResult]
 
 
@@ -60,8 +60,18 @@ def form_submitters(s: Services) -> dict[str, Submit]:
         form = reports.open_report_form(s)
         return reports.submit_report(s, actor, answers_from_state(form, view_state(view)))
 
+    def save_reminder(actor: Actor, view: Body) -> FormResult:
+        reminder_id = form_context(view).get("reminder", "")
+        answers = answers_from_state(reminder_form(s.content, reminder_id), view_state(view))
+        return reminders.save_reminder(s, actor, reminder_id, answers)
+
+    def delete_reminder(actor: Actor, view: Body) -> FormResult:
+        return FormResult(reply=reminders.delete(s, actor, form_context(view).get("reminder", "")))
+
     return {
         FORM_ID: report,
+        Action.REMINDER_SAVE.value: save_reminder,
+        Action.REMINDER_DELETE.value: delete_reminder,
         Action.REPORTER_REPLY.value: reply,
         Action.REPORT_WITHDRAW.value: withdraw,
         Action.CASE_NOTE.value: case_text(Action.CASE_NOTE, forms.note_form, leads.add_note),

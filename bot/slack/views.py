@@ -22,10 +22,10 @@ def _modal(title: str, blocks: list[dict], close: str = "Close") -> dict:
 def card_modal(*cards: Card) -> dict:
     """A read-only modal showing cards (the buttons on them still work)."""
     blocks: list[dict] = []
-    for card in cards:
+    for n, card in enumerate(cards):
         if blocks:
             blocks.append({"type": "divider"})
-        blocks += render_card(card)
+        blocks += render_card(card, key=str(n) if n else "")  # block ids must be unique in a view
     return _modal(cards[0].title if cards else "StaffSafe", blocks)
 
 
