@@ -14,10 +14,11 @@ from bot.domain.errors import StaffSafeError, user_message
 from bot.incidents import log_incident
 from bot.domain.org import Actor
 from bot.domain.ports import Destination, FetchedFile, PermanentFailure
-from bot.domain.report_form import check_field
+from bot.domain.report_form import FORM_ID, check_field
 from bot.domain.ui import Answers, Card, Document, Field, FieldKind, Form, FormResult, Reply
-from handlers import export, info, leads, reports, takedown
+from handlers import export, info, leads, reminders, reports, takedown
 from handlers.delivery import deliver_due
+from handlers.scheduled import Policy, run_due_work
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class ConsoleNotifier:
 def _pane(destination: Destination) -> str:
     if destination.leads:
         return "leads channel"
+    if destination.channel:
+        return f"channel #{destination.channel.removeprefix('console:')}"
     return f"private message to {destination.user_id.removeprefix('console:')}"
 
 
@@ -72,6 +75,7 @@ class ConsoleBot:
     read: Callable[[str], str]  # prompt -> line; raises EOFError at the end
     write: Callable[[str], None]
     lead_mode: bool = False
+    policy: Policy = Policy()  # the scheduler runs a pass after each command, so due work shows at once
 
     def __post_init__(self) -> None:
         self.notifier = ConsoleNotifier(write=self.write)
@@ -97,7 +101,38 @@ class ConsoleBot:
             "message": lambda args: leads.message_reporter(self.services, self.actor, _arg(args, 0), _rest(args)),
             "letter": lambda args: leads.takedown_letter(self.services, self.actor, _arg(args, 0)),
             "export": lambda args: export.export_case(self.services, self.actor, _arg(args, 0)),
+            c["reminders"]: self._reminders,
+            "hold": lambda args: leads.toggle_legal_hold(self.services, self.actor, _arg(args, 0)),
         }
+
+    def _reminders(self, args: list[str]) -> object:
+        """Admins: /reminders [new | edit N | preview N | send N | pause N | resume N | delete N]."""
+        s, actor = self.services, self.actor
+        if not args:
+            return reminders.list_reminders(s, actor)
+        verb = args[0].lower()
+        if verb == "new":
+            form, _ = reminders.reminder_editor(s, actor)
+            return self.fill_form(form, lambda answers: reminders.save_reminder(s, actor, "", answers))
+        reminder_id = self._reminder_number(args)
+        if verb == "edit":
+            form, _ = reminders.reminder_editor(s, actor, reminder_id)
+            return self.fill_form(form, lambda answers: reminders.save_reminder(s, actor, reminder_id, answers))
+        actions = {"preview": reminders.preview, "send": reminders.send_reminder_now, "pause": reminders.pause,
+                   "resume": reminders.resume, "delete": reminders.delete}
+        if verb not in actions:
+            raise StaffSafeError("Use /reminders, or /reminders new, edit N, preview N, send N, pause N, resume N "
+                                 "or delete N.")
+        return actions[verb](s, actor, reminder_id)
+
+    def _reminder_number(self, args: list[str]) -> str:
+        """The id of the Nth reminder in the list (the console has no buttons to carry ids)."""
+        reminders.require_admin(self.services, self.actor)
+        shown = [r for r in self.services.store.reminders() if not r.deleted]
+        number = args[1] if len(args) > 1 else ""
+        if not number.isdigit() or not 1 <= int(number) <= len(shown):
+            raise StaffSafeError(f"Please give the reminder's number in the list, 1 to {len(shown)}.")
+        return shown[int(number) - 1].id
 
     def run(self) -> None:
         """Read and answer commands until end of input or /quit."""
@@ -154,6 +189,7 @@ class ConsoleBot:
             self.write(render_reply(outcome))
 
     def _deliver(self) -> None:
+        run_due_work(self.services, self.policy)
         deliver_due(self.services, self.notifier)
 
     def _help(self) -> Reply:
@@ -161,7 +197,10 @@ class ConsoleBot:
         extra = "Also: /reply REF text, /withdraw REF"
         if self.lead_mode:
             extra += ". Leads: /queue, /case REF, /ack REF [unnamed], /note REF text, /status REF STATUS, " \
-                     "/message REF text, /letter REF, /export REF"
+                     "/message REF text, /letter REF, /export REF, /hold REF"
+        if reminders.is_admin(self.services, self.actor):
+            extra += f". Admins: /{self.commands['reminders']} [new | edit N | preview N | send N | pause N | " \
+                     "resume N | delete N]"
         return Reply(cards=reply.cards, text=extra)
 
     def _takedown(self, args: list[str]) -> object:
@@ -180,9 +219,10 @@ class ConsoleBot:
             self.write(render_reply(Reply.say(form.intro)))
         answers: Answers = {}
         fields = [f for f in form.fields if f.kind is not FieldKind.FILES]
+        precheck = form.id == FORM_ID  # the report's own rules (no future dates...); others check on submit
         for _ in range(5):
             for field in fields:
-                answers[field.id] = self._ask(field)
+                answers[field.id] = self._ask(field, precheck=precheck)
             result = submit(answers)
             if result.ok:
                 return result
@@ -191,7 +231,7 @@ class ConsoleBot:
                 self.write(f"  ✗ {field.label}: {result.errors[field.id]}")
         return Reply.say("The form was not accepted. Nothing was saved.")
 
-    def _ask(self, field: Field) -> object:
+    def _ask(self, field: Field, *, precheck: bool = True) -> object:
         self.write(field_prompt(field))
         today = self.services.clock.now().date()
         while True:
@@ -202,7 +242,7 @@ class ConsoleBot:
             if raw == CANCEL:
                 raise EndOfInput
             value = self._parse(field, raw)
-            _, error = check_field(field, value, today=today)
+            _, error = check_field(field, value, today=today) if precheck else (value, "")
             if not error:
                 return value
             self.write(f"  ✗ {error}")
@@ -219,6 +259,8 @@ class ConsoleBot:
             return raw.split()
         if field.kind is FieldKind.USER:
             return f"console:{raw.lstrip('@').lower()}" if raw else ""
+        if field.kind is FieldKind.CHANNELS:
+            return [f"console:{part.strip().lstrip('#').lower()}" for part in raw.split(",") if part.strip()]
         return raw
 
 
