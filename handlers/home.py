@@ -10,6 +10,7 @@ from bot.domain.workflow import STATUS_WORDS
 from handlers.actions import Action
 from handlers.cards import age, flags, my_reports_card, place_name
 from handlers.info import checklist_card
+from handlers.reminders import is_admin
 from handlers.services import Services
 
 QUEUE_ON_HOME = 15  # cases shown one by one; the rest are counted (a home view holds 100 blocks)
@@ -20,6 +21,10 @@ def home_cards(services: Services, actor: Actor, commands: Mapping[str, str]) ->
     cards = [_actions_card(commands)]
     if services.org.is_lead(actor.id):
         cards += lead_queue_cards(services, actor)
+    if is_admin(services, actor):
+        cards.append(Card(title="For admins", sections=(Section(body=(
+            f"Schedule awareness reminders to channels with `/{commands['reminders']}`.")),),
+            buttons=(Button("Awareness reminders", Action.REMINDERS),)))
     cards += [my_reports_card(services.store.reports_by_reporter(actor.id)), checklist_card(services.content)]
     return cards
 

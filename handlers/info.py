@@ -104,12 +104,17 @@ COMMAND_HELP = {
 }
 
 
-def help_card(commands: Mapping[str, str], *, lead: bool = False) -> Reply:
+def help_card(commands: Mapping[str, str], *, lead: bool = False, admin: bool = False) -> Reply:
     """The commands, under the names this organisation configured."""
     facts = tuple(Fact(commands.get(key, key), text) for key, text in COMMAND_HELP.items())
     sections = [Section(body="Everything you do here is private to you.", facts=facts)]
     if lead:
         sections.append(Section(heading="For designated leads", body=(
             "Open a case from its alert, or use the queue. Acknowledge, add internal notes, set the status, "
-            "message the reporter and produce a takedown letter from the case.")))
+            "message the reporter and produce a takedown letter from the case. Place a legal hold to keep a "
+            "closed case past the retention period.")))
+    if admin:
+        sections.append(Section(heading="For admins", body=(
+            f"`{commands.get('reminders', '/reminders')}` schedules awareness reminders to channels, with "
+            "counts of who found them useful (never names).")))
     return Reply(cards=(Card(title="StaffSafe", sections=tuple(sections)),))

@@ -254,3 +254,48 @@ def test_escalation_and_legal_hold_on_slack(bot, slack, clock):
     bot.press("case.hold", report_id, user=STAFF)
     wait_until(lambda: len(slack.responses("action-case.hold")) == 2)
     assert bot.services.store.report(report_id).legal_hold
+
+
+def test_every_view_and_message_of_the_reminder_flow_passes_slacks_limits(bot, slack, clock):
+    from tests.test_slack_blocks import check_blocks, check_modal
+    reminder_id = create(bot)
+    bot.command("reminders", user=ADMIN)
+    bot.opened_view(LIST_VIEW)
+    bot.press("reminder.preview", reminder_id, user=ADMIN, where="modal")
+    bot.press("reminder.edit", reminder_id, user=ADMIN, where="modal")
+    clock.current = NINE_TOMORROW
+    run_scheduler(bot)
+    wait_until(lambda: slack.posts_in(STAFFROOM))
+    slack.wait_for("views.push", count=3)
+    views = [c.args["view"] for c in slack.calls() if c.method in ("views.open", "views.push", "views.update")]
+    assert len(views) >= 4
+    for view in views:
+        check_modal(view)
+    for call in slack.calls("chat.postMessage"):
+        check_blocks(call.args["blocks"])
+
+
+def test_reminders_in_app_yaml_are_seeded_on_first_start(tmp_path, slack, clock):
+    from tests.slack_harness import APP_YAML
+    seeded = APP_YAML + f"""
+reminders:
+  - name: Lock your screen
+    channels: {{slack: [{STAFFROOM}]}}
+    every: weekdays
+    days: [mon, wed]
+    time: "16:30"
+    topic: device-locking
+"""
+    bot = SlackBot(tmp_path=tmp_path, slack=slack, app_yaml=seeded, clock=clock)
+    try:
+        [reminder] = bot.services.store.reminders()
+        assert (reminder.name, reminder.channels, reminder.created_by) == ("Lock your screen", (f"slack:{STAFFROOM}",),
+                                                                          "app.yaml")
+        assert reminder.next_run == datetime(2026, 11, 25, 16, 30, tzinfo=timezone.utc)  # Wednesday
+    finally:
+        bot.stop()
+    again = SlackBot(tmp_path=tmp_path, slack=slack, app_yaml=seeded, clock=clock)
+    try:
+        assert len(again.services.store.reminders()) == 1
+    finally:
+        again.stop()

@@ -193,7 +193,8 @@ class ConsoleBot:
         deliver_due(self.services, self.notifier)
 
     def _help(self) -> Reply:
-        reply = info.help_card({k: f"/{v}" for k, v in self.commands.items()}, lead=self.lead_mode)
+        reply = info.help_card({k: f"/{v}" for k, v in self.commands.items()}, lead=self.lead_mode,
+                               admin=reminders.is_admin(self.services, self.actor))
         extra = "Also: /reply REF text, /withdraw REF"
         if self.lead_mode:
             extra += ". Leads: /queue, /case REF, /ack REF [unnamed], /note REF text, /status REF STATUS, " \

@@ -81,7 +81,9 @@ class SlackListeners:
         return ack_reply
 
     def _help(self, actor: Actor) -> Reply:
-        return info.help_card({k: f"/{v}" for k, v in self.commands.items()}, lead=self.services.org.is_lead(actor.id))
+        # app.yaml's admins only: /help answers inside its ack, with no time to ask Slack about the person.
+        return info.help_card({k: f"/{v}" for k, v in self.commands.items()}, lead=self.services.org.is_lead(actor.id),
+                              admin=self.services.org.is_admin(actor.id))
 
     def _open_report(self, body: Body, client: Any, **_: Any) -> None:
         open_or_push(client, body, render_modal(reports.open_report_form(self.services)))
