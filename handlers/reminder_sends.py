@@ -16,6 +16,7 @@ from bot.domain.errors import Conflict
 from bot.domain.reminder import ROTATION, Reminder, ReminderRun, run_id
 from bot.domain.report import Changes, Delivery, OutboxItem, new_id
 from bot.domain.schedule import due_times, next_run
+from bot.incidents import log_incident
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ def send_due_reminders(services: Services, *, grace: timedelta) -> int:
             claimed += _claim_due(services, reminder, now, grace)
         except Conflict:
             continue  # another scheduler (or an admin's edit) got there first: it is handled once
+        except Exception as error:  # noqa: BLE001 - one broken reminder must not stop the others
+            log_incident(log, f"reminder {reminder.id}", error)
     return claimed
 
 

@@ -19,9 +19,11 @@ WARNING = timedelta(days=7)
 
 def purge_date(report: Report, retention_days: float) -> datetime | None:
     """When a closed report will be purged (None while open or held); always 7 days after the warning."""
-    if report.is_open or report.closed_at is None or report.legal_hold:
+    if report.is_open or report.legal_hold:
         return None
-    due = report.closed_at + timedelta(days=retention_days)
+    # Reports closed before closed_at was recorded count from their last change.
+    closed_at = report.closed_at or report.updated_at or report.created_at
+    due = closed_at + timedelta(days=retention_days)
     if report.retention_warned_at is not None:
         due = max(due, report.retention_warned_at + WARNING)
     return due

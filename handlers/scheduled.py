@@ -8,11 +8,13 @@ only one of them can win.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.domain.hours import WorkingHours
 from bot.domain.report import Changes, Delivery
+from bot.incidents import log_incident
 from handlers.escalation import escalate_due_reports
 from handlers.reminder_sends import send_due_reminders
 from handlers.retention import purge_due_reports
@@ -49,14 +51,22 @@ class PassResult:
 
 
 def run_due_work(services: Services, policy: Policy) -> PassResult:
-    """Everything due now, once."""
+    """Everything due now, once; one kind of work failing does not hold up the others."""
     return PassResult(
-        reminders=send_due_reminders(services, grace=policy.reminder_grace),
-        escalations=escalate_due_reports(services, window_hours=policy.escalation_hours,
-                                         working=policy.working_hours),
-        purges=purge_due_reports(services, retention_days=policy.retention_days),
-        pruned=prune_delivered(services),
+        reminders=_guarded("reminders", lambda: send_due_reminders(services, grace=policy.reminder_grace)),
+        escalations=_guarded("escalation", lambda: escalate_due_reports(
+            services, window_hours=policy.escalation_hours, working=policy.working_hours)),
+        purges=_guarded("retention", lambda: purge_due_reports(services, retention_days=policy.retention_days)),
+        pruned=_guarded("pruning", lambda: prune_delivered(services)),
     )
+
+
+def _guarded(what: str, step: Callable[[], int]) -> int:
+    try:
+        return step()
+    except Exception as error:  # noqa: BLE001 - logged with an incident id; the next pass tries again
+        log_incident(log, f"scheduler: {what}", error)
+        return 0
 
 
 def prune_delivered(services: Services, limit: int = 500) -> int:
