@@ -100,7 +100,8 @@ class SlackDirectory:
             while True:
                 page = self._client.users_conversations(types="public_channel,private_channel",
                                                         exclude_archived=True, limit=1000, cursor=cursor)
-                found |= {c["id"]: str(c.get("name") or "") for c in page.get("channels", [])}
+                channels: list[dict[str, Any]] = page.get("channels", [])
+                found |= {c["id"]: str(c.get("name") or "") for c in channels}
                 cursor = (page.get("response_metadata") or {}).get("next_cursor")
                 if not cursor:
                     break
