@@ -73,6 +73,8 @@ def lead_alert_card(report: Report, content: Content, *, handler_name: str = "")
     status = STATUS_WORDS[report.status]
     if report.handler_id and report.status is not Status.NEW:
         status = f"{report.status.value.replace('_', ' ')}, handled by {handler_name or 'a designated lead'}"
+    elif report.escalations and awaits_acknowledgement(report):
+        status = f"not yet acknowledged; chased {report.escalations} time(s)"
     buttons = [Button("View details", Action.CASE_VIEW, report.id, Style.PRIMARY)]
     if awaits_acknowledgement(report):
         buttons.append(Button("Acknowledge", Action.CASE_ACK, report.id))
