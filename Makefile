@@ -27,3 +27,9 @@ bench: $(VENV)/.installed
 .PHONY: bench-slack
 bench-slack: $(VENV)/.installed
 	$(VENV)/bin/python -m bench.slack_bench
+
+# One reminder fanned out to 1,000 channels under Slack-like rate limits, against slack_sdk's own 429 handling
+# (~2 minutes); updates bench/RESULTS.md.
+.PHONY: bench-reminders
+bench-reminders: $(VENV)/.installed
+	$(VENV)/bin/python -m bench.reminder_bench

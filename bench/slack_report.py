@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from bench.slack_load import Run
+from bench import results
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 START, END = "<!-- slack-bench:start -->", "<!-- slack-bench:end -->"
 STAFFSAFE, DEFAULT, FLOOR = "StaffSafe", "Bolt default", "Bolt floor"
 SERVERS = (STAFFSAFE, DEFAULT, FLOOR)
@@ -211,10 +210,4 @@ def verdicts(cells: Cells, levels: list[int], ledger: Ledger) -> list[str]:
 
 def write_section(text: str) -> None:
     """Replace this bench's section of RESULTS.md, keeping every other section as it is."""
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if START in old and END in old:
-        before, rest = old.split(START, 1)
-        new = before + text.rstrip("\n") + rest.split(END, 1)[1]
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(new)
+    results.write_section(text, start=START, end=END)

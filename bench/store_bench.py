@@ -42,6 +42,7 @@ from bot.store.codec import to_doc
 from bot.store.tinydb_store import TinyDBStore
 from handlers.reports import submit_report
 from handlers.services import Services
+from bench import results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +50,6 @@ SIZES = (100, 1_000, 10_000)
 STORE_SAMPLES = 200
 STOCK_SAMPLES = {100: 200, 1_000: 100, 10_000: 30}
 PREFILL_BATCH = 500
-RESULTS = ROOT / "bench" / "RESULTS.md"
 START, END = "<!-- store-bench:start -->", "<!-- store-bench:end -->"
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 ORG = Organisation(name="Bench Academy", leads=frozenset({"slack:ULEAD"}))
@@ -238,15 +238,8 @@ def section(rows: list[Row], seconds: float) -> str:
 
 
 def write_section(text: str) -> None:
-    """Replace this bench's section of RESULTS.md, keeping any other sections."""
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    if START in old and END in old:
-        before, rest = old.split(START, 1)
-        after = rest.split(END, 1)[1].lstrip("\n")
-        new = before + text + ("\n" + after if after else "")
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(new)
+    """Replace this bench's section of RESULTS.md, keeping every other section as it is."""
+    results.write_section(text, start=START, end=END)
 
 
 def main() -> None:

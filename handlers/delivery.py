@@ -94,7 +94,7 @@ def deliver_due(services: Services, notifier: Notifier, *, limit: int = 50, pace
     platform's Retry-After: the limit is workspace-wide, so trying them would only collect more 429s.
     """
     pacer = pacer or Pacer(channel_gap=0)
-    if pacer.wait() > 0:
+    if not pacer.pace():
         return 0
     items = services.store.due_outbox(services.clock.now(), limit)
     posts = tuple(replace(item, last_error=SENDING) for item in items if item.kind in POSTS)
@@ -102,7 +102,7 @@ def deliver_due(services: Services, notifier: Notifier, *, limit: int = 50, pace
         services.store.commit(Changes(outbox=posts))
     outcomes: list[Outcome] = []
     for item in items:
-        if pacer.wait() > 0:
+        if not pacer.pace():
             outcomes.append((item, False))  # untried: back as it was, so no look-up is needed later
             continue
         outcomes.append(_paced(services, notifier, item, pacer))
@@ -113,16 +113,16 @@ def deliver_due(services: Services, notifier: Notifier, *, limit: int = 50, pace
 
 
 def _paced(services: Services, notifier: Notifier, item: OutboxItem, pacer: Pacer) -> Outcome:
-    """One item within the rate limits: a reminder waits for its channel's gap; a 429 pauses everything."""
+    """One item within the rate limits: a reminder waits for its channel's gap; a 429 slows everything."""
     channel = item.detail if item.kind is Delivery.REMINDER else ""
     gap = pacer.channel_wait(channel) if channel else 0.0
     if gap > 0:
         return replace(item, due_at=services.clock.now() + timedelta(seconds=gap)), False
     state, delivered = deliver_one(services, notifier, item)
-    if channel and (delivered or state is None or state.attempts > item.attempts):
-        pacer.posted(channel)
     if state is not None and state.pending and state.last_error == RateLimited.__name__:
-        pacer.pause(max(1.0, (state.due_at - services.clock.now()).total_seconds()))
+        pacer.limited(max(1.0, (state.due_at - services.clock.now()).total_seconds()))
+    elif item.kind in POSTS:
+        pacer.sent(channel)
     return state, delivered
 
 

@@ -18,6 +18,7 @@ from handlers.delivery import deliver_due
 from handlers.reminder_sends import send_due_reminders
 from handlers.scheduled import Policy, run_due_work
 from tests.conftest import STAFF
+from tests.test_pacing import Time
 
 ADMIN = Actor(id="console:ada", name="Ada")
 GRACE = timedelta(minutes=120)
@@ -168,8 +169,8 @@ def test_a_429_storm_delays_but_delivers_every_channel_once(services, notifier, 
     create(services, channels=[f"console:c{n}" for n in range(20)])
     clock.current = LONDON_NINE_WINTER + timedelta(days=1)
     send_due_reminders(services, grace=GRACE)
-    now = [0.0]
-    pacer = Pacer(channel_gap=1.0, clock=lambda: now[0])
+    time = Time()
+    pacer = Pacer(channel_gap=1.0, clock=lambda: time.now, sleep=time.sleep)
     original, storm = notifier.send, iter(range(5))
 
     def five_429s(destination, card, **kwargs):
@@ -181,7 +182,7 @@ def test_a_429_storm_delays_but_delivers_every_channel_once(services, notifier, 
     sent = 0
     for _ in range(30):
         sent += deliver_due(services, notifier, pacer=pacer)
-        now[0] += 1
+        time.now += 1
         clock.advance(seconds=1)
     assert sorted(posts(notifier)) == sorted(f"console:c{n}" for n in range(20))
     assert sent == 20
