@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt import App, BoltContext
@@ -21,6 +21,7 @@ from bot.domain.ui import Field, FieldKind, Form, FormResult, Reply
 from bot.incidents import log_incident
 from bot.slack.blocks import render_home, render_reply
 from bot.slack.forms import answers_from_state, field_errors, form_context, render_modal
+from bot.slack.handoff import Handoff
 from bot.slack.payloads import ack_only, actor_of, button_value
 from bot.slack.reminder_listeners import configure_reminders
 from bot.slack.submissions import Body, form_submitters, view_state
@@ -46,6 +47,7 @@ class SlackListeners:
     services: Services
     commands: dict[str, str]
     wake_outbox: Callable[[], None]
+    handoff: Handoff = field(default_factory=Handoff)
 
     def configure(self, app: App) -> None:
         """Attach the listeners."""
@@ -53,7 +55,7 @@ class SlackListeners:
         # Form submissions first: Bolt tries listeners in order, and the report form is the hot path.
         for form_id, submit in form_submitters(self.services).items():
             app.view(form_id)(self._submit(form_id, submit))
-        after_ack = [self.lazy(_after_ack)]
+        after_ack = [self.lazy(_after_ack(self.handoff))]
         app.command(f"/{c['report']}")(ack=self._report_ack, lazy=after_ack)
         for key, answer in {
             "hotlines": lambda body: info.hotlines(self.services, body.get("text", "")),
@@ -65,7 +67,7 @@ class SlackListeners:
         app.command(f"/{c['takedown']}")(ack=self._takedown_ack, lazy=after_ack)
         for action, run in self._button_table().items():
             app.action(action.value)(ack=ack_only, lazy=[self.lazy(run)])
-        app.view(Action.TAKEDOWN_SUBMIT.value)(ack=self._takedown_submit, lazy=[self.lazy(_send_letter)])
+        app.view(Action.TAKEDOWN_SUBMIT.value)(ack=self._takedown_submit, lazy=[self.lazy(_send_letter(self.handoff))])
         app.view(Action.INFO_TAKEDOWN.value)(self._takedown_pick)
         app.event("app_home_opened")(ack=ack_only, lazy=[self.lazy(self._publish_home)])
         configure_reminders(app, self, c["reminders"])
@@ -75,7 +77,7 @@ class SlackListeners:
     def _reply_ack(self, answer: Callable[[Body], Reply]) -> Callable[..., None]:
         def ack_reply(ack: Callable[..., None], body: Body, context: BoltContext) -> None:
             try:
-                _ack_reply(ack, answer(body), context)
+                _ack_reply(ack, answer(body), context, self.handoff)
             except Exception as error:  # noqa: BLE001 - one place turns errors into friendly text
                 ack(text=friendly(error, "slash command"), response_type="ephemeral")
         return ack_reply
@@ -89,7 +91,7 @@ class SlackListeners:
         open_or_push(client, body, render_modal(reports.open_report_form(self.services)))
 
     def _report_ack(self, ack: Callable[..., None], context: BoltContext) -> None:
-        context[PREPARED_VIEW] = render_modal(reports.open_report_form(self.services))
+        context[PREPARED_VIEW] = self.handoff.put(render_modal(reports.open_report_form(self.services)))
         ack()  # the modal opens right after, within the trigger's 3 seconds
 
     def _takedown_ack(self, ack: Callable[..., None], body: Body, context: BoltContext) -> None:
@@ -99,10 +101,10 @@ class SlackListeners:
             ack(text=friendly(error, "takedown command"), response_type="ephemeral")
             return
         if isinstance(outcome, Form):
-            context[PREPARED_VIEW] = render_modal(outcome)
+            context[PREPARED_VIEW] = self.handoff.put(render_modal(outcome))
             ack()
             return
-        _ack_reply(ack, outcome, context)
+        _ack_reply(ack, outcome, context, self.handoff)
 
     # --- buttons ----------------------------------------------------------------------------
 
@@ -188,7 +190,7 @@ class SlackListeners:
             return
         # The letter shows at once in the modal; the DM after the ack is a copy to keep.
         letter = result.reply or Reply()
-        context[LETTER] = render_reply(letter)
+        context[LETTER] = self.handoff.put(render_reply(letter))
         ack(response_action="update", view=done_modal("Letter ready", Reply(
             text="A copy is in your messages from StaffSafe.", cards=letter.cards)))
 
@@ -229,35 +231,40 @@ class SlackListeners:
         return lazy
 
 
-def _ack_reply(ack: Callable[..., None], reply: Reply, context: BoltContext) -> None:
+def _ack_reply(ack: Callable[..., None], reply: Reply, context: BoltContext, handoff: Handoff) -> None:
     """Answer a command in its ack, privately; what does not fit one message follows by response URL."""
     messages = render_reply(reply) or [("Done.", [])]
     text, blocks = messages[0]
     ack(text=text, blocks=blocks, response_type="ephemeral")
-    context[FOLLOW_UPS] = messages[1:]
+    if messages[1:]:
+        context[FOLLOW_UPS] = handoff.put(messages[1:])
 
 
-# What an ack prepared for the lazy listener that follows it. Bolt copies the context into the lazy
-# listener's request after the ack function has run, so nothing is worked out twice.
+# What an ack prepared for the lazy listener that follows it: tokens in Bolt's context (copied into the
+# lazy listener's request after the ack has run) for values in the Handoff, so nothing is worked out twice.
 PREPARED_VIEW = "staffsafe_view"  # a modal to open
 FOLLOW_UPS = "staffsafe_follow_ups"  # messages that did not fit in the ack
 LETTER = "staffsafe_letter"  # a takedown letter: the user's own words, DMed to them and never stored
 
 
-def _after_ack(body: Body, client: Any, respond: Any, context: BoltContext, **_: Any) -> None:
-    """Open the modal the ack prepared, and send what did not fit in it."""
-    view = context.get(PREPARED_VIEW)
-    if view:
-        open_or_push(client, body, view)
-    for text, blocks in context.get(FOLLOW_UPS) or ():
-        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+def _after_ack(handoff: Handoff) -> Callable[..., None]:
+    def after_ack(body: Body, client: Any, respond: Any, context: BoltContext, **_: Any) -> None:
+        """Open the modal the ack prepared, and send what did not fit in it."""
+        view = handoff.take(context.get(PREPARED_VIEW))
+        if view:
+            open_or_push(client, body, view)
+        for text, blocks in handoff.take(context.get(FOLLOW_UPS)) or ():
+            respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+    return after_ack
 
 
-def _send_letter(body: Body, client: Any, context: BoltContext, **_: Any) -> None:
-    """DM the user a copy of the letter the modal already shows."""
-    user = actor_of(body).id.removeprefix("slack:")
-    for text, blocks in context.get(LETTER) or ():
-        client.chat_postMessage(channel=user, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False)
+def _send_letter(handoff: Handoff) -> Callable[..., None]:
+    def send_letter(body: Body, client: Any, context: BoltContext, **_: Any) -> None:
+        """DM the user a copy of the letter the modal already shows."""
+        user = actor_of(body).id.removeprefix("slack:")
+        for text, blocks in handoff.take(context.get(LETTER)) or ():
+            client.chat_postMessage(channel=user, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False)
+    return send_letter
 
 
 def _form_for_errors(view: Body) -> Form:
