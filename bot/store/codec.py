@@ -87,8 +87,9 @@ def _fields(value: Any) -> dict[str, Any]:
 
 
 def _encode(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
-        return _fields(value)
+    # Plain values first: this runs for every field of every record committed (the hot path).
+    if value is None or isinstance(value, (str, int, float)) and not isinstance(value, Enum):
+        return value
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Enum):
@@ -99,6 +100,8 @@ def _encode(value: Any) -> Any:
         return [_encode(v) for v in value]
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
+    if dataclasses.is_dataclass(value):  # a nested record, e.g. a reminder's schedule
+        return _fields(value)
     return value
 
 
