@@ -21,7 +21,7 @@ test: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest
 
 bench: $(VENV)/.installed
-	$(VENV)/bin/python bench/store_bench.py
+	$(VENV)/bin/python -m bench.store_bench
 
 # Slack ack latency and CPU against bare Bolt apps (needs 2 cores and taskset); updates bench/RESULTS.md.
 .PHONY: bench-slack
