@@ -23,7 +23,8 @@ class Action(StrEnum):
     INFO_STAYSAFE = "info.staysafe"
     INFO_HELP = "info.help"
     TAKEDOWN_SUBMIT = "info.takedown_submit"
-    CASE_HOLD = "case.hold"  # place or lift a legal hold (retention)
+    CASE_HOLD = "case.hold"  # place a legal hold (never purged while held)
+    CASE_HOLD_LIFT = "case.hold_lift"  # lift it (separate actions: a second press never undoes the first)
     REMINDERS = "reminder.list"  # admins: the reminders and their counts
     REMINDER_NEW = "reminder.new"
     REMINDER_SAVE = "reminder.save"  # the create/edit form

@@ -154,7 +154,8 @@ def lead_buttons(report: Report) -> tuple[Button, ...]:
         Button("Message reporter", Action.CASE_MESSAGE, report.id),
         Button("Takedown letter", Action.CASE_LETTER, report.id),
         Button("Export", Action.CASE_EXPORT, report.id),
-        Button("Lift legal hold" if report.legal_hold else "Legal hold", Action.CASE_HOLD, report.id),
+        Button("Lift legal hold", Action.CASE_HOLD_LIFT, report.id) if report.legal_hold
+        else Button("Legal hold", Action.CASE_HOLD, report.id),
     ]
     return tuple(buttons)
 

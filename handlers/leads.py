@@ -128,11 +128,12 @@ def lead_queue(services: Services, actor: Actor) -> Reply:
     return Reply(cards=(queue_card(visible, services.content, now=services.clock.now()),))
 
 
-def toggle_legal_hold(services: Services, actor: Actor, reference_or_id: str) -> Reply:
+def set_legal_hold(services: Services, actor: Actor, reference_or_id: str, *, held: bool = True) -> Reply:
     """Place a legal hold (the case is never purged while held), or lift it (leads are warned again first)."""
     report = find_case(services, actor, reference_or_id, "case.hold")
+    if report.legal_hold == held:
+        return Reply.say(f"{report.reference} is {'already' if held else 'not'} under a legal hold.")
     now = services.clock.now()
-    held = not report.legal_hold
     updated = report.evolve(now=now, legal_hold=held, retention_warned_at=None)
     services.store.commit(Changes(reports=(updated,), audit=(
         audit(report, actor, "case.hold", now, detail="placed" if held else "lifted"),)))

@@ -119,10 +119,11 @@ def test_a_legal_hold_stops_the_purge_and_lifting_it_warns_again(services, clock
     report = closed_report(services, clock)
     clock.advance(days=360)
     purge_due_reports(services, retention_days=365)  # warned
-    leads.toggle_legal_hold(services, LEAD, report.id)
+    leads.set_legal_hold(services, LEAD, report.id)
+    assert "already" in leads.set_legal_hold(services, BACKUP, report.id).text  # a second press changes nothing
     clock.advance(days=100)
     assert purge_due_reports(services, retention_days=365) == 0
-    leads.toggle_legal_hold(services, LEAD, report.id)
+    leads.set_legal_hold(services, LEAD, report.id, held=False)
     assert purge_due_reports(services, retention_days=365) == 0  # warned again first
     clock.advance(days=7)
     assert purge_due_reports(services, retention_days=365) == 1

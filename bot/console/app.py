@@ -102,7 +102,8 @@ class ConsoleBot:
             "letter": lambda args: leads.takedown_letter(self.services, self.actor, _arg(args, 0)),
             "export": lambda args: export.export_case(self.services, self.actor, _arg(args, 0)),
             c["reminders"]: self._reminders,
-            "hold": lambda args: leads.toggle_legal_hold(self.services, self.actor, _arg(args, 0)),
+            "hold": lambda args: leads.set_legal_hold(self.services, self.actor, _arg(args, 0),
+                                                      held=_rest(args) != "lift"),
         }
 
     def _reminders(self, args: list[str]) -> object:
@@ -198,7 +199,7 @@ class ConsoleBot:
         extra = "Also: /reply REF text, /withdraw REF"
         if self.lead_mode:
             extra += ". Leads: /queue, /case REF, /ack REF [unnamed], /note REF text, /status REF STATUS, " \
-                     "/message REF text, /letter REF, /export REF, /hold REF"
+                     "/message REF text, /letter REF, /export REF, /hold REF [lift]"
         if reminders.is_admin(self.services, self.actor):
             extra += f". Admins: /{self.commands['reminders']} [new | edit N | preview N | send N | pause N | " \
                      "resume N | delete N]"
