@@ -133,6 +133,10 @@ class SlackListeners:
             Action.CASE_MESSAGE: case_form(Action.CASE_MESSAGE, forms.message_form),
             Action.CASE_LETTER: lambda body, client, **_: open_or_push(
                 client, body, card_modal(*leads.takedown_letter(s, actor_of(body), button_value(body)).cards)),
+            Action.CASE_HOLD: lambda body, client, respond, **_: self.tell(
+                body, client, respond, leads.set_legal_hold(s, actor_of(body), button_value(body))),
+            Action.CASE_HOLD_LIFT: lambda body, client, respond, **_: self.tell(
+                body, client, respond, leads.set_legal_hold(s, actor_of(body), button_value(body), held=False)),
             Action.CASE_EXPORT: lambda body, client, respond, **_: self.tell(
                 body, client, respond, export.request_export(s, actor_of(body), button_value(body)), wake=True),
             Action.INFO_HOTLINES: lambda body, client, **_: open_or_push(

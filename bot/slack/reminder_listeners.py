@@ -17,7 +17,7 @@ from bot.domain.ui import Reply
 from bot.slack.forms import render_modal
 from bot.slack.payloads import Body, ack_only, actor_of, button_value
 from bot.slack.views import done_modal, open_or_push
-from handlers import leads, reminders
+from handlers import reminders
 from handlers.actions import Action
 
 if TYPE_CHECKING:
@@ -61,11 +61,6 @@ def configure_reminders(app: App, listeners: SlackListeners, command: str) -> No
             listeners.tell(body, client, respond, reminders.press(s, actor_of(body), button_value(body), kind))
         return on_press
 
-    def hold(held: bool) -> Callable[..., None]:
-        def on_press(body: Body, client: Any, respond: Any = None, **_: Any) -> None:
-            listeners.tell(body, client, respond, leads.set_legal_hold(s, actor_of(body), button_value(body), held=held))
-        return on_press
-
     app.command(f"/{command}")(ack=ack_only, lazy=[listeners.lazy(show_list)])
     for action, run in {
         Action.REMINDERS: show_list,
@@ -78,8 +73,6 @@ def configure_reminders(app: App, listeners: SlackListeners, command: str) -> No
         Action.REMINDER_DELETE: confirm_delete,
         Action.REMINDER_DONE: pressed(PressKind.DONE),
         Action.REMINDER_HOW: pressed(PressKind.HOW),
-        Action.CASE_HOLD: hold(True),
-        Action.CASE_HOLD_LIFT: hold(False),
     }.items():
         app.action(action.value)(ack=ack_only, lazy=[listeners.lazy(run)])
 
