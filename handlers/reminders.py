@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.errors import ConfigError, Conflict, NotAllowed, NotFound, StaffSafeError
 from bot.domain.org import Actor
 from bot.domain.reminder import ROTATION, SEEDED_BY, PressKind, Reminder, ReminderPress
 from bot.domain.report import Changes, new_id
-from bot.domain.schedule import next_run
+from bot.domain.schedule import next_run, time_zone_error
 from bot.domain.ui import Answers, Card, Form, FormResult, Reply
 from handlers.actions import Action
 from handlers.reminder_cards import (
@@ -214,10 +213,7 @@ def _unpostable(services: Services, channels: tuple[str, ...]) -> str:
 def _time_zone(services: Services, actor: Actor, reminder: Reminder) -> str:
     """The admin's own time zone if the platform knows a valid one, else the reminder's."""
     zone = services.directory.time_zone(actor.id)
-    try:
-        return zone if zone and ZoneInfo(zone) else reminder.schedule.timezone
-    except (ValueError, ZoneInfoNotFoundError):
-        return reminder.schedule.timezone
+    return zone if zone and time_zone_error(zone) is None else reminder.schedule.timezone
 
 
 def _local_next(services: Services, actor: Actor, reminder: Reminder) -> str:
