@@ -30,6 +30,13 @@ def age(since: datetime, now: datetime) -> str:
     return f"{minutes // (24 * 60)} days"
 
 
+def status_words(report: Report) -> str:
+    """Where a report stands, in plain words; one escalated for want of a lead says so."""
+    if report.status is Status.ESCALATED and awaits_acknowledgement(report):
+        return "waiting for a designated lead (being chased)"
+    return STATUS_WORDS[report.status]
+
+
 def flags(report: Report) -> str:
     """Urgency flags for leads: facts about the category, never the content."""
     found = []
@@ -103,7 +110,7 @@ def case_card(report: Report, notes: list[Note], content: Content, *, now: datet
     reporter = report.reporter_name if report.named_to_leads else "Anonymous (chose not to be named)"
     facts = (
         Fact("Reference", report.reference),
-        Fact("Status", STATUS_WORDS[report.status]),
+        Fact("Status", status_words(report)),
         Fact("Received", f"{report.created_at:%Y-%m-%d %H:%M} UTC ({age(report.created_at, now)} ago)"),
         Fact("Reporter", reporter or "Unnamed"),
         Fact("Where", place_name(content, report.where)),
@@ -208,7 +215,7 @@ def my_reports_card(reports: list[Report]) -> Card:
         return Card(title="Your reports", sections=(Section(body="You have not filed any reports."),),
                     buttons=(Button("Report cyberbullying", Action.REPORT_OPEN, style=Style.PRIMARY),))
     facts = tuple(
-        Fact(r.reference, f"{STATUS_WORDS[r.status]} (filed {r.created_at:%Y-%m-%d})") for r in reports
+        Fact(r.reference, f"{status_words(r)} (filed {r.created_at:%Y-%m-%d})") for r in reports
     )
     return Card(title="Your reports", sections=(Section(facts=facts),))
 
@@ -247,7 +254,7 @@ def queue_card(reports: list[Report], content: Content, *, now: datetime) -> Car
     if not reports:
         return Card(title="Open reports", sections=(Section(body="No open reports."),))
     facts = tuple(
-        Fact(r.reference, f"{STATUS_WORDS[r.status]}; {place_name(content, r.where)}; "
+        Fact(r.reference, f"{status_words(r)}; {place_name(content, r.where)}; "
                           f"{age(r.created_at, now)} old; flags: {flags(r)}")
         for r in reports
     )

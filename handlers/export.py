@@ -8,8 +8,7 @@ from bot.domain.org import Actor
 from bot.domain.report import AuditEvent, Changes, Delivery, Evidence, Note, OutboxItem, Report, new_id
 from bot.domain.report_form import ADULT_LABELS, NATURE_LABELS, PERPETRATOR_LABELS, WANT_LABELS
 from bot.domain.ui import Document, Reply
-from bot.domain.workflow import STATUS_WORDS
-from handlers.cards import place_name
+from handlers.cards import place_name, status_words
 from handlers.leads import find_case
 from handlers.reports import audit, recipient_tag
 from handlers.services import Services
@@ -63,7 +62,7 @@ def case_document(services: Services, report: Report, *, exporter_id: str, at: d
 def _details(services: Services, report: Report) -> list[str]:
     reporter = report.reporter_name if report.named_to_leads else "Anonymous (chose not to be named to the leads)"
     return [
-        f"Status: {STATUS_WORDS[report.status]}",
+        f"Status: {status_words(report)}",
         f"Received: {report.created_at:%Y-%m-%d %H:%M} UTC",
         f"Reporter: {reporter}",
         f"Where: {place_name(services.content, report.where)}",

@@ -6,9 +6,8 @@ from collections.abc import Mapping
 
 from bot.domain.org import Actor
 from bot.domain.ui import Button, Card, Fact, Section, Style
-from bot.domain.workflow import STATUS_WORDS
 from handlers.actions import Action
-from handlers.cards import age, flags, my_reports_card, place_name
+from handlers.cards import age, flags, my_reports_card, place_name, status_words
 from handlers.info import checklist_card
 from handlers.reminders import is_admin
 from handlers.services import Services
@@ -58,7 +57,7 @@ def lead_queue_cards(services: Services, actor: Actor) -> list[Card]:
         cards.append(Card(
             title=report.reference,
             sections=(Section(facts=(
-                Fact("Status", STATUS_WORDS[report.status]),
+                Fact("Status", status_words(report)),
                 Fact("Age", age(report.created_at, now)),
                 Fact("Where", place_name(services.content, report.where)),
                 Fact("Flags", flags(report)),

@@ -39,6 +39,7 @@ def test_an_unacknowledged_report_escalates_once_per_window(services, notifier, 
     assert "chasing" in chased.summary and report.reference in chased.summary
     escalated = services.store.report(report.id)
     assert escalated.status is Status.ESCALATED and escalated.escalations == 1
+    assert "being chased" in repr(reports.my_reports(services, STAFF))
     assert notifier.updated, "the first alert is edited to show the new status"
     clock.advance(hours=24)
     assert escalate_due_reports(services, window_hours=24) == 1  # the next window
