@@ -46,11 +46,6 @@ def windows_passed(report: Report, now: datetime, window_hours: float, working: 
     return count
 
 
-def next_escalation(report: Report, window_hours: float, working: WorkingHours | None) -> datetime:
-    """When the report escalates next if still unacknowledged."""
-    return add_working_time(report.created_at, (report.escalations + 1) * window_hours, working)
-
-
 def _escalation(services: Services, report: Report, windows: int, now: datetime) -> Changes:
     status = Status.ESCALATED if Status.ESCALATED in allowed_moves(Role.SYSTEM, report.status) else report.status
     updated = report.evolve(now=now, status=status, escalations=windows)
