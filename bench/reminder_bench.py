@@ -34,8 +34,8 @@ from bot.settings import Settings
 from bot.slack.blocks import render_reply
 from handlers.reminder_cards import reminder_card
 from handlers.reminders import save_reminder
-from tests.fake_slack import FakeSlack
-from tests.slack_harness import APP_YAML, BOT_TOKEN, LEAD
+from testkit.fake_slack import FakeSlack
+from testkit.slack_harness import APP_YAML, BOT_TOKEN, LEAD
 
 TOPIC = "device-locking"
 SAVED_AT = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)

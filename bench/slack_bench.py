@@ -28,8 +28,8 @@ from bench.slack_store import check, preload
 from bot.crypto import new_key
 from bot.domain.report_form import FORM_ID
 from bot.settings import Settings
-from tests.fake_slack import FakeSlack
-from tests.slack_harness import APP_YAML, report_state
+from testkit.fake_slack import FakeSlack
+from testkit.slack_harness import APP_YAML, report_state
 
 SIGNING_SECRET = "bench-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-bench-token"
@@ -152,7 +152,7 @@ METHOD = (
     "The load generator (core 1) runs N client threads, each on one keep-alive `http.client` connection, signing "
     "every request fresh (HMAC-SHA256 over `v0:ts:body`). Slash commands are `/report`; view submissions are the "
     "report modal StaffSafe opened through the fake Slack's `views.open`, filled in as "
-    "`tests/slack_harness.report_state` (15 kB form-encoded). Latency = request sent to answer read. CPU = "
+    "`testkit/slack_harness.report_state` (15 kB form-encoded). Latency = request sent to answer read. CPU = "
     "utime+stime of the server process from /proc/PID/stat, before each run and after the server went quiet, so "
     "StaffSafe's lazy `views.open` and its outbox deliveries to the fake Slack are counted (in brackets: its outbox "
     "thread's share). Peak RSS = VmHWM. Client core = the load generator's process CPU (fake Slack included) over "

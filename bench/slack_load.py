@@ -40,7 +40,7 @@ def command_body(command: str, response_url: str) -> Body:
 
 
 def view_body(view: dict[str, Any], values: dict[str, Any]) -> Body:
-    """view_submission bodies: the modal the bot opened, filled in, as in tests/slack_harness.submit."""
+    """view_submission bodies: the modal the bot opened, filled in, as in testkit/slack_harness.submit."""
     submitted = dict(view) | {"id": "V0SUBMIT", "state": {"values": values}}
 
     def body(n: int, user: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from bench.slack_load import Body, Run, run_load
 from bench.slack_report import STAFFSAFE, Cell, Cells, percentile
 from bench.slack_servers import Server
-from tests.fake_slack import FakeSlack
+from testkit.fake_slack import FakeSlack
 
 
 def opened_view(slack: FakeSlack, callback_id: str, timeout: float = 10) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from bot.domain.report import Changes
 from bot.settings import Settings
 from bot.slack.forms import answers_from_state
 from handlers.reports import open_report_form, submit_report
-from tests.slack_harness import report_state
+from testkit.slack_harness import report_state
 
 BATCH = 500
 

@@ -9,9 +9,9 @@ from bot.domain.guidance import GuidanceEngine
 from bot.domain.org import Actor, Organisation
 from bot.store.memory import MemoryStore
 from handlers.services import Services
-from tests.fake_slack import FakeSlack
-from tests.fakes import FakeClock, RecordingNotifier
-from tests.slack_harness import BOT_TOKEN, SlackBot
+from testkit.fake_slack import FakeSlack
+from testkit.fakes import FakeClock, RecordingNotifier
+from testkit.slack_harness import BOT_TOKEN, SlackBot
 
 LEAD = Actor(id="console:lee", name="Lee Harper")
 BACKUP = Actor(id="console:bea", name="Bea Moss")

@@ -41,7 +41,7 @@ from bot.domain.report import (
     Want,
     new_id,
 )
-from tests.builders import a_reminder, a_report, an_evidence
+from testkit.builders import a_reminder, a_report, an_evidence
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 

@@ -9,7 +9,7 @@ from bot.domain.report import Changes, Delivery
 from handlers import leads, reports
 from handlers.delivery import SENDING, deliver_due
 from handlers.export import request_export
-from tests.builders import report_answers
+from testkit.builders import report_answers
 from tests.conftest import LEAD, STAFF
 
 

@@ -10,7 +10,7 @@ from handlers import leads, reports
 from handlers.delivery import deliver_due
 from handlers.escalation import escalate_due_reports
 from handlers.retention import purge_due_reports
-from tests.builders import report_answers
+from testkit.builders import report_answers
 from tests.conftest import BACKUP, LEAD, STAFF
 
 

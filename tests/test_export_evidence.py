@@ -10,7 +10,7 @@ from bot.domain.report import Changes, Report
 from handlers import reports
 from handlers.export import export_case
 from handlers.services import Services
-from tests.builders import an_evidence, report_answers
+from testkit.builders import an_evidence, report_answers
 from tests.conftest import LEAD, STAFF
 
 PIXELS = b"\x89PNG\r\n\x1a\nOCELOT-PIXELS he wrote that he knows my car"

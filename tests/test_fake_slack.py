@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from tests.fake_slack import FakeSlack
+from testkit.fake_slack import FakeSlack
 
 
 @pytest.fixture

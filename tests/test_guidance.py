@@ -4,7 +4,7 @@ import pytest
 
 from bot.domain.guidance import GuidanceEngine
 from bot.domain.report import Adult, Nature, Perpetrator
-from tests.builders import a_report
+from testkit.builders import a_report
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from bot.domain.report_form import MAX_TEXT
 from handlers import info, leads, reports, takedown
 from handlers.export import export_case
 from handlers.delivery import deliver_due
-from tests.builders import report_answers
+from testkit.builders import report_answers
 from tests.conftest import BACKUP, LEAD, OTHER, STAFF
 
 

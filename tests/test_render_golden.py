@@ -11,7 +11,7 @@ from bot.domain.guidance import GuidanceEngine
 from bot.domain.report import Note, NoteKind
 from handlers.cards import case_card, lead_alert_card, receipt_card
 from handlers.info import provider_card
-from tests.builders import a_report
+from testkit.builders import a_report
 
 GOLDEN = Path(__file__).parent / "golden"
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)

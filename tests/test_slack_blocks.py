@@ -26,7 +26,7 @@ from handlers.cards import case_card, chased_card, escalation_card, lead_alert_c
 from handlers.reminder_cards import refused_notice_card, reminder_card, reminder_summary, show_me_how_card
 from handlers.reminder_form import initial_answers, reminder_form
 from handlers.takedown import takedown_form
-from tests.builders import a_reminder, a_report, report_answers
+from testkit.builders import a_reminder, a_report, report_answers
 
 GOLDEN = Path(__file__).parent / "golden"
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_sdk import WebClient
 
 from bot.slack.directory import SlackDirectory
-from tests.slack_harness import BOT_TOKEN
+from testkit.slack_harness import BOT_TOKEN
 
 
 def directory(slack, clock=lambda: 0.0) -> SlackDirectory:

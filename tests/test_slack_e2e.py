@@ -11,7 +11,7 @@ from slack_sdk.models.views import View
 from slack_sdk.signature import Clock
 
 from bot.domain.report import Status
-from tests.slack_harness import (
+from testkit.slack_harness import (
     LEAD, LEAD_CHANNEL, OTHER, STAFF, SlackBot, all_blocks, choice, dm_channel, file_report, posts_to, report_state,
     sign, state, text, wait_until,
 )

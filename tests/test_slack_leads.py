@@ -8,7 +8,7 @@ import logging
 
 
 from bot.domain.report import Status
-from tests.slack_harness import (
+from testkit.slack_harness import (
     BACKUP, BOT_TOKEN, LEAD, LEAD_CHANNEL, OTHER, STAFF, choice, dm_channel, file_report, posts_to, report_state, state,
     text, wait_until,
 )

@@ -11,8 +11,8 @@ from bot.domain.reminder import PressKind
 from bot.pacing import Pacer
 from bot.slack.reminder_listeners import LIST_VIEW
 from handlers.scheduled import Policy, run_due_work
-from tests.fakes import FakeClock
-from tests.slack_harness import (
+from testkit.fakes import FakeClock
+from testkit.slack_harness import (
     LEAD,
     STAFF,
     SlackBot,
@@ -241,7 +241,7 @@ def test_list_buttons_pause_resume_send_now_and_refresh_the_list_in_place(bot, s
 
 
 def test_escalation_and_legal_hold_on_slack(bot, slack, clock):
-    from tests.slack_harness import LEAD_CHANNEL, file_report
+    from testkit.slack_harness import LEAD_CHANNEL, file_report
     report_id = file_report(bot, slack)
     wait_until(lambda: posts_to(slack, LEAD_CHANNEL))
     clock.advance(hours=24)
@@ -276,7 +276,7 @@ def test_every_view_and_message_of_the_reminder_flow_passes_slacks_limits(bot, s
 
 
 def test_reminders_in_app_yaml_are_seeded_on_first_start(tmp_path, slack, clock):
-    from tests.slack_harness import APP_YAML
+    from testkit.slack_harness import APP_YAML
     seeded = APP_YAML + f"""
 reminders:
   - name: Lock your screen

@@ -16,9 +16,9 @@ from urllib.parse import urlencode
 import pytest
 import yaml
 
-from tests.fake_slack import FakeSlack
-from tests.fake_socket_mode import FakeSocketMode
-from tests.slack_harness import APP_YAML, BOT_TOKEN, SIGNING_SECRET, report_state, sign
+from testkit.fake_slack import FakeSlack
+from testkit.fake_socket_mode import FakeSocketMode
+from testkit.slack_harness import APP_YAML, BOT_TOKEN, SIGNING_SECRET, report_state, sign
 
 ROOT = Path(__file__).resolve().parents[1]
 SLACK_VARS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "PORT", "HOST")

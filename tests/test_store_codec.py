@@ -13,7 +13,7 @@ import pytest
 from bot.domain.reminder import Frequency, Reminder, Schedule
 from bot.domain.report import Evidence, Note, OutboxItem, Report, Status, new_evidence
 from bot.store.codec import from_doc, to_doc
-from tests.builders import a_reminder
+from testkit.builders import a_reminder
 from tests.store_contract import T0, alert, evidence, note, report
 
 

@@ -9,7 +9,7 @@ from bot.domain.report import Delivery
 from bot.store.tinydb_store import TinyDBStore
 from handlers.reports import submit_report
 from handlers.services import Services
-from tests.builders import report_answers
+from testkit.builders import report_answers
 
 
 def test_500_reports_from_10_threads_are_all_stored_with_their_routing(tmp_path, content, clock, org):

@@ -160,7 +160,7 @@ class FakeSlack:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.token = token
         self.app_token = app_token
-        self.socket_url = ""  # where apps.connections.open sends a Socket Mode client (tests/fake_socket_mode.py)
+        self.socket_url = ""  # where apps.connections.open sends a Socket Mode client (testkit/fake_socket_mode.py)
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
