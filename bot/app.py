@@ -49,7 +49,7 @@ def running(settings: Settings, *, clock: Clock | None = None, store: Store | No
     store = store or open_store(settings)
     try:
         services = Services(store=store, content=content, clock=clock or SystemClock(), org=config.organisation,
-                            guidance=GuidanceEngine(content=content))
+                            guidance=GuidanceEngine(content=content), commands=config.commands)
         seed_reminders(services, config.reminders)
         yield services, config
     finally:

@@ -27,7 +27,7 @@ from bot.domain.content import (
     Tip,
 )
 from bot.domain.errors import ContentError
-from bot.domain.markup import reflow
+from bot.domain.markup import bad_links, reflow
 
 # Ids the code cites by name; loading fails if content/ drops one.
 REQUIRED_ADVICE = frozenset(
@@ -113,7 +113,6 @@ _Loader.yaml_implicit_resolvers = {
 
 _ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_LINK = re.compile(r"\]\(([^)]*)\)")
 _PHONE = re.compile(r"\+?[0-9][0-9 ]*")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
@@ -136,9 +135,9 @@ def _optional_text(value: object, known: Known) -> str:
 
 def _markup(value: object, known: Known) -> str:
     text = reflow(_text(value, known))
-    for target in _LINK.findall(text):
-        if not _is_url(target):
-            raise _Invalid(f"links to {target!r}; links must start with https:// or http://")
+    bad = bad_links(text)
+    if bad:
+        raise _Invalid(f"links to {bad[0]!r}; links must start with https:// or http://")
     return text
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from bot.domain.markup import command
 from bot.domain.org import Actor
 from bot.domain.ui import Button, Card, Fact, Section, Style
 from handlers.actions import Action
@@ -22,7 +23,7 @@ def home_cards(services: Services, actor: Actor, commands: Mapping[str, str]) ->
         cards += lead_queue_cards(services, actor)
     if is_admin(services, actor):
         cards.append(Card(title="For admins", sections=(Section(body=(
-            f"Schedule awareness reminders to channels with `/{commands['reminders']}`.")),),
+            f"Schedule awareness reminders to channels with {command(commands['reminders'])}.")),),
             buttons=(Button("Awareness reminders", Action.REMINDERS),)))
     cards += [my_reports_card(services.store.reports_by_reporter(actor.id)), checklist_card(services.content)]
     return cards
@@ -34,7 +35,7 @@ def _actions_card(commands: Mapping[str, str]) -> Card:
         sections=(Section(body=(
             "Report online abuse in confidence, get help to have content taken down, and find the right "
             "numbers. Everything here is private to you. Commands: " +
-            ", ".join(f"`/{commands[key]}`" for key in ("report", "myreports", "hotlines", "takedown", "staysafe"))
+            ", ".join(command(commands[key]) for key in ("report", "myreports", "hotlines", "takedown", "staysafe"))
         )),),
         buttons=(
             Button("Report cyberbullying", Action.REPORT_OPEN, style=Style.PRIMARY),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.domain.content import Contact, Content, Provider
+from bot.domain.markup import command
 from bot.domain.ui import Button, Card, Fact, Reply, Section, Style
 from handlers.actions import Action
 from handlers.services import Services
@@ -19,10 +20,10 @@ def _facts(contacts: tuple[Contact, ...]) -> tuple[Fact, ...]:
 
 
 def hotlines(services: Services, name: str = "") -> Reply:
-    """`/hotlines [provider]`: one network's nuisance-call route, or every network's."""
+    """The hotlines command: one network's nuisance-call route, or every network's."""
     content = services.content
     if not name.strip():
-        return Reply(cards=(all_networks_card(content),))
+        return Reply(cards=(all_networks_card(content, example=services.command("hotlines", "o2")),))
     provider = content.provider(name)  # NotFound lists the known networks
     return Reply(cards=(provider_card(content, provider),))
 
@@ -50,8 +51,8 @@ def provider_card(content: Content, provider: Provider) -> Card:
     return Card(title=f"{provider.name}: nuisance call lines", summary=f"{provider.name} nuisance call lines", sections=tuple(sections))
 
 
-def all_networks_card(content: Content) -> Card:
-    """Every current network's route in brief, and how to ask for one."""
+def all_networks_card(content: Content, *, example: str) -> Card:
+    """Every current network's route in brief, and how to ask for one (`example`: the command, as markup)."""
     networks = [p for p in content.providers.values() if not p.merged_into]
     facts = tuple(Fact(p.name, "; ".join(f"{c.label}: {c.value}" for c in p.contacts)) for p in networks)
     return Card(
@@ -59,14 +60,14 @@ def all_networks_card(content: Content) -> Card:
         sections=(
             Section(facts=facts),
             Section(heading="On any network", facts=_facts(content.any_network)),
-            Section(body="Ask for one network for its full route, e.g. `hotlines o2`. "
+            Section(body=f"Ask for one network for its full route, e.g. {example}. "
                          "The account holder has to contact the provider."),
         ),
     )
 
 
 def staysafe(services: Services) -> Reply:
-    """`/staysafe`: what to do if you are bullied online, the safety checklist, and helplines."""
+    """The staysafe command: what to do if you are bullied online, the safety checklist, and helplines."""
     content = services.content
     advice = tuple(Section(heading=content.advice[i].title, body=content.advice[i].text) for i in BULLIED_ONLINE)
     helplines = tuple(
@@ -94,20 +95,24 @@ def checklist_card(content: Content) -> Card:
     )
 
 
-COMMAND_HELP = {
+COMMAND_HELP = {  # command key -> what it does; {example} is the command with an argument
     "report": "file a confidential report (only the designated leads see it)",
     "myreports": "see your reports and their status",
-    "hotlines": "mobile networks' nuisance-call lines, e.g. `hotlines o2`",
-    "takedown": "a takedown request for a platform, e.g. `takedown facebook`",
+    "hotlines": "mobile networks' nuisance-call lines, e.g. {example}",
+    "takedown": "a takedown request for a platform, e.g. {example}",
     "staysafe": "what to do if you are bullied online, and the safety checklist",
     "help": "this list",
 }
+EXAMPLES = {"hotlines": "o2", "takedown": "facebook"}
 
 
 def help_card(commands: Mapping[str, str], *, lead: bool = False, admin: bool = False) -> Reply:
-    """The commands, under the names this organisation configured."""
-    facts = tuple(Fact(commands.get(key, key), text) for key, text in COMMAND_HELP.items())
-    sections = [Section(body="Everything you do here is private to you.", facts=facts)]
+    """The commands, under the names this organisation configured (command key -> name)."""
+    def name(key: str, args: str = "") -> str:
+        return command(commands.get(key, key), args)
+    lines = [f"- {name(key)}: " + text.format(example=name(key, EXAMPLES.get(key, "")))
+             for key, text in COMMAND_HELP.items()]
+    sections = [Section(body="Everything you do here is private to you.\n" + "\n".join(lines))]
     if lead:
         sections.append(Section(heading="For designated leads", body=(
             "Open a case from its alert, or use the queue. Acknowledge, add internal notes, set the status, "
@@ -115,6 +120,6 @@ def help_card(commands: Mapping[str, str], *, lead: bool = False, admin: bool = 
             "closed case past the retention period.")))
     if admin:
         sections.append(Section(heading="For admins", body=(
-            f"`{commands.get('reminders', '/reminders')}` schedules awareness reminders to channels, with "
+            f"{name('reminders')} schedules awareness reminders to channels, with "
             "counts of who found them useful (never names).")))
     return Reply(cards=(Card(title="StaffSafe", sections=tuple(sections)),))

@@ -32,12 +32,13 @@ def takedown(services: Services, name: str) -> Form | Reply:
 
 def platforms_card(services: Services) -> Card:
     """Which platforms have takedown routes and templates."""
-    names = ", ".join(f"`{p.id}`" for p in services.content.platforms.values())
+    names = ", ".join(p.id for p in services.content.platforms.values())
     return Card(
         title="Takedown requests",
         sections=(
-            Section(body=f"Say which platform: {names}."),
-            Section(body=f"Or `{KNOWN_PERSON}` for a letter asking someone you know to remove what they posted."),
+            Section(body=f"Say which platform after {services.command('takedown')}: {names}."),
+            Section(body=f"Or {services.command('takedown', KNOWN_PERSON)} for a letter asking someone you know "
+                         "to remove what they posted."),
         ),
     )
 

@@ -194,7 +194,7 @@ class ConsoleBot:
         deliver_due(self.services, self.notifier)
 
     def _help(self) -> Reply:
-        reply = info.help_card({k: f"/{v}" for k, v in self.commands.items()}, lead=self.lead_mode,
+        reply = info.help_card(self.commands, lead=self.lead_mode,
                                admin=reminders.is_admin(self.services, self.actor))
         extra = "Also: /reply REF text, /withdraw REF"
         if self.lead_mode:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 import textwrap
 
+from bot.domain.markup import plain
 from bot.domain.ui import Card, Field, FieldKind, Reply, Section
 
-_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")  # keeps \t and \n; drops ESC and friends
 WIDTH = 78
 
@@ -19,8 +18,8 @@ def inert(text: str) -> str:
 
 
 def markup_to_text(markup: str) -> str:
-    """Our trusted markup as plain text: links as 'label (url)', bold as plain."""
-    return _BOLD.sub(r"\1", _LINK.sub(r"\1 (\2)", markup))
+    """Our trusted markup as plain text: links as 'label (url)', bold as plain, commands as typed here."""
+    return plain(markup, command_prefix="/")
 
 
 def _wrap(text: str, indent: str = "  ") -> list[str]:

@@ -1,8 +1,9 @@
 """The neutral UI model: forms to show and cards to send. Adapters render these natively.
 
-Trust rule: `Section.body` is trusted markup written by us or taken from content/ (limited Markdown:
-**bold**, [label](https://...), "- " bullets). Everything else that can hold user text (`Fact.value`,
-`Section.quote`, field initial values) is plain text, and every renderer escapes it.
+Trust rule: `Section.body` is trusted markup written by us or taken from content/ (the grammar of
+bot/domain/markup.py: **bold**, [label](https://...), "- " bullets, [[command]]). Everything else that
+can hold user text (`Fact.value`, `Section.quote`, field initial values) is plain text, and every
+renderer escapes it.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from bot.domain.markup import Kind, Token, parse, plain
 from bot.domain.ui import Button, Card, Fact, Reply, Section, Style
 
 MAX_TEXT = 3000  # a section's text object
@@ -28,8 +29,6 @@ MAX_HOME_BLOCKS = 100
 LONG_FACT = 1900  # a longer fact reads better as its own block, and a field holds only 2000
 LONG_FACT_LINES = 10  # so does one of many lines: a two-column field of links is hard to read
 
-_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s|]+)\)")
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
 _ENTITY = re.compile(r"&(amp|lt|gt);")
 
 
@@ -38,20 +37,21 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _link(match: re.Match[str]) -> str:
-    label = match.group(1).replace("|", "").replace("&gt;", "")  # either would end the label early
-    return f"<{match.group(2)}|{label}>"
+def _mrkdwn_token(token: Token) -> str:
+    if token.kind is Kind.LINK:
+        label = escape(token.text).replace("|", "").replace("&gt;", "")  # either would end the label early
+        return f"<{escape(token.target).replace('|', '%7C')}|{label}>"
+    if token.kind is Kind.COMMAND:
+        return f"`/{escape(' '.join(filter(None, (token.text, token.target))))}`"
+    if token.kind in (Kind.BOLD_START, Kind.BOLD_END):
+        return "*"
+    return escape(token.text)
 
 
 def mrkdwn(markup: str) -> str:
-    """Our trusted markup as Slack mrkdwn: bold, http(s) links and bullets; everything else escaped."""
-    text = _BOLD.sub(r"*\1*", _LINK.sub(_link, escape(markup)))
-    return "\n".join("• " + line[2:] if line.startswith("- ") else line for line in text.split("\n"))
-
-
-def plain(markup: str) -> str:
-    """Our trusted markup as plain words (links as 'label (url)'), for notification fallbacks."""
-    return _BOLD.sub(r"\1", _LINK.sub(r"\1 (\2)", markup))
+    """Our trusted markup as Slack mrkdwn: bold, http(s) links, commands and bullets; all text escaped."""
+    return "\n".join(("• " if line.bullet else "") + "".join(_mrkdwn_token(t) for t in line.tokens)
+                      for line in parse(markup))
 
 
 def user_text(text: str) -> dict[str, object]:

@@ -84,7 +84,7 @@ class SlackListeners:
 
     def _help(self, actor: Actor) -> Reply:
         # app.yaml's admins only: /help answers inside its ack, with no time to ask Slack about the person.
-        return info.help_card({k: f"/{v}" for k, v in self.commands.items()}, lead=self.services.org.is_lead(actor.id),
+        return info.help_card(self.commands, lead=self.services.org.is_lead(actor.id),
                               admin=self.services.org.is_admin(actor.id))
 
     def _open_report(self, body: Body, client: Any, **_: Any) -> None:
