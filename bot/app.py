@@ -18,7 +18,7 @@ from bot.config import AppConfig, load_config
 from bot.content import load_content
 from bot.crypto import load_keyring
 from bot.domain.guidance import GuidanceEngine
-from bot.domain.ports import Clock, Store, SystemClock
+from bot.domain.ports import Clock, Notifiers, Store, SystemClock
 from bot.incidents import log_incident
 from bot.pacing import Pacer
 from bot.settings import Settings
@@ -28,8 +28,10 @@ from bot.slack.listeners import SlackListeners
 from bot.slack.logs import library_logger, quiet_slack_libraries
 from bot.slack.notifier import SlackNotifier
 from bot.store.tinydb_store import TinyDBStore
+from bot.store.upgrades import adopt_unrouted
 from bot.worker import OutboxWorker
 from handlers.delivery import deliver_due
+from handlers.outbox_state import waiting_by_platform
 from handlers.reminders import seed_reminders
 from handlers.scheduled import Policy, run_due_work
 from handlers.services import Services
@@ -48,6 +50,7 @@ def running(settings: Settings, *, clock: Clock | None = None, store: Store | No
     content = load_content()
     store = store or open_store(settings)
     try:
+        adopt_unrouted(store)
         services = Services(store=store, content=content, clock=clock or SystemClock(), org=config.organisation,
                             guidance=GuidanceEngine(content=content), commands=config.commands)
         seed_reminders(services, config.reminders)
@@ -114,7 +117,8 @@ def build_slack(services: Services, config: AppConfig, settings: Settings, *,
     services = replace(services, directory=SlackDirectory(web_client([], timeout=2)))
     notifier = SlackNotifier(client=web_client([]), lead_channel=config.lead_channel.get("slack", ""))
     pacer = pacer or Pacer()
-    worker = OutboxWorker(deliver=lambda: deliver_due(services, notifier, pacer=pacer), poll_seconds=poll_seconds)
+    notifiers = Notifiers([notifier])
+    worker = OutboxWorker(deliver=lambda: deliver_due(services, notifiers, pacer=pacer), poll_seconds=poll_seconds)
     scheduler = scheduler_for(services, config, wake_outbox=worker.wake, poll_seconds=scheduler_seconds)
     bolt = App(
         client=listener_client,
@@ -131,8 +135,15 @@ def build_slack(services: Services, config: AppConfig, settings: Settings, *,
     SlackListeners(services=services, commands=config.commands, wake_outbox=worker.wake).configure(bolt)
     # Socket Mode needs no signing secret and serves no HTTP; the verifier only refuses an empty one.
     http = SlackHttpApp(app=bolt, signing_secret=settings.slack_signing_secret or "socket-mode",
-                        healthy=lambda: worker.alive and scheduler.alive, clock=signature_clock)
+                        healthy=lambda: worker.alive and scheduler.alive, clock=signature_clock,
+                        detail=lambda: _health_detail(services, notifiers))
     return SlackRuntime(bolt=bolt, http=http, worker=worker, scheduler=scheduler, services=services)
+
+
+def _health_detail(services: Services, notifiers: Notifiers) -> dict[str, object]:
+    """What /healthz adds: outbox items due for a platform no worker here serves (they wait for one)."""
+    waiting = waiting_by_platform(services.store, services.clock.now(), running=notifiers.platforms)
+    return {"outbox_waiting": waiting} if waiting else {}
 
 
 def _log_error(error: Exception) -> None:

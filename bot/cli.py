@@ -11,6 +11,7 @@ from bot.app import open_store, policy_of, running
 from bot.console.app import ConsoleBot
 from bot.domain.errors import StaffSafeError
 from bot.domain.org import Actor
+from handlers.outbox_state import waiting_by_platform, waiting_words
 from bot.settings import Settings, settings_from_env
 
 
@@ -102,6 +103,9 @@ def run_check(settings: Settings, args: argparse.Namespace) -> int:
     with running(settings) as (services, config):
         print(f"OK: {config.organisation.name}, {len(config.organisation.leads)} lead(s), "
               f"{len(services.store.open_reports())} open report(s).")
+        waiting = waiting_words(waiting_by_platform(services.store, services.clock.now()))
+        if waiting:
+            print(f"Outbox: items waiting to be sent ({waiting}); each waits for a worker of its platform.")
     return 0
 
 

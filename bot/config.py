@@ -12,6 +12,7 @@ import yaml
 from bot.domain.errors import ConfigError
 from bot.domain.hours import WorkingHours, working_hours_errors
 from bot.domain.org import Organisation
+from bot.domain.platform import CONSOLE, platform_of
 from bot.domain.reminder import DEFAULT_TIME_ZONE, ROTATION, Frequency, Schedule
 from bot.domain.schedule import DAY_NAMES, parse_time, schedule_errors
 
@@ -85,10 +86,14 @@ def parse_config(raw: object, *, where: str = "app.yaml") -> AppConfig:
         raise ConfigError(f"{where}: 'leads' must name at least one designated lead")
     backup = _people(raw, "backup_leads", where, names)
     admins = _people(raw, "admins", where, names)
+    lead_channel = _platform_map(raw.get("lead_channel") or {}, "lead_channel", where)
+    # The console's leads see its leads' pane: it needs no channel id.
+    console = {"console"} if any(platform_of(lead) == CONSOLE for lead in leads | backup) else set()
     return AppConfig(
-        organisation=Organisation(name=name.strip(), leads=leads, backup_leads=backup, admins=admins, names=names),
+        organisation=Organisation(name=name.strip(), leads=leads, backup_leads=backup, admins=admins, names=names,
+                                  lead_platforms=frozenset(lead_channel) | console),
         commands=_commands(raw.get("commands") or {}, where),
-        lead_channel=_platform_map(raw.get("lead_channel") or {}, "lead_channel", where),
+        lead_channel=lead_channel,
         escalation_hours=_number(raw, "escalation", "window_hours", 24, where),
         working_hours=_working_hours(raw.get("escalation"), where),
         retention_days=int(_number(raw, "retention", "days", 365, where)),

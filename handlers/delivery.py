@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from dataclasses import replace
 from datetime import timedelta
 
 from bot.domain.errors import Conflict
-from bot.domain.ports import Destination, Notifier, PermanentFailure, RateLimited
-from bot.domain.report import REFUSED, Changes, Delivery, OutboxItem, Report, Status, new_evidence
+from bot.domain.ports import Destination, Notifier, Notifiers, PermanentFailure, RateLimited
+from bot.domain.report import Changes, Delivery, OutboxItem, OutboxState, Report, Status, new_evidence
+from bot.domain.routing import LEAD_NOTICES, lead_destination
 from bot.domain.ui import Card, Document
 from bot.pacing import Pacer
 from handlers.cards import (
@@ -24,34 +28,25 @@ from handlers.cards import (
 from handlers.escalation import CHASED
 from handlers.export import case_document
 from handlers.reminder_delivery import deliver_reminder, deliver_reminder_notice
-from handlers.reports import recipient_tag
-from handlers.outbox_state import MAYBE_SENT, SENDING, Outcome, closed, delivered, retried
+from handlers.outbox_state import Outcome, closed, delivered, refused, retried
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
 
+
 def render_delivery(services: Services, item: OutboxItem, report: Report) -> tuple[Destination, Card | Document] | None:
-    """Where an outbox item goes and what it says, built now from the stored report."""
-    if item.kind is Delivery.LEAD_ALERT:
-        return _lead_destination(services, item, report), alert_card(services, report)
-    if item.kind is Delivery.LEAD_MESSAGE:
-        return _lead_destination(services, item, report), lead_message_card(report)
-    if item.kind is Delivery.ESCALATION:
-        return _lead_destination(services, item, report), escalation_card(report, services.content, now=item.due_at)
-    if item.kind is Delivery.RETENTION_WARNING:
-        return _lead_destination(services, item, report), retention_warning_card(report, purge_on=item.due_at
-                                                                                + RETENTION_NOTICE)
-    if item.kind is Delivery.LEAD_EXPORT:
-        lead = _lead_destination(services, item, report)
-        return lead, case_document(services, report, exporter_id=lead.user_id, at=item.due_at)
-    reporter = Destination(user_id=report.reporter_id)
+    """Where an outbox item goes and what it says, built now from the stored report (None: nowhere any more)."""
+    if item.kind in LEAD_NOTICES or item.kind is Delivery.LEAD_EXPORT:
+        lead = lead_destination(services.org, report, item)
+        return (lead, _lead_message(services, item, report, lead)) if lead else None
+    reporter = Destination(platform=item.platform, user_id=report.reporter_id)
     if item.kind is Delivery.RECEIPT:
         return reporter, receipt_card(report, services.guidance.steps(report))
-    if item.kind is Delivery.REPORTER_UPDATE and item.detail == CHASED:
+    if item.kind is Delivery.REPORTER_UPDATE and item.update == CHASED:
         return reporter, chased_card(report)
     if item.kind is Delivery.REPORTER_UPDATE:
         # The status the item was queued for: later changes have items of their own.
-        status = Status(item.detail) if item.detail else report.status
+        status = Status(item.update) if item.update else report.status
         return reporter, reporter_update_card(report, status, handler_name=_handler_name(services, report))
     if item.kind is Delivery.REPORTER_MESSAGE:
         note = next((n for n in services.store.notes(report.id) if n.id == item.note_id), None)
@@ -59,18 +54,22 @@ def render_delivery(services: Services, item: OutboxItem, report: Report) -> tup
     return None
 
 
+def _lead_message(services: Services, item: OutboxItem, report: Report, lead: Destination) -> Card | Document:
+    if item.kind is Delivery.LEAD_ALERT:
+        return alert_card(services, report)
+    if item.kind is Delivery.LEAD_MESSAGE:
+        return lead_message_card(report)
+    if item.kind is Delivery.ESCALATION:
+        return escalation_card(report, services.content, now=item.due_at)
+    if item.kind is Delivery.RETENTION_WARNING:
+        return retention_warning_card(report, purge_on=item.due_at + RETENTION_NOTICE)
+    return case_document(services, report, exporter_id=lead.user_id, at=item.due_at)
+
+
 def alert_card(services: Services, report: Report) -> Card:
     """The leads' alert as the case stands now; leads see which of them handles it."""
     handler = services.org.names.get(report.handler_id, "") if report.handler_id else ""
     return lead_alert_card(report, services.content, handler_name=handler)
-
-
-def _lead_destination(services: Services, item: OutboxItem, report: Report) -> Destination:
-    if not item.detail.startswith("lead:"):
-        return Destination(leads=True)
-    # A report about a lead goes to each other lead alone; the tag names which one.
-    lead = next((lead for lead in services.org.leads_for(report) if recipient_tag(lead) == item.detail), "")
-    return Destination(user_id=lead)
 
 
 def _handler_name(services: Services, report: Report) -> str:
@@ -80,30 +79,38 @@ def _handler_name(services: Services, report: Report) -> str:
     return services.org.names.get(report.handler_id, "")
 
 
-# Items that post something: each try is recorded before it is made (see deliver_due).
+# Items that post something: paced per channel and for the workspace.
 POSTS = frozenset(Delivery) - {Delivery.EVIDENCE, Delivery.ALERT_UPDATE}
 RETENTION_NOTICE = timedelta(days=7)  # a retention warning is sent this long before the purge
+# How long a worker holds the items it claims: far longer than a batch's sends take, short enough
+# that a dead worker's items are taken up again soon (looked up first, so never sent twice).
+LEASE = timedelta(minutes=2)
+WORKER_ID = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"  # this process, as a claim owner
 
 
-def deliver_due(services: Services, notifier: Notifier, *, limit: int = 50, pacer: Pacer | None = None) -> int:
-    """Send every due outbox item once; failures are rescheduled, never dropped. Returns how many were sent.
+def deliver_due(services: Services, notifiers: Notifiers | Notifier, *, limit: int = 50, pacer: Pacer | None = None,
+                owner: str = WORKER_ID, lease: timedelta = LEASE) -> int:
+    """Claim and send the due outbox items of the running platforms; returns how many were sent.
 
-    Two commits per batch, not two per item: one marks every post as being tried before any is
-    made (a crash mid-batch leaves them marked, so the next try looks before posting again), one
-    records the outcomes. After a 429 the rest of the batch waits, untried and unmarked, for the
-    platform's Retry-After: the limit is workspace-wide, so trying them would only collect more 429s.
+    Items of a platform with no notifier here are never claimed: they wait for a worker of their
+    own platform. Two commits per batch, not two per item: the claim marks every item as being
+    tried (by this worker, until the lease lapses) before any is sent, so a crash mid-batch leaves
+    them to be taken up again and looked for before posting; one commit records the outcomes.
+    After a 429 the rest of the batch is released untried, for the platform's Retry-After: the
+    limit is workspace-wide, so trying them would only collect more 429s.
     """
+    registry = notifiers if isinstance(notifiers, Notifiers) else Notifiers([notifiers])
     pacer = pacer or Pacer(channel_gap=0)
     if not pacer.pace():
         return 0
-    items = services.store.due_outbox(services.clock.now(), limit)
-    posts = tuple(replace(item, last_error=SENDING) for item in items if item.kind in POSTS)
-    if posts:
-        services.store.commit(Changes(outbox=posts))
+    items = services.store.claim_due(services.clock.now(), limit, owner, lease, registry.platforms)
     outcomes: list[Outcome] = []
     for item in items:
-        if not pacer.pace():
-            outcomes.append((item, False))  # untried: back as it was, so no look-up is needed later
+        notifier = registry.for_platform(item.platform)
+        if item.claimed_until is not None and services.clock.now() >= item.claimed_until:
+            continue  # the claim lapsed during this batch: another worker may hold the item now
+        if notifier is None or not pacer.pace():
+            outcomes.append((item.released(), False))  # untried: no look-up needed later
             continue
         outcomes.append(_paced(services, notifier, item, pacer))
     states = tuple(state for state, _ in outcomes if state is not None)
@@ -114,12 +121,12 @@ def deliver_due(services: Services, notifier: Notifier, *, limit: int = 50, pace
 
 def _paced(services: Services, notifier: Notifier, item: OutboxItem, pacer: Pacer) -> Outcome:
     """One item within the rate limits: a reminder waits for its channel's gap; a 429 slows everything."""
-    channel = item.detail if item.kind is Delivery.REMINDER else ""
+    channel = item.channel if item.kind is Delivery.REMINDER else ""
     gap = pacer.channel_wait(channel) if channel else 0.0
     if gap > 0:
-        return replace(item, due_at=services.clock.now() + timedelta(seconds=gap)), False
+        return replace(item.released(), due_at=services.clock.now() + timedelta(seconds=gap)), False
     state, delivered = deliver_one(services, notifier, item)
-    if state is not None and state.pending and state.last_error == RateLimited.__name__:
+    if state is not None and state.pending and state.error == RateLimited.__name__:
         pacer.limited(max(1.0, (state.due_at - services.clock.now()).total_seconds()))
     elif item.kind in POSTS:
         pacer.sent(channel)
@@ -127,44 +134,45 @@ def _paced(services: Services, notifier: Notifier, item: OutboxItem, pacer: Pace
 
 
 def deliver_one(services: Services, notifier: Notifier, item: OutboxItem) -> Outcome:
-    """Try one item (as it was before this batch marked it): delivered with the platform's id, or rescheduled."""
+    """Try one claimed item: sent with the platform's reference, closed, or rescheduled."""
     if item.kind is Delivery.EVIDENCE:
         return fetch_evidence(services, notifier, item)
     if item.kind is Delivery.ALERT_UPDATE:
         return update_alerts(services, notifier, item)
     if item.kind is Delivery.REMINDER:
-        return deliver_reminder(services, notifier, item, maybe_sent=item.last_error in MAYBE_SENT)
+        return deliver_reminder(services, notifier, item, maybe_sent=item.uncertain)
     if item.kind is Delivery.REMINDER_NOTICE:
-        return deliver_reminder_notice(services, notifier, item, maybe_sent=item.last_error in MAYBE_SENT)
+        return deliver_reminder_notice(services, notifier, item, maybe_sent=item.uncertain)
     now = services.clock.now()
     report = services.store.report(item.report_id)
     rendered = render_delivery(services, item, report) if report else None
     if rendered is None or (not rendered[0].leads and not rendered[0].user_id):
         # Purged report, or no one left to tell: nothing can ever be sent, so close the item.
-        return closed(item, now, "undeliverable"), False
+        return closed(item, now, OutboxState.UNDELIVERABLE), False
     destination, message = rendered
     try:
         if isinstance(message, Document):
             receipt = notifier.upload(destination, message, idempotency_key=item.id)
         else:
-            receipt = notifier.send(destination, message, idempotency_key=item.id,
-                                    maybe_sent=item.last_error in MAYBE_SENT)
+            receipt = notifier.send(destination, message, idempotency_key=item.id, maybe_sent=item.uncertain)
     except Exception as error:  # noqa: BLE001 - every failure is retried (only its class is logged)
         return retried(item, now, error), False
     return delivered(item, now, receipt), True
 
 
 def update_alerts(services: Services, notifier: Notifier, item: OutboxItem) -> Outcome:
-    """Edit every alert already sent for the report; an alert not yet sent will show the news anyway."""
+    """Edit every alert already sent on this item's platform; an alert not yet sent will show the news anyway."""
     now = services.clock.now()
     report = services.store.report(item.report_id)
     if report is None:
-        return closed(item, now, "undeliverable"), False
-    sent = [o for o in services.store.outbox_of(report.id)
-            if o.kind is Delivery.LEAD_ALERT and o.delivered_at and o.receipt]
+        return closed(item, now, OutboxState.UNDELIVERABLE), False
+    sent = [o for o in services.store.outbox_of(report.id) if o.kind is Delivery.LEAD_ALERT
+            and o.platform == item.platform and o.state is OutboxState.SENT and o.receipt]
     try:
         for alert in sent:
-            notifier.update(_lead_destination(services, alert, report), alert.receipt, alert_card(services, report))
+            destination = lead_destination(services.org, report, alert)
+            if destination is not None:  # a lead removed since is not shown the news
+                notifier.update(destination, alert.receipt, alert_card(services, report))
     except Exception as error:  # noqa: BLE001 - an edit is idempotent: retry them all later
         return retried(item, now, error), False
     return delivered(item, now), True
@@ -174,15 +182,15 @@ def fetch_evidence(services: Services, notifier: Notifier, item: OutboxItem) -> 
     """Download one attached file and store it encrypted with its hash; the item closes in the same commit."""
     now = services.clock.now()
     if services.store.report(item.report_id) is None:
-        return closed(item, now, "undeliverable"), False
+        return closed(item, now, OutboxState.UNDELIVERABLE), False
     try:
-        fetched = notifier.fetch_file(item.detail)
+        fetched = notifier.fetch_file(item.file_ref)
     except PermanentFailure as error:
-        return closed(item, now, f"{REFUSED}: {error}"[:120]), False  # e.g. too large: the export shows it missing
+        return refused(item, now, error), False  # e.g. too large: the export shows it missing
     except Exception as error:  # noqa: BLE001
         return retried(item, now, error), False
     evidence = new_evidence(report_id=item.report_id, file_name=fetched.name, media_type=fetched.media_type,
-                            data=fetched.data, source_id=item.detail, received_at=now)
+                            data=fetched.data, source_id=item.file_ref, received_at=now)
     done = delivered(item, now)
     try:
         services.store.commit(Changes(evidence=(evidence,), outbox=(done,)))

@@ -8,15 +8,16 @@ from datetime import datetime
 from bot.domain.errors import Conflict
 from bot.domain.hours import WorkingHours, add_working_time
 from bot.domain.org import Actor
-from bot.domain.report import Changes, Delivery, OutboxItem, Report, Status
+from bot.domain.report import Changes, Delivery, Report, Status
+from bot.domain.routing import alert_updates, lead_notices, to_reporter
 from bot.domain.workflow import Role, allowed_moves
-from handlers.reports import _item, alert_update, audit, recipient_tag
+from handlers.reports import audit
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
 
 SYSTEM = Actor(id="system:scheduler", name="StaffSafe")
-CHASED = "chased"  # a REPORTER_UPDATE's detail: "your report is being chased"
+CHASED = "chased"  # a REPORTER_UPDATE's news: "your report is being chased"
 
 
 def escalate_due_reports(services: Services, *, window_hours: float, working: WorkingHours | None = None) -> int:
@@ -51,18 +52,10 @@ def _escalation(services: Services, report: Report, windows: int, now: datetime)
     updated = report.evolve(now=now, status=status, escalations=windows)
     return Changes(
         reports=(updated,),
-        outbox=(*lead_notices(services, updated, Delivery.ESCALATION, now),
-                _item(Delivery.REPORTER_UPDATE, updated, now, detail=CHASED),
-                alert_update(updated, now)),
+        outbox=(*lead_notices(services.org, updated, Delivery.ESCALATION, now),
+                to_reporter(updated, Delivery.REPORTER_UPDATE, now, update=CHASED),
+                *alert_updates(services.org, updated, now)),
         audit=(audit(report, SYSTEM, "case.escalate", now, detail=f"unacknowledged, window {windows}"),),
     )
 
-
-def lead_notices(services: Services, report: Report, kind: Delivery, now: datetime) -> tuple[OutboxItem, ...]:
-    """A notice to the leads' channel and each backup lead by DM; for a report about a lead, DMs to the others."""
-    others = sorted(services.org.leads_for(report))
-    if report.subject_id is not None and services.org.is_lead(report.subject_id):
-        return tuple(_item(kind, report, now, detail=recipient_tag(lead)) for lead in others)
-    backups = [lead for lead in others if lead in services.org.backup_leads]
-    return (_item(kind, report, now), *(_item(kind, report, now, detail=recipient_tag(b)) for b in backups))
 

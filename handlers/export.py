@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from bot.domain.org import Actor
-from bot.domain.report import AuditEvent, Changes, Delivery, Evidence, Note, OutboxItem, Report, new_id
+from bot.domain.report import AuditEvent, Changes, Delivery, Evidence, Note, Report
 from bot.domain.report_form import ADULT_LABELS, NATURE_LABELS, PERPETRATOR_LABELS, WANT_LABELS
 from bot.domain.ui import Document, Reply
 from handlers.cards import place_name, status_words
 from handlers.leads import find_case
-from handlers.reports import audit, recipient_tag
+from bot.domain.routing import to_person
+from handlers.reports import audit
 from handlers.services import Services
 
 _NOTE_HEADINGS = {"internal": "Internal note", "to_reporter": "Message to the reporter",
@@ -29,8 +30,7 @@ def request_export(services: Services, actor: Actor, reference_or_id: str) -> Re
     """Queue the export as a file for the asking lead's DM (chat platforms); audited with the request."""
     report = find_case(services, actor, reference_or_id, "case.export")
     now = services.clock.now()
-    item = OutboxItem(id=new_id(), kind=Delivery.LEAD_EXPORT, report_id=report.id, due_at=now,
-                      detail=recipient_tag(actor.id))
+    item = to_person(report, Delivery.LEAD_EXPORT, actor.id, now)
     services.store.commit(Changes(outbox=(item,), audit=(audit(report, actor, "case.export", now),)))
     return Reply.say(f"The export of {report.reference} will arrive as a file in your messages from StaffSafe. "
                      "It is confidential: share it only with the people handling this case.")

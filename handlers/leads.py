@@ -6,11 +6,12 @@ import logging
 
 from bot.domain.errors import NotAllowed, NotFound
 from bot.domain.org import Actor
-from bot.domain.report import REFUSED, Changes, Delivery, NoteKind, Report, Status
+from bot.domain.report import Changes, Delivery, NoteKind, OutboxState, Report, Status
+from bot.domain.routing import alert_updates, to_reporter
 from bot.domain.ui import Card, FormResult, Reply
 from bot.domain.workflow import STATUS_WORDS, Role, check_move
 from handlers.cards import awaits_acknowledgement, case_card, queue_card
-from handlers.reports import _item, alert_update, audit, find_report, note_changes, text_error
+from handlers.reports import audit, find_report, note_changes, text_error
 from handlers.services import Services
 from handlers.takedown import letter_for_report
 
@@ -45,7 +46,7 @@ def view_case(services: Services, actor: Actor, reference_or_id: str) -> Card:
     now = services.clock.now()
     services.store.commit(Changes(audit=(audit(report, actor, "case.view", now),)))
     refused = sum(1 for o in services.store.outbox_of(report.id)
-                  if o.kind is Delivery.EVIDENCE and o.last_error.startswith(REFUSED))
+                  if o.kind is Delivery.EVIDENCE and o.state is OutboxState.REFUSED)
     return case_card(report, services.store.notes(report.id), services.content, now=now,
                      evidence=services.store.evidence(report.id), files_refused=refused)
 
@@ -60,8 +61,8 @@ def acknowledge(services: Services, actor: Actor, reference_or_id: str, *, named
     services.store.commit(
         Changes(
             reports=(updated,),
-            outbox=(_item(Delivery.REPORTER_UPDATE, updated, now, detail=Status.ACKNOWLEDGED.value),
-                    alert_update(updated, now)),
+            outbox=(to_reporter(updated, Delivery.REPORTER_UPDATE, now, update=Status.ACKNOWLEDGED.value),
+                    *alert_updates(services.org, updated, now)),
             audit=(audit(report, actor, "case.ack", now, detail="named" if named else "unnamed"),),
         )
     )
@@ -90,7 +91,8 @@ def set_status(services: Services, actor: Actor, reference_or_id: str, status: s
     services.store.commit(
         Changes(
             reports=(updated,),
-            outbox=(_item(Delivery.REPORTER_UPDATE, updated, now, detail=target.value), alert_update(updated, now)),
+            outbox=(to_reporter(updated, Delivery.REPORTER_UPDATE, now, update=target.value),
+                    *alert_updates(services.org, updated, now)),
             audit=(audit(report, actor, "case.status", now, detail=f"{report.status.value}->{target.value}"),),
         )
     )

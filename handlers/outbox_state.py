@@ -1,19 +1,21 @@
-"""An outbox item's next state after a try: delivered, closed for good, or rescheduled with backoff."""
+"""An outbox item's next state after a try: sent, closed for good, or rescheduled with backoff."""
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot.domain.ports import PermanentFailure, TemporaryFailure, UncertainDelivery
-from bot.domain.report import OutboxItem
+from bot.domain.ports import PermanentFailure, Store, TemporaryFailure, UncertainDelivery
+from bot.domain.report import OutboxItem, OutboxState
 
 log = logging.getLogger("handlers.delivery")
 
 MAX_BACKOFF = timedelta(minutes=15)
-SENDING = "sending"  # recorded before each try: if the process dies mid-send, the next try looks first
-MAYBE_SENT = {SENDING, UncertainDelivery.__name__}
+MAX_REFUSAL = 80  # characters of a platform's refusal code kept on the item
+WAITING_SCAN = 10_000  # due items counted for health and checks: enough to see a platform is not served
 
 
 def backoff(attempts: int, retry_after: float | None) -> timedelta:
@@ -28,23 +30,49 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
 Outcome = tuple[OutboxItem | None, bool]
 
 
+def _unclaimed(item: OutboxItem, state: OutboxState, **changes: object) -> OutboxItem:
+    return replace(item, state=state, claimed_by="", claimed_until=None, **changes)  # type: ignore[arg-type]
+
+
 def delivered(item: OutboxItem, now: datetime, receipt: str = "") -> OutboxItem:
-    """Delivered now, with the platform's id for what was sent."""
-    return replace(item, delivered_at=now, receipt=receipt or item.receipt, last_error="", attempts=item.attempts + 1)
+    """Sent now, with the platform's reference for what was sent."""
+    return _unclaimed(item, OutboxState.SENT, delivered_at=now, receipt=receipt or item.receipt, error="",
+                      uncertain=False, attempts=item.attempts + 1)
 
 
-def closed(item: OutboxItem, now: datetime, why: str) -> OutboxItem:
-    """Closed without delivery: nothing can ever be sent (the reason is logged, without content)."""
-    log.warning("outbox item %s (%s) closed without delivery: %s", item.id, item.kind.value, why.split(":")[0])
-    return replace(item, delivered_at=now, last_error=why)
+def closed(item: OutboxItem, now: datetime, state: OutboxState) -> OutboxItem:
+    """Closed without delivery: nothing can ever be sent (cancelled or undeliverable)."""
+    log.warning("outbox item %s (%s) closed without delivery: %s", item.id, item.kind.value, state.value)
+    return _unclaimed(item, state, delivered_at=now)
+
+
+def refused(item: OutboxItem, now: datetime, error: PermanentFailure) -> OutboxItem:
+    """Closed because the platform refused for good; its error code (never content) is kept."""
+    log.warning("outbox item %s (%s) refused by the platform: %s", item.id, item.kind.value, error)
+    return _unclaimed(item, OutboxState.REFUSED, delivered_at=now, error=type(error).__name__,
+                      refusal=str(error)[:MAX_REFUSAL], attempts=item.attempts + 1)
 
 
 def retried(item: OutboxItem, now: datetime, error: Exception) -> OutboxItem:
-    """Rescheduled after a failure, honouring the platform's Retry-After."""
+    """Rescheduled after a failure, honouring the platform's Retry-After; an uncertain one is looked up next."""
     retry_after = error.retry_after if isinstance(error, TemporaryFailure) else None
     attempts = item.attempts + 1
     level = logging.INFO if isinstance(error, TemporaryFailure) else logging.ERROR
     # A refusal's text is the platform's error code (e.g. not_in_channel: invite the bot), never content.
     why = f"{type(error).__name__} ({error})" if isinstance(error, PermanentFailure) else type(error).__name__
     log.log(level, "outbox item %s deferred after %s (attempt %d)", item.id, why, attempts)
-    return replace(item, attempts=attempts, last_error=type(error).__name__, due_at=now + backoff(attempts, retry_after))
+    return _unclaimed(item, OutboxState.PENDING, attempts=attempts, error=type(error).__name__,
+                      uncertain=item.uncertain or isinstance(error, UncertainDelivery),
+                      due_at=now + backoff(attempts, retry_after))
+
+
+def waiting_by_platform(store: Store, now: datetime, *, running: Collection[str] = ()) -> dict[str, int]:
+    """Due, undelivered items per platform that does not run here (all platforms if none is named)."""
+    waiting = Counter(o.platform or "unknown" for o in store.due_outbox(now, limit=WAITING_SCAN)
+                      if o.platform not in running)
+    return dict(sorted(waiting.items()))
+
+
+def waiting_words(waiting: Mapping[str, int]) -> str:
+    """What `waiting_by_platform` found, for people ("" if nothing waits)."""
+    return ", ".join(f"{count} for {platform}" for platform, count in waiting.items())

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from bot.domain.content import Content
 from bot.domain.errors import Conflict
 from bot.domain.reminder import ROTATION, Reminder, ReminderRun, run_id
+from bot.domain.platform import platform_of
 from bot.domain.report import Changes, Delivery, OutboxItem, new_id
 from bot.domain.schedule import due_times, next_run
 from bot.incidents import log_incident
@@ -37,7 +38,7 @@ def claim(services: Services, reminder: Reminder, *, run: str, due_at: datetime,
     record = ReminderRun(id=run, reminder_id=reminder.id, due_at=due_at, claimed_at=now,
                          topic=tip_for(services.content, reminder), channels=targets, requested_by=requested_by)
     items = tuple(OutboxItem(id=f"{run}>{channel}", kind=Delivery.REMINDER, report_id="", run_id=run,
-                             detail=channel, due_at=now) for channel in targets)
+                             platform=platform_of(channel), channel=channel, due_at=now) for channel in targets)
     moved_on = reminder.evolve(now=now, next_run=next_due, sends=reminder.sends + 1)
     return Changes(reminders=(moved_on,), runs=(record,), outbox=items)
 

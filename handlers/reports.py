@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from bot.domain.errors import NotFound
 from bot.domain.org import Actor
 from bot.domain.report import (
@@ -20,6 +18,7 @@ from bot.domain.report import (
     normalise_reference,
 )
 from bot.domain.report_form import MAX_TEXT, parse_report, report_form
+from bot.domain.routing import alert_updates, lead_notices, person_tag, to_reporter
 from bot.domain.ui import Answers, Form, FormResult, Reply
 from bot.domain.workflow import Role, check_move
 from handlers.cards import my_reports_card
@@ -62,8 +61,8 @@ def submit_report(services: Services, actor: Actor, answers: Answers) -> FormRes
             reports=(report,),
             outbox=(
                 *lead_alerts(services, report),
-                _item(Delivery.RECEIPT, report, now),
-                *(_item(Delivery.EVIDENCE, report, now, detail=file_id) for file_id in parsed.files),
+                to_reporter(report, Delivery.RECEIPT, now),
+                *(to_reporter(report, Delivery.EVIDENCE, now, file_ref=file_ref) for file_ref in parsed.files),
             ),
             audit=(audit(report, actor, "report.submit", now),),
         )
@@ -77,28 +76,13 @@ def submit_report(services: Services, actor: Actor, answers: Answers) -> FormRes
 
 
 def lead_alerts(services: Services, report: Report) -> tuple[OutboxItem, ...]:
-    """The leads' alert: to their channel, or, if the report is about a lead, to each other lead alone."""
-    now = report.created_at
-    if report.subject_id is None or not services.org.is_lead(report.subject_id):
-        return (_item(Delivery.LEAD_ALERT, report, now),)
-    return tuple(
-        _item(Delivery.LEAD_ALERT, report, now, detail=recipient_tag(lead))
-        for lead in sorted(services.org.leads_for(report))
-    )
+    """The leads' alert, routed (bot/domain/routing.py): never to the lead the report is about."""
+    return lead_notices(services.org, report, Delivery.LEAD_ALERT, report.created_at)
 
 
 def recipient_tag(user_id: str) -> str:
     """An outbox recipient without the user id in the clear (resolved against the configured leads)."""
-    return "lead:" + hashlib.sha256(user_id.encode()).hexdigest()[:16]
-
-
-def _item(kind: Delivery, report: Report, now, *, note_id: str | None = None, detail: str = "") -> OutboxItem:
-    return OutboxItem(id=new_id(), kind=kind, report_id=report.id, due_at=now, note_id=note_id, detail=detail)
-
-
-def alert_update(report: Report, now) -> OutboxItem:
-    """Edit the leads' alert for this report to show where it stands now."""
-    return _item(Delivery.ALERT_UPDATE, report, now)
+    return person_tag(user_id)
 
 
 def audit(report: Report, actor: Actor, action: str, now, detail: str = "") -> AuditEvent:
@@ -158,7 +142,10 @@ def note_changes(services: Services, actor: Actor, report: Report, text: str, ki
     now = services.clock.now()
     note = Note(id=new_id(), report_id=report.id, kind=kind, author_id=actor.id, text=text, at=now)
     delivery, action = _NOTE_EFFECTS[kind]
-    outbox = (_item(delivery, report, now, note_id=note.id),) if delivery else ()
+    if delivery is Delivery.LEAD_MESSAGE:
+        outbox = lead_notices(services.org, report, delivery, now, note_id=note.id)
+    else:
+        outbox = (to_reporter(report, delivery, now, note_id=note.id),) if delivery else ()
     return note, Changes(notes=(note,), outbox=outbox, audit=(audit(report, actor, action, now),))
 
 
@@ -169,7 +156,7 @@ def withdraw_report(services: Services, actor: Actor, reference_or_id: str) -> R
     now = services.clock.now()
     closed = report.evolve(now=now, status=Status.CLOSED)
     services.store.commit(
-        Changes(reports=(closed,), outbox=(alert_update(closed, now),),
+        Changes(reports=(closed,), outbox=alert_updates(services.org, closed, now),
                 audit=(audit(report, actor, "report.withdraw", now, detail="closed"),))
     )
     return Reply.say(f"Your report {report.reference} is closed. Thank you for letting us know.")

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from bot.domain.errors import Conflict
 from bot.domain.reminder import PurgeRecord
 from bot.domain.report import Changes, Delivery, Report, new_id
-from handlers.escalation import SYSTEM, lead_notices
+from bot.domain.routing import lead_notices
+from handlers.escalation import SYSTEM
 from handlers.reports import audit
 from handlers.services import Services
 
@@ -52,5 +53,5 @@ def purge_due_reports(services: Services, *, retention_days: float) -> int:
 
 def _warning(services: Services, report: Report, now: datetime) -> Changes:
     warned = report.evolve(now=now, retention_warned_at=now)
-    return Changes(reports=(warned,), outbox=lead_notices(services, warned, Delivery.RETENTION_WARNING, now),
+    return Changes(reports=(warned,), outbox=lead_notices(services.org, warned, Delivery.RETENTION_WARNING, now),
                    audit=(audit(report, SYSTEM, "case.retention_warning", now),))

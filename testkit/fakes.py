@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta, timezone
 
 from bot.domain.ports import Destination, FetchedFile, PermanentFailure, TemporaryFailure
@@ -22,9 +23,10 @@ class FakeClock:
 
 
 class RecordingNotifier:
-    """Records every send; can be told to fail the next N sends temporarily."""
+    """Records every send on one platform; can be told to fail the next N sends temporarily."""
 
-    def __init__(self) -> None:
+    def __init__(self, platform: str = "console") -> None:
+        self.platform = platform
         self.sent: list[tuple[Destination, Card, str]] = []
         self.uploaded: list[tuple[Destination, Document, str]] = []
         self.updated: list[tuple[Destination, str, Card]] = []
@@ -56,3 +58,47 @@ class RecordingNotifier:
 
     def to_user(self, user_id: str) -> list[Card]:
         return [card for dest, card, _ in self.sent if dest.user_id == user_id]
+
+
+class Died(BaseException):
+    """A worker killed mid-send: not an Exception, so nothing in the worker catches it."""
+
+
+class LedgerNotifier:
+    """A thread-safe notifier that can look a message up by its key, like a platform's history.
+
+    `die_after_posting` kills the worker (raises Died) once, right after a message has landed.
+    """
+
+    def __init__(self, platform: str, *, die_after_posting: bool = False) -> None:
+        self.platform = platform
+        self.posted: dict[str, str] = {}  # idempotency key -> receipt
+        self.posts: list[str] = []  # keys, once per message that landed
+        self.looked_up: list[str] = []
+        self.die_after_posting = die_after_posting
+        self._lock = threading.Lock()
+
+    def send(self, destination: Destination, card: Card, *, idempotency_key: str, maybe_sent: bool = False) -> str:
+        if destination.platform != self.platform:
+            raise AssertionError(f"a {destination.platform} item was given to the {self.platform} notifier")
+        with self._lock:
+            if maybe_sent:
+                self.looked_up.append(idempotency_key)
+                if idempotency_key in self.posted:
+                    return self.posted[idempotency_key]
+            receipt = f"{self.platform}-{len(self.posts) + 1}"
+            self.posted[idempotency_key] = receipt
+            self.posts.append(idempotency_key)
+            if self.die_after_posting:
+                self.die_after_posting = False
+                raise Died()
+            return receipt
+
+    def update(self, destination: Destination, message_id: str, card: Card) -> None:
+        pass
+
+    def upload(self, destination: Destination, document: Document, *, idempotency_key: str) -> str:
+        return self.send(destination, Card(title=document.filename), idempotency_key=idempotency_key)
+
+    def fetch_file(self, file_id: str) -> FetchedFile:
+        raise PermanentFailure("no such file")

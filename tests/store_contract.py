@@ -36,12 +36,22 @@ from bot.domain.report import (
     Note,
     NoteKind,
     OutboxItem,
+    OutboxState,
     Report,
     Status,
     Want,
     new_id,
 )
+from bot.domain.content import Content
+from bot.domain.guidance import GuidanceEngine
+from bot.domain.org import Organisation
+from bot.domain.ports import Notifiers
+from bot.domain.routing import lead_notices, to_reporter
+from handlers.delivery import deliver_due
+from handlers.outbox_state import waiting_by_platform
+from handlers.services import Services
 from testkit.builders import a_reminder, a_report, an_evidence
+from testkit.fakes import Died, FakeClock, LedgerNotifier
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 
@@ -90,13 +100,16 @@ def event(report_id: str, *, minutes: float = 0, action: str = "report.view") ->
 
 
 def alert(report_id: str, *, minutes: float = 0, **overrides: object) -> OutboxItem:
-    """An outbox item due `minutes` after T0."""
+    """An outbox item due `minutes` after T0, on Slack; given a delivered_at, sent then."""
     values: dict[str, object] = dict(
         id=new_id(),
         kind=Delivery.LEAD_ALERT,
         report_id=report_id,
         due_at=T0 + timedelta(minutes=minutes),
+        platform="slack",
     )
+    if overrides.get("delivered_at") is not None:
+        values["state"] = OutboxState.SENT
     values.update(overrides)
     return OutboxItem(**values)  # type: ignore[arg-type]
 
@@ -130,7 +143,7 @@ def press(run: ReminderRun, presser_id: str, button: PressKind = PressKind.DONE)
 
 def post(run: ReminderRun, *, minutes: float = 0, **overrides: object) -> OutboxItem:
     """A reminder post of a send, for no report."""
-    values: dict[str, object] = dict(kind=Delivery.REMINDER, run_id=run.id, detail=run.channels[0])
+    values: dict[str, object] = dict(kind=Delivery.REMINDER, run_id=run.id, channel=run.channels[0])
     return alert("", minutes=minutes, **(values | overrides))
 
 
@@ -179,7 +192,7 @@ class StoreContract:
         r = report()
         n = note(r.id, kind=NoteKind.FROM_REPORTER, text="They did it again ✉ — ünïcode")
         ev = event(r.id)
-        item = alert(r.id, note_id=n.id, detail="acknowledged", attempts=2, last_error="Timeout")
+        item = alert(r.id, note_id=n.id, update="acknowledged", attempts=2, error="Timeout")
         store.commit(Changes(reports=(r,), notes=(n,), audit=(ev,), outbox=(item,)))
         assert store.notes(r.id) == [n]
         assert store.audit(r.id) == [ev]
@@ -283,7 +296,7 @@ class StoreContract:
         r = a_report()
         first, second = alert(r.id), alert(r.id, minutes=-5)
         store.commit(Changes(reports=(r,), outbox=(first, second)))
-        store.commit(Changes(outbox=(replace(first, delivered_at=T0, receipt="1.1"),)))
+        store.commit(Changes(outbox=(replace(first, delivered_at=T0, state=OutboxState.SENT, receipt="1.1"),)))
         assert [o.id for o in store.outbox_of(r.id)] == [first.id, second.id]
         assert store.outbox_of(r.id)[0].receipt == "1.1"
         assert store.outbox_of("missing") == []
@@ -291,7 +304,7 @@ class StoreContract:
     def test_outbox_items_are_upserted(self, store: Store) -> None:
         item = alert("r1")
         store.commit(Changes(outbox=(item,)))
-        sent = replace(item, attempts=1, delivered_at=T0, receipt="1700000000.0001")
+        sent = replace(item, attempts=1, delivered_at=T0, state=OutboxState.SENT, receipt="1700000000.0001")
         store.commit(Changes(outbox=(sent,)))
         assert store.outbox_item(item.id) == sent
 
@@ -363,7 +376,7 @@ class StoreContract:
         retried = replace(early, attempts=1, due_at=T0 + timedelta(minutes=20))
         store.commit(Changes(outbox=(retried,)))
         assert store.due_outbox(now) == [middle, retried, late]
-        store.commit(Changes(outbox=(replace(middle, delivered_at=now),)))
+        store.commit(Changes(outbox=(replace(middle, delivered_at=now, state=OutboxState.SENT),)))
         assert store.due_outbox(now) == [retried, late]
 
     def test_reports_by_reporter_newest_first(self, store: Store) -> None:
@@ -534,10 +547,10 @@ class StoreContract:
     def test_a_sends_outbox_items_in_queued_order(self, factory: StoreFactory, store: Store) -> None:
         r = reminder()
         run, other = reminder_run(r.id), reminder_run(r.id, minutes=60)
-        posts = [post(run, detail=channel) for channel in run.channels]
-        notice = alert("", kind=Delivery.REMINDER_NOTICE, run_id=run.id, detail="slack:UADMIN", minutes=-5)
+        posts = [post(run, channel=channel) for channel in run.channels]
+        notice = alert("", kind=Delivery.REMINDER_NOTICE, run_id=run.id, recipient="admin:0a1b", minutes=-5)
         store.commit(Changes(reminders=(r,), runs=(run, other), outbox=(*posts, post(other))))
-        store.commit(Changes(outbox=(notice, replace(posts[0], delivered_at=T0, receipt="1.1"))))
+        store.commit(Changes(outbox=(notice, replace(posts[0], delivered_at=T0, state=OutboxState.SENT, receipt="1.1"))))
         for s in _and_reopened(factory, store):
             assert [o.id for o in s.outbox_of_run(run.id)] == [posts[0].id, posts[1].id, notice.id]
             assert s.outbox_of_run(run.id)[0].receipt == "1.1"
@@ -566,6 +579,134 @@ class StoreContract:
         assert len(won) == 1 and len(lost) == claims - 1
         [run] = store.runs_of(r.id)
         assert run.topic == f"tip {won[0]}" and len(store.outbox_of_run(run.id)) == 1
+
+    # --- claims: each due item to one worker, by platform, with a lease
+
+    @pytest.mark.parametrize("workers", [2, 8])
+    def test_claims_hand_each_due_item_to_one_worker(self, store: Store, workers: int) -> None:
+        items = tuple(alert("r", minutes=-i / 10) for i in range(120))
+        store.commit(Changes(outbox=items))
+        start = threading.Barrier(workers)
+        claimed: list[list[str]] = [[] for _ in range(workers)]
+
+        def work(n: int) -> None:
+            start.wait()
+            while batch := store.claim_due(T0, 7, f"worker-{n}", timedelta(minutes=1), {"slack"}):
+                claimed[n] += [item.id for item in batch]
+                assert all(i.state is OutboxState.SENDING and i.claimed_by == f"worker-{n}" for i in batch)
+
+        _in_threads(work, workers)
+        every = [item_id for ids in claimed for item_id in ids]
+        assert sorted(every) == sorted(item.id for item in items)  # each once, none lost
+
+    def test_a_claim_holds_until_its_lease_lapses_then_is_taken_over_once_and_marked_uncertain(
+        self, factory: StoreFactory, store: Store
+    ) -> None:
+        item = alert("r")
+        store.commit(Changes(outbox=(item,)))
+        lease = timedelta(minutes=2)
+        [held] = store.claim_due(T0, 10, "dead-worker", lease, {"slack"})
+        assert (held.claimed_by, held.claimed_until, held.uncertain) == ("dead-worker", T0 + lease, False)
+        store = factory.reopen(store)  # the claim is durable: a restart does not free it early
+        assert store.claim_due(T0 + lease - timedelta(seconds=1), 10, "other", lease, {"slack"}) == []
+        [taken] = store.claim_due(T0 + lease, 10, "other", lease, {"slack"})
+        assert taken.id == item.id and taken.claimed_by == "other" and taken.uncertain
+        assert store.claim_due(T0 + lease, 10, "third", lease, {"slack"}) == []
+
+    def test_claims_only_items_of_the_platforms_asked_for(self, store: Store) -> None:
+        on_slack, on_other = alert("r"), alert("r", platform="fakechat")
+        store.commit(Changes(outbox=(on_slack, on_other)))
+        lease = timedelta(minutes=1)
+        assert store.claim_due(T0, 10, "w", lease, ()) == []
+        assert [i.id for i in store.claim_due(T0, 10, "w", lease, {"slack", "teams"})] == [on_slack.id]
+        later = store.claim_due(T0 + timedelta(days=1), 10, "w", lease, {"slack"})  # the lapsed claim, again
+        assert [i.id for i in later] == [on_slack.id]  # never the other platform's
+        assert [i.id for i in store.claim_due(T0, 10, "w", lease, {"fakechat"})] == [on_other.id]
+
+    def test_claims_come_in_claim_order_and_only_when_due(self, store: Store) -> None:
+        r, rem = report(), reminder()
+        run = reminder_run(rem.id)
+        fan_out = tuple(post(run, minutes=-30 + i / 100) for i in range(50))
+        download = alert(r.id, kind=Delivery.EVIDENCE, file_ref="F1", minutes=-20)
+        receipt = alert(r.id, kind=Delivery.RECEIPT, minutes=-1)
+        later = alert(r.id, minutes=5)
+        store.commit(Changes(reminders=(rem,), runs=(run,), reports=(r,), outbox=(*fan_out, download, receipt, later)))
+        claimed = store.claim_due(T0, 3, "w", timedelta(minutes=1), {"slack"})
+        assert [i.id for i in claimed] == [receipt.id, download.id, fan_out[0].id]
+
+    def test_a_released_claim_is_claimable_again_at_once(self, store: Store) -> None:
+        store.commit(Changes(outbox=(alert("r"),)))
+        [held] = store.claim_due(T0, 10, "w", timedelta(minutes=5), {"slack"})
+        store.commit(Changes(outbox=(held.released(),)))
+        [again] = store.claim_due(T0, 10, "v", timedelta(minutes=5), {"slack"})
+        assert again.claimed_by == "v" and not again.uncertain
+
+    # --- delivery by several workers over one store
+
+    def _services(self, store: Store, content: Content, clock: FakeClock) -> Services:
+        org = Organisation(name="Trust", leads=frozenset({"slack:ULEAD", "fakechat:lee"}),
+                           lead_platforms=frozenset({"slack", "fakechat"}))
+        return Services(store=store, content=content, clock=clock, org=org, guidance=GuidanceEngine(content=content))
+
+    def _queue_reports(self, services: Services, count: int) -> list[str]:
+        now = services.clock.now()
+        reports = [report(id=new_id(), reference=f"SS-{n:05d}-AAAAA", created_at=now) for n in range(count)]
+        items = [item for r in reports for item in (*lead_notices(services.org, r, Delivery.LEAD_ALERT, now),
+                                                   to_reporter(r, Delivery.RECEIPT, now))]
+        services.store.commit(Changes(reports=tuple(reports), outbox=tuple(items)))
+        return [item.id for item in items if item.platform == "slack"]
+
+    @pytest.mark.parametrize("workers", [2, 8])
+    def test_workers_over_one_store_deliver_each_item_exactly_once(
+        self, store: Store, content: Content, workers: int
+    ) -> None:
+        services = self._services(store, content, FakeClock(T0))
+        slack_items = self._queue_reports(services, 40)
+        slack = LedgerNotifier("slack")  # the platform, shared by every worker
+        start = threading.Barrier(workers)
+
+        def work(n: int) -> None:
+            start.wait()
+            while deliver_due(services, Notifiers([slack]), limit=5, owner=f"worker-{n}"):
+                pass
+
+        _in_threads(work, workers)
+        assert sorted(slack.posts) == sorted(slack_items)  # each once, none twice, none lost
+        assert all(store.outbox_item(i).state is OutboxState.SENT for i in slack_items)
+
+    def test_a_worker_killed_mid_send_leaves_its_claim_to_lapse_then_the_item_is_looked_up_not_resent(
+        self, store: Store, content: Content
+    ) -> None:
+        clock = FakeClock(T0)
+        services = self._services(store, content, clock)
+        claimed = self._queue_reports(services, 1)  # the lead alert and the receipt
+        slack = LedgerNotifier("slack", die_after_posting=True)
+        with pytest.raises(Died):
+            deliver_due(services, Notifiers([slack]), owner="dies", lease=timedelta(minutes=2))
+        [landed] = slack.posts
+        assert deliver_due(services, Notifiers([slack]), owner="next") == 0  # claimed by the dead worker
+        clock.advance(minutes=2)
+        assert deliver_due(services, Notifiers([slack]), owner="next") == 2
+        assert slack.posts.count(landed) == 1 and len(slack.posts) == 2  # found, not posted again
+        assert sorted(slack.looked_up) == sorted(claimed)  # both were claimed by the dead worker
+        assert store.outbox_item(landed).state is OutboxState.SENT
+
+    def test_an_item_for_a_platform_with_no_running_notifier_waits_and_is_never_given_to_another(
+        self, store: Store, content: Content
+    ) -> None:
+        clock = FakeClock(T0)
+        services = self._services(store, content, clock)
+        self._queue_reports(services, 3)
+        slack = LedgerNotifier("slack")  # raises if handed another platform's item
+        for _ in range(3):
+            deliver_due(services, Notifiers([slack]))
+            clock.advance(days=1)
+        waiting = [o for o in store.due_outbox(clock.now(), 100)]
+        assert len(waiting) == 3 and {o.platform for o in waiting} == {"fakechat"}
+        assert all(o.state is OutboxState.PENDING and o.attempts == 0 for o in waiting)
+        assert waiting_by_platform(store, clock.now(), running={"slack"}) == {"fakechat": 3}
+        other = LedgerNotifier("fakechat")
+        assert deliver_due(services, Notifiers([other])) == 3 and len(other.posts) == 3
 
     # --- purges and removals
 
@@ -667,7 +808,8 @@ class StoreContract:
         at = [T0 + timedelta(minutes=m) for m in (30, 10, 20, 40)]
         posts = [post(run, delivered_at=when) for when in at]
         pending = post(run)
-        refused = post(run, delivered_at=T0, last_error="refused: not_in_channel")
+        refused = post(run, delivered_at=T0, state=OutboxState.REFUSED, error="PermanentFailure",
+                       refusal="not_in_channel")
         alert_sent = alert("r1", delivered_at=T0)
         store.commit(Changes(reminders=(rem,), runs=(run,), outbox=(*posts, pending, refused, alert_sent)))
         for s in _and_reopened(factory, store):

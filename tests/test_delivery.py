@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.domain.ports import FetchedFile, UncertainDelivery
-from bot.domain.report import Changes, Delivery
+from bot.domain.report import Changes, Delivery, OutboxState
 from handlers import leads, reports
-from handlers.delivery import SENDING, deliver_due
+from handlers.delivery import deliver_due
 from handlers.export import request_export
 from testkit.builders import report_answers
 from tests.conftest import LEAD, STAFF
@@ -41,7 +41,7 @@ def test_a_try_is_recorded_before_sending_so_a_crash_mid_send_is_looked_up(servi
     report_id = submit(services)
     item = next(o for o in services.store.outbox_of(report_id) if o.kind is Delivery.LEAD_ALERT)
     # As if the process died after recording the try and before hearing back:
-    services.store.commit(Changes(outbox=(replace(item, last_error=SENDING),)))
+    services.store.commit(Changes(outbox=(replace(item, state=OutboxState.SENDING, claimed_until=services.clock.now()),)))
     looking = LookingNotifier(notifier)
     deliver_due(services, looking)
     assert looking.flags[0] is True  # the alert is looked for first
@@ -67,7 +67,7 @@ def test_attached_files_are_fetched_once_and_stored_with_their_hash(services, no
     item = next(o for o in services.store.outbox_of(report_id) if o.kind is Delivery.EVIDENCE)
     assert item.delivered_at is not None
     # A retry after a crash between storing and closing the item stores nothing twice:
-    services.store.commit(Changes(outbox=(replace(item, delivered_at=None),)))
+    services.store.commit(Changes(outbox=(replace(item, delivered_at=None, state=OutboxState.PENDING),)))
     deliver_due(services, notifier)
     assert len(services.store.evidence(report_id)) == 1
 
@@ -76,7 +76,7 @@ def test_a_file_the_platform_refuses_closes_its_item_and_stores_nothing(services
     report_id = submit(services, screenshots=["F404"])
     deliver_due(services, notifier)
     item = next(o for o in services.store.outbox_of(report_id) if o.kind is Delivery.EVIDENCE)
-    assert item.delivered_at and item.last_error.startswith("refused")
+    assert item.delivered_at and item.state is OutboxState.REFUSED
     assert services.store.evidence(report_id) == []
 
 

@@ -244,7 +244,7 @@ def test_the_bot_token_is_never_sent_to_a_download_address_off_slack(bot, slack)
     report_id = file_report(bot, slack, screenshots={"type": "file_input", "files": [{"id": "F0EVIL"}]})
     store = bot.services.store
     item = wait_until(lambda: [o for o in store.outbox_of(report_id) if o.kind.value == "evidence.fetch" and o.delivered_at])
-    assert item[0].last_error.startswith("refused") and store.evidence(report_id) == []
+    assert item[0].state.value == "refused" and store.evidence(report_id) == []
     bot.press("case.view", report_id, user=LEAD)
     assert "1 attached file(s) could not be stored" in json.dumps(opened(slack, title="could not be stored"))
 

@@ -38,7 +38,7 @@ def test_documents_are_plain_values() -> None:
 
 def test_missing_optional_fields_take_their_defaults() -> None:
     doc = to_doc(alert("r1"))
-    for optional in ("note_id", "detail", "attempts", "delivered_at", "receipt", "last_error"):
+    for optional in ("note_id", "recipient", "update", "attempts", "delivered_at", "receipt", "error", "state"):
         del doc[optional]
     assert from_doc(OutboxItem, doc) == alert("r1", id=doc["id"], due_at=T0)
 

@@ -13,6 +13,7 @@ from bot.console.render import field_prompt, inert, render_card, render_reply
 from bot.domain.errors import StaffSafeError, user_message
 from bot.incidents import log_incident
 from bot.domain.org import Actor
+from bot.domain.platform import CONSOLE
 from bot.domain.ports import Destination, FetchedFile, PermanentFailure
 from bot.domain.report_form import FORM_ID, check_field
 from bot.domain.ui import Answers, Card, Document, Field, FieldKind, Form, FormResult, Reply
@@ -32,6 +33,8 @@ class EndOfInput(Exception):
 
 class ConsoleNotifier:
     """Delivers to the terminal: the leads' channel and private messages as labelled panes."""
+
+    platform = CONSOLE
 
     def __init__(self, *, write: Callable[[str], None]) -> None:
         self._write = write

@@ -26,6 +26,8 @@ class Organisation:
     backup_leads: frozenset[str] = frozenset()
     admins: frozenset[str] = frozenset()
     names: Mapping[str, str] = field(default_factory=dict)  # display names of leads, by id
+    # Platforms with a leads' channel; None: each platform a lead is on has its own (see routing).
+    lead_platforms: frozenset[str] | None = None
 
     def is_lead(self, user_id: str) -> bool:
         """Whether this person is a designated lead (backup leads are leads too)."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from collections.abc import Collection, Iterable
+from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 from bot.domain.reminder import PressKind, PurgeRecord, Reminder, ReminderRun
@@ -23,6 +24,11 @@ class Store(Protocol):
     - A report stores a platform file once: evidence with the (report_id, source_id) of stored
       evidence, or twice in one commit, raises Conflict (so a retried download is harmless).
     - Outbox items are upserted by id.
+    - `claim_due` hands each due item to one worker only: it returns the items it marked SENDING for
+      `owner` until now + lease, atomically and durably, and no other call returns them until that
+      lease lapses (then the next claim takes the item over, marked uncertain: look before resending).
+      Only items of the platforms asked for are claimed, ever; claim order is ClaimOrder (items about
+      reports, then evidence downloads, then reminder posts), then oldest due first.
     - Reminders are versioned like reports. Runs, presses and purge records are append-only; a
       second press with the same (run_id, button, presser_id) raises Conflict.
     - `purge_reports` removes each report with its notes, evidence, audit events and outbox items;
@@ -77,11 +83,16 @@ class Store(Protocol):
         ...
 
     def due_outbox(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
-        """Pending outbox items due at or before `now`: items about reports first, then oldest due first.
+        """Undelivered outbox items due at or before `now`, in claim order (what is waiting, for checks).
 
-        Every item but a reminder post (Delivery.REMINDER) comes before every reminder post, whatever
+        Items about reports come before evidence downloads, which come before reminder posts, whatever
         their due times: a fan-out of 1,000 posts must not hold up a lead alert queued after it.
         """
+        ...
+
+    def claim_due(self, now: datetime, limit: int, owner: str, lease: timedelta,
+                  platforms: Collection[str]) -> list[OutboxItem]:
+        """Claim due items of these platforms for one worker (see the contract above); the claimed items."""
         ...
 
     def reminder(self, reminder_id: str) -> Reminder | None:
@@ -137,10 +148,11 @@ class SystemClock:
         return datetime.now(timezone.utc)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Destination:
-    """Where a delivery goes: the leads' channel, or one person privately."""
+    """Where a delivery goes on one platform: its leads' channel, one person privately, or a channel."""
 
+    platform: str
     leads: bool = False
     user_id: str = ""  # platform-qualified; for a DM
     channel: str = ""  # platform-qualified; a reminder's channel
@@ -153,15 +165,17 @@ class Notifier(Protocol):
     arrived), PermanentFailure when the platform refused for good.
     """
 
+    platform: str  # the platform it delivers on: it is only ever given that platform's items
+
     def send(self, destination: Destination, card: Card, *, idempotency_key: str, maybe_sent: bool = False) -> str:
-        """Deliver a card; return the platform's message id (e.g. Slack ts).
+        """Deliver a card; return an opaque reference to the sent message (Slack: its ts), for `update`.
 
         `maybe_sent`: an earlier try may have arrived; look for it under the same key before posting again.
         """
         ...
 
     def update(self, destination: Destination, message_id: str, card: Card) -> None:
-        """Replace a message sent earlier (its id from `send`) with a new card."""
+        """Replace a message sent earlier (its reference from `send`) with a new card."""
         ...
 
     def upload(self, destination: Destination, document: Document, *, idempotency_key: str) -> str:
@@ -169,8 +183,28 @@ class Notifier(Protocol):
         ...
 
     def fetch_file(self, file_id: str) -> FetchedFile:
-        """Download a file a user attached (a report's screenshot)."""
+        """Download a file a user attached (a report's screenshot), by the opaque reference the platform gave."""
         ...
+
+
+class Notifiers:
+    """The running notifiers, one per platform: an item goes to its own platform's notifier or waits."""
+
+    def __init__(self, notifiers: Iterable[Notifier]) -> None:
+        self._by_platform: dict[str, Notifier] = {}
+        for notifier in notifiers:
+            if notifier.platform in self._by_platform:
+                raise ValueError(f"two notifiers for platform {notifier.platform!r}")
+            self._by_platform[notifier.platform] = notifier
+
+    @property
+    def platforms(self) -> frozenset[str]:
+        """The platforms that can be delivered to now."""
+        return frozenset(self._by_platform)
+
+    def for_platform(self, platform: str) -> Notifier | None:
+        """The notifier of this platform, if it runs here."""
+        return self._by_platform.get(platform)
 
 
 @dataclass(frozen=True)

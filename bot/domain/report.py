@@ -7,7 +7,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 from bot.domain.reminder import PurgeRecord, Reminder, ReminderPress, ReminderRun
@@ -250,29 +250,55 @@ class AuditEvent:
     detail: str = ""  # non-content detail: a status name, "refused: not a lead"
 
 
-REFUSED = "refused"  # how an outbox item's last_error starts when the platform refused it for good
-
-
 class Delivery(StrEnum):
     """What an outbox item delivers; the content is rendered from the store at delivery time."""
 
     LEAD_ALERT = "lead.alert"
     RECEIPT = "reporter.receipt"
-    REPORTER_UPDATE = "reporter.update"  # status change or acknowledgement, told to the reporter
+    REPORTER_UPDATE = "reporter.update"  # status change or acknowledgement, told to the reporter (update)
     REPORTER_MESSAGE = "reporter.message"  # a lead's message relayed to the reporter
     LEAD_MESSAGE = "lead.message"  # the reporter's reply relayed to the leads
-    ALERT_UPDATE = "lead.alert_update"  # the leads' alert edited in place to show the status and handler
+    ALERT_UPDATE = "lead.alert_update"  # the leads' alerts on one platform edited to show the status and handler
     LEAD_EXPORT = "lead.export"  # a case export, as a file in the requesting lead's DM
-    EVIDENCE = "evidence.fetch"  # download a screenshot the reporter attached (detail: the platform's file id)
-    ESCALATION = "lead.escalation"  # an unacknowledged report, re-alerted (detail: "" the leads' channel, or a lead's tag)
-    RETENTION_WARNING = "lead.retention_warning"  # a closed report is about to be purged (detail as ESCALATION)
-    REMINDER = "reminder.post"  # an awareness reminder (run_id; detail: the platform-qualified channel)
-    REMINDER_NOTICE = "admin.reminder_notice"  # tell an admin a reminder could not be posted (run_id; detail: the admin)
+    EVIDENCE = "evidence.fetch"  # download a screenshot the reporter attached (file_ref)
+    ESCALATION = "lead.escalation"  # an unacknowledged report, re-alerted
+    RETENTION_WARNING = "lead.retention_warning"  # a closed report is about to be purged
+    REMINDER = "reminder.post"  # an awareness reminder (run_id, channel)
+    REMINDER_NOTICE = "admin.reminder_notice"  # tell an admin a reminder could not be posted (run_id, recipient)
+
+
+class OutboxState(StrEnum):
+    """Where an outbox item is: waiting, being sent by one worker, or done one way or another."""
+
+    PENDING = "pending"  # due at due_at
+    SENDING = "sending"  # claimed by a worker until claimed_until; a lapsed claim is looked up before resending
+    SENT = "sent"
+    REFUSED = "refused"  # the platform refused for good (refusal holds its error code)
+    CANCELLED = "cancelled"  # nothing to send any more (a deleted reminder)
+    UNDELIVERABLE = "undeliverable"  # purged report, or no one left to tell
+
+
+OPEN_OUTBOX = frozenset({OutboxState.PENDING, OutboxState.SENDING})
+
+
+class ClaimOrder(IntEnum):
+    """Which items a worker claims first: a lead alert never waits behind a download or a fan-out."""
+
+    ABOUT_REPORTS = 0
+    EVIDENCE = 1
+    REMINDER_POSTS = 2
+
+    @classmethod
+    def of(cls, kind: Delivery) -> ClaimOrder:
+        """The rank of one kind of item."""
+        if kind is Delivery.EVIDENCE:
+            return cls.EVIDENCE
+        return cls.REMINDER_POSTS if kind is Delivery.REMINDER else cls.ABOUT_REPORTS
 
 
 @dataclass(frozen=True)
 class OutboxItem:
-    """A notification to deliver with retries. Carries ids only, never content."""
+    """A notification to deliver with retries, on one platform. Carries ids only, never content."""
 
     id: str
     kind: Delivery
@@ -280,16 +306,35 @@ class OutboxItem:
     due_at: datetime
     note_id: str | None = None
     run_id: str = ""  # a reminder send's ReminderRun id
-    detail: str = ""  # non-content detail, e.g. the new status
+    platform: str = ""  # the platform that delivers it: only a worker of this platform claims it
+    recipient: str = ""  # a person, as a tag (see routing), never a user id; "" for the leads' channel
+    channel: str = ""  # a reminder post's platform-qualified channel
+    file_ref: str = ""  # an evidence download's opaque file reference, as the platform gave it
+    update: str = ""  # a reporter update's news: a Status value, or "chased"
+    state: OutboxState = OutboxState.PENDING
+    error: str = ""  # the class of the last failure (e.g. RateLimited, PermanentFailure), never its text
+    refusal: str = ""  # a refused item's platform error code (e.g. not_in_channel), never content
+    uncertain: bool = False  # a try may have arrived unseen: look for it before sending again
+    claimed_by: str = ""  # the worker holding a SENDING item
+    claimed_until: datetime | None = None  # when that claim lapses
     attempts: int = 0
-    delivered_at: datetime | None = None
-    receipt: str = ""  # the platform's id for the sent message (Slack ts), recorded once sent
-    last_error: str = ""  # an error class name, never the error text
+    delivered_at: datetime | None = None  # when it was sent or closed
+    receipt: str = ""  # the platform's opaque reference to the sent message, recorded once sent
 
     @property
     def pending(self) -> bool:
         """Whether this item still has to be delivered."""
-        return self.delivered_at is None
+        return self.state in OPEN_OUTBOX
+
+    def claim(self, *, owner: str, until: datetime) -> OutboxItem:
+        """This item held by one worker until `until`; taking over a lapsed claim makes the send uncertain."""
+        lapsed = self.state is OutboxState.SENDING
+        return replace(self, state=OutboxState.SENDING, claimed_by=owner, claimed_until=until,
+                       uncertain=self.uncertain or lapsed)
+
+    def released(self) -> OutboxItem:
+        """Back to waiting, untried (a worker claimed more than it could try)."""
+        return replace(self, state=OutboxState.PENDING, claimed_by="", claimed_until=None)
 
 
 @dataclass(frozen=True)

@@ -29,17 +29,18 @@ class SlackHttpApp:
     """A WSGI application for a production server (waitress)."""
 
     def __init__(self, *, app: App, signing_secret: str, healthy: Callable[[], bool] = lambda: True,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, detail: Callable[[], dict[str, Any]] = dict) -> None:
         self._app = app
         self._verifier = SignatureVerifier(signing_secret, clock=clock or Clock())
         self._healthy = healthy
+        self._detail = detail  # ids and counts only: the health check is not authenticated
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Route one request."""
         method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "/")
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
             ok = self._healthy()
-            return _respond(start_response, 200 if ok else 503, {"ok": ok})
+            return _respond(start_response, 200 if ok else 503, {"ok": ok, **self._detail()})
         if path != EVENTS_PATH:
             return _respond(start_response, 404, {"error": "not found"})
         if method != "POST":

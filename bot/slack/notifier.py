@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.ports import Destination, FetchedFile, PermanentFailure, RateLimited, TemporaryFailure, UncertainDelivery
+from bot.domain.platform import SLACK
 from bot.domain.report import MAX_EVIDENCE_BYTES
 from bot.domain.ui import Card, Document, Reply
 from bot.slack.blocks import render_reply
@@ -34,6 +35,8 @@ def user_id(qualified: str) -> str:
 
 class SlackNotifier:
     """Posts to the leads' channel and to DMs, and uploads documents, through one WebClient."""
+
+    platform = SLACK
 
     def __init__(self, *, client: WebClient, lead_channel: str, http: requests.Session | None = None) -> None:
         self._client = client

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Collection
+from datetime import datetime, timedelta
 from typing import ParamSpec, TypeVar
 
 from bot.domain.errors import StoreError
 from bot.domain.reminder import PressKind, PurgeRecord, Reminder, ReminderRun
-from bot.domain.report import AuditEvent, Delivery, Evidence, Note, OutboxItem, Report
+from bot.domain.report import AuditEvent, Changes, Delivery, Evidence, Note, OutboxItem, Report
 from bot.store.tables import Tables
 
 P = ParamSpec("P")
@@ -65,8 +65,23 @@ class TablesStore:
         return self._read(self._tables.outbox_of, report_id)
 
     def due_outbox(self, now: datetime, limit: int = 50) -> list[OutboxItem]:
-        """Pending outbox items due at or before `now`: about reports before reminder posts, then oldest due first."""
+        """Undelivered outbox items due at or before `now`, in claim order."""
         return self._read(self._tables.due_outbox, now, limit)
+
+    def claim_due(self, now: datetime, limit: int, owner: str, lease: timedelta,
+                  platforms: Collection[str]) -> list[OutboxItem]:
+        """Claim up to `limit` due items of these platforms for `owner` until now + lease, in claim order."""
+        with self._lock:  # re-entrant: the commit below takes it again, so no other claim slips between
+            self._check_open()
+            claimed = [item.claim(owner=owner, until=now + lease)
+                       for item in self._tables.claimable(now, limit, frozenset(platforms))]
+            if claimed:
+                self.commit(Changes(outbox=tuple(claimed)))
+            return claimed
+
+    def commit(self, changes: Changes) -> None:
+        """Store every record of `changes` atomically (each store says how)."""
+        raise NotImplementedError
 
     def reminder(self, reminder_id: str) -> Reminder | None:
         """One reminder by id (deleted ones too)."""

@@ -3,7 +3,8 @@
 Dates and datetimes are ISO 8601 text, enums their values, frozensets sorted lists, tuples lists,
 bytes standard base64 text, nested dataclasses (a reminder's schedule) objects.
 Decoding is strict (a wrong type raises ValueError) so a damaged file is noticed, not half-read;
-a field missing from a document takes its dataclass default, so new optional fields can be added.
+a field missing from a document takes its dataclass default, so new optional fields can be added;
+documents written before a change of meaning are mapped first (`bot/store/upgrades.py`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from bot.domain.reminder import PurgeRecord, Reminder, ReminderPress, ReminderRun
 from bot.domain.report import AuditEvent, Changes, Evidence, Note, OutboxItem, Report
+from bot.store.upgrades import UPGRADES
 
 Record = (
     Report | Note | Evidence | AuditEvent | OutboxItem | Reminder | ReminderRun | ReminderPress | PurgeRecord
@@ -55,6 +57,9 @@ def to_doc(record: Record) -> dict[str, Any]:
 
 def from_doc(cls: type[D], doc: Mapping[str, Any]) -> D:
     """A record of type `cls` from a plain dict; raises ValueError if it does not fit."""
+    upgrade = UPGRADES.get(cls)
+    if upgrade is not None and upgrade[0] not in doc:
+        doc = upgrade[1](doc)
     values: dict[str, Any] = {}
     # mypy takes a dataclass's instance __hash__ for the class's own; classes are hashable.
     for name, decode, required in _field_decoders(cls):  # type: ignore[arg-type]

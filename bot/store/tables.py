@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from bot.domain.errors import Conflict
 from bot.domain.reminder import PressKind, PurgeRecord, Reminder, ReminderPress, ReminderRun
-from bot.domain.report import AuditEvent, Changes, Delivery, Evidence, Note, OutboxItem, Report
+from bot.domain.report import AuditEvent, Changes, ClaimOrder, Delivery, Evidence, Note, OutboxItem, OutboxState, Report
 from bot.store.codec import TABLE_OF, TABLES, Record, by_table
 
 Removed = dict[str, list[str]]  # table -> ids of the records a commit removes
@@ -233,13 +233,19 @@ class Tables:
         return [self.outbox[i] for i in self._ids(("outbox_of_run", run_id))]
 
     def due_outbox(self, now: datetime, limit: int) -> list[OutboxItem]:
-        """Pending items due at or before `now`: about reports before reminder posts, then oldest due first."""
-        # Ranked first by kind so a fan-out of reminder posts never holds up a lead alert queued after it.
+        """Undelivered items due at or before `now`, in claim order (ClaimOrder, then oldest due first)."""
         pending = (self.outbox[i] for i in self._ids(("pending", "")))
-        due = (o for o in pending if o.due_at <= now)
-        return heapq.nsmallest(
-            limit, due, key=lambda o: (o.kind == Delivery.REMINDER, o.due_at, self._order[OutboxItem, o.id])
-        )
+        return heapq.nsmallest(limit, (o for o in pending if o.due_at <= now), key=self._claim_key)
+
+    def claimable(self, now: datetime, limit: int, platforms: Container[str]) -> list[OutboxItem]:
+        """Items of these platforms a worker may claim now, in claim order: due pending ones, and lapsed claims."""
+        pending = (self.outbox[i] for i in self._ids(("pending", "")))
+        free = (o for o in pending if o.platform in platforms and _free(o, now))
+        return heapq.nsmallest(limit, free, key=self._claim_key)
+
+    def _claim_key(self, item: OutboxItem) -> tuple[int, datetime, int]:
+        # Ranked first by kind, so a fan-out of reminder posts never holds up a lead alert queued after it.
+        return ClaimOrder.of(item.kind), item.due_at, self._order[OutboxItem, item.id]
 
     def delivered_outbox(self, kind: Delivery, before: datetime, limit: int) -> list[OutboxItem]:
         """Delivered items of one kind with delivered_at before `before`, oldest delivered first."""
@@ -268,6 +274,12 @@ class Tables:
         """`records` by the time in field `when`, ties in arrival order."""
         at = attrgetter(when)
         return sorted(records, key=lambda r: (at(r), self._order[type(r), r.id]))
+
+
+def _free(item: OutboxItem, now: datetime) -> bool:
+    if item.state is OutboxState.SENDING:
+        return item.claimed_until is None or item.claimed_until <= now
+    return item.due_at <= now
 
 
 def _check_versions(kind: str, records: Sequence[Report | Reminder], stored: Mapping[str, Report | Reminder]) -> None:
