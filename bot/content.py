@@ -14,6 +14,8 @@ from pathlib import Path
 import yaml
 
 from bot.domain.content import (
+    ORGANISATION,
+    SELF,
     TEMPLATE_PLACEHOLDERS,
     Advice,
     ChecklistItem,
@@ -49,6 +51,7 @@ REQUIRED_ADVICE = frozenset(
         "private-info",
         "support",
         "organisation-takedown",
+        "safeguarding",
     }
 )
 REQUIRED_TIPS = frozenset(
@@ -331,12 +334,20 @@ _TABLES: dict[str, _Table] = {
             "notes": _optional(_markup),
             "policy": _text,
             "template": _ref("templates"),
-            "active": _flag,
+            "identify_by": _optional_text,
             **_FACT,
         },
     ),
     "templates": _Table(
-        "templates.yaml", Template, {"title": _text, "text": _template_text, **_FACT}
+        "templates.yaml",
+        Template,
+        {
+            "title": _text,
+            "voice": _one_of(SELF, ORGANISATION),
+            "organisation_version": _optional(_ref("templates")),
+            "text": _template_text,
+            **_FACT,
+        },
     ),
 }
 # providers.yaml also holds the routes that work on every network, beside `networks`.
@@ -370,9 +381,23 @@ def load_content(directory: Path | None = None) -> Content:
             raise ContentError(f"{label}: entry {missing} missing (the bot cites it)")
 
     built = {name: _build(raw[name], t, known, where[t.file]) for name, t in _TABLES.items()}
+    _check_voices(built["templates"], built["platforms"], where)
     file = "providers.yaml"
     any_network = _entry("any_network", docs[file]["any_network"], _ANY_NETWORK, known, where[file])
     return Content(**built, any_network=any_network["contacts"])  # type: ignore[arg-type]
+
+
+def _check_voices(templates: dict, platforms: dict, where: Mapping[str, str]) -> None:
+    """Platforms start from the person affected's letter; its organisation version is the organisation's."""
+    for template in templates.values():
+        version = templates.get(template.organisation_version)
+        if version is not None and (template.voice != SELF or version.voice != ORGANISATION):
+            raise ContentError(f"{where['templates.yaml']}: entry {template.id!r}: 'organisation_version' must lead "
+                               "from a self letter to an organisation letter")
+    for platform in platforms.values():
+        if templates[platform.template].voice != SELF:
+            raise ContentError(f"{where['platforms.yaml']}: entry {platform.id!r}: 'template' must be a letter in "
+                               "the person affected's voice (voice: self)")
 
 
 def _read(path: Traversable, where: str) -> dict:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.content import Content
-from bot.domain.guidance import Step
+from bot.domain.guidance import Step, is_safeguarding
 from bot.domain.report import Evidence, Note, NoteKind, Report, Status
 from bot.domain.report_form import ADULT_LABELS, NATURE_LABELS, OTHER_CHANNELS, PERPETRATOR_LABELS, WANT_LABELS
 from bot.domain.ui import Button, Card, Fact, Section, Style
@@ -44,6 +44,8 @@ def flags(report: Report) -> str:
         found.append("possible crime")
     if report.course_of_conduct:
         found.append(f"{report.occasions} occasions")
+    if is_safeguarding(report):
+        found.append("safeguarding: a child or young person")
     if report.perpetrator.value == "colleague":
         found.append("about a colleague")
     if not report.evidence_saved:
@@ -105,8 +107,8 @@ def lead_alert_card(report: Report, content: Content, *, handler_name: str = "")
 
 
 def case_card(report: Report, notes: list[Note], content: Content, *, now: datetime,
-              evidence: Sequence[Evidence] = (), files_refused: int = 0) -> Card:
-    """Everything about a case, for an authorised lead only."""
+              evidence: Sequence[Evidence] = (), files_refused: int = 0, duties: Sequence[Step] = ()) -> Card:
+    """Everything about a case, for an authorised lead only, with the duties of those handling it."""
     reporter = report.reporter_name if report.named_to_leads else "Anonymous (chose not to be named)"
     facts = (
         Fact("Reference", report.reference),
@@ -136,6 +138,7 @@ def case_card(report: Report, notes: list[Note], content: Content, *, now: datet
                                      "no longer available). Ask the reporter to send them another way."))
     if timeline:
         sections.append(Section(heading="Notes and messages", facts=timeline))
+    sections += [Section(heading=("⚠️ " if d.urgent else "") + d.title, body=d.text) for d in duties]
     return Card(
         title=f"Case {report.reference}",
         sections=tuple(sections),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from bot.domain.guidance import Step
+from bot.domain.markup import plain
 from bot.domain.org import Actor
 from bot.domain.report import AuditEvent, Changes, Delivery, Evidence, Note, Report
 from bot.domain.report_form import ADULT_LABELS, NATURE_LABELS, PERPETRATOR_LABELS, WANT_LABELS
@@ -53,6 +55,9 @@ def case_document(services: Services, report: Report, *, exporter_id: str, at: d
         "Guidance given to the reporter",
         *(f"- {step.title} ({step.cite})" for step in services.guidance.steps(report)),
         "",
+        "Duties of the people handling this case",
+        *(line for step in services.guidance.lead_steps(report) for line in _duty(step)),
+        "",
         "Timeline",
         *_timeline(services, report, notes, events),
     ])
@@ -76,6 +81,11 @@ def _details(services: Services, report: Report) -> list[str]:
         "What happened (the reporter's words)",
         *(f"  {line}" for line in report.what_happened.splitlines()),
     ]
+
+
+def _duty(step: Step) -> list[str]:
+    """One duty as plain text: its title, then its text indented (links as "label (address)")."""
+    return [f"- {step.title} ({step.cite})", *(f"  {line}" for line in plain(step.text).splitlines())]
 
 
 def _evidence(files: list[Evidence]) -> list[str]:

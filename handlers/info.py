@@ -12,7 +12,8 @@ from handlers.services import Services
 
 # The leaflet's "if you are bullied online" advice, in the order staff need it.
 BULLIED_ONLINE = ("never-retaliate", "save-evidence", "tell-manager", "report-to-platform", "police", "support")
-HELPLINES = ("posh", "report-harmful-content", "police")
+HELPLINES = ("posh", "report-harmful-content", "police", "ceop")  # who can help, in the order to try them
+FURTHER_READING = ("gov-uk-workplace-bullying", "childnet", "getsafeonline", "saferinternet")
 
 
 def _facts(contacts: tuple[Contact, ...]) -> tuple[Fact, ...]:
@@ -39,12 +40,14 @@ def provider_card(content: Content, provider: Provider) -> Card:
         Section(heading=f"{current.name}: nuisance and malicious calls", body=current.route, facts=_facts(current.contacts)),
         Section(heading="On any network", facts=_facts(content.any_network)),
     ]
-    if provider.history_2016:
+    current_numbers = {c.value for c in current.contacts}
+    history = tuple(c for c in provider.history_2016 if c.value not in current_numbers)
+    if history:
         sections.append(
             Section(
-                heading="History: the 2016 leaflet's numbers",
-                body="These reached customer services, not abuse teams. Use the route above.",
-                facts=_facts(provider.history_2016),
+                heading="History: the 2016 leaflet's other numbers",
+                body="For reference only: they reached customer services, not abuse teams, and may no longer work.",
+                facts=_facts(history),
             )
         )
     sections.append(Section(body="If calls or messages are threatening, call the police: **999** in an emergency, otherwise **101**."))
@@ -70,17 +73,21 @@ def staysafe(services: Services) -> Reply:
     """The staysafe command: what to do if you are bullied online, the safety checklist, and helplines."""
     content = services.content
     advice = tuple(Section(heading=content.advice[i].title, body=content.advice[i].text) for i in BULLIED_ONLINE)
-    helplines = tuple(
-        Section(heading=h.name, body=h.text, facts=_facts(h.contacts) + ((Fact("Hours", h.hours),) if h.hours else ()))
-        for h in (content.helplines[i] for i in HELPLINES)
-    )
     return Reply(
         cards=(
             Card(title="If you are bullied online", sections=advice,
                  buttons=(Button("Report it", Action.REPORT_OPEN, style=Style.PRIMARY),)),
             checklist_card(content),
-            Card(title="Who can help", sections=helplines),
+            Card(title="Who can help", sections=_helpline_sections(content, HELPLINES)),
+            Card(title="Further reading", sections=_helpline_sections(content, FURTHER_READING)),
         )
+    )
+
+
+def _helpline_sections(content: Content, ids: tuple[str, ...]) -> tuple[Section, ...]:
+    return tuple(
+        Section(heading=h.name, body=h.text, facts=_facts(h.contacts) + ((Fact("Hours", h.hours),) if h.hours else ()))
+        for h in (content.helplines[i] for i in ids)
     )
 
 

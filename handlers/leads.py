@@ -48,7 +48,8 @@ def view_case(services: Services, actor: Actor, reference_or_id: str) -> Card:
     refused = sum(1 for o in services.store.outbox_of(report.id)
                   if o.kind is Delivery.EVIDENCE and o.state is OutboxState.REFUSED)
     return case_card(report, services.store.notes(report.id), services.content, now=now,
-                     evidence=services.store.evidence(report.id), files_refused=refused)
+                     evidence=services.store.evidence(report.id), files_refused=refused,
+                     duties=services.guidance.lead_steps(report))
 
 
 def acknowledge(services: Services, actor: Actor, reference_or_id: str, *, named: bool = True) -> Reply:

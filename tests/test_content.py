@@ -40,10 +40,43 @@ def test_every_platform_has_a_template_and_what_to_include(content):
         assert platform.template in content.templates and platform.include, platform.id
 
 
-def test_platforms_named_only_in_the_leaflet_are_flagged_to_check(content):
-    inactive = {p.id for p in content.platforms.values() if not p.active}
-    assert inactive == {"rate-my-teacher", "ask-fm"}
-    assert all("check" in content.platforms[i].notes for i in inactive)
+def test_services_the_facts_say_to_check_are_not_offered_until_verified(content):
+    # FACTS: Rate My Teacher and Ask.fm are named in the leaflet; check each still operates first.
+    for name in ("rate my teacher", "ratemyteachers", "ask.fm", "askfm"):
+        with pytest.raises(NotFound):
+            content.platform(name)
+
+
+# Numbers a current source gives as today's route, per network (FACTS.md); anything else the 2016
+# table lists is history only, and must not be shown as a current contact.
+CONFIRMED_TODAY = {"ee": {"150"}, "virgin": {"789"}}
+
+
+def test_current_contacts_never_come_from_the_2016_table(content):
+    for provider in content.providers.values():
+        old = {c.value for c in provider.history_2016}
+        current = {c.value for c in provider.contacts}
+        assert current & old <= CONFIRMED_TODAY.get(provider.id, set()), provider.id
+    assert "0800 956 6000" not in {c.value for c in content.providers["ee"].contacts}
+
+
+def test_the_bt_line_from_an_older_source_is_not_shown_as_current(content):
+    assert "0800 661 441" not in content.providers["bt"].route
+    assert "0800 661 441" not in {c.value for c in content.providers["bt"].contacts}
+
+
+def test_each_policy_reads_after_your(content):
+    for platform in content.platforms.values():
+        policy = platform.policy
+        assert not policy.casefold().startswith(("the ", "your ", "a ")), platform.id
+        assert any(word in policy.casefold() for word in ("policy", "rule", "terms", "guidelines")), platform.id
+
+
+def test_templates_say_who_writes_them(content):
+    for template in content.templates.values():
+        version = content.templates.get(template.organisation_version)
+        if version:
+            assert (template.voice, version.voice) == ("self", "organisation"), template.id
 
 
 def test_every_template_fills_from_the_placeholders_alone(content):
@@ -192,3 +225,14 @@ def test_markup_is_reflowed_to_one_line_per_paragraph_or_bullet(content):
     assert reflow("Capture it:\n- one\n  more\n- two\n\nNext\nline") == "Capture it:\n- one more\n- two\n\nNext line"
     police = content.advice["police"].text
     assert "because of who they are" in police.replace("\n", " ") and "of\nwho" not in police
+
+
+def test_hotlines_history_never_sends_people_to_a_route_above(services):
+    from handlers.info import hotlines
+    for provider in services.content.providers:
+        for card in hotlines(services, provider).cards:
+            for section in card.sections:
+                assert "route above" not in section.body
+                if section.heading.startswith("History"):
+                    current = {c.value for p in services.content.providers.values() for c in p.contacts}
+                    assert not {f.value for f in section.facts} & current, provider

@@ -96,3 +96,34 @@ def test_every_step_cites_real_content_and_none_repeats(engine, content):
     assert len({s.cite for s in steps}) == len(steps)
     for step in steps:
         assert content.cite(step.cite).title == step.title and step.text
+
+
+@pytest.mark.parametrize("fields", [
+    {"natures": frozenset({Nature.CHILD_SEXUAL})},
+    {"natures": frozenset({Nature.SEXUAL}), "perpetrator": Perpetrator.SERVICE_USER, "adult": Adult.NO},
+    {"natures": frozenset({Nature.SEXUAL}), "perpetrator": Perpetrator.SERVICE_USER, "adult": Adult.UNSURE},
+])
+def test_sexual_content_involving_a_child_adds_the_safeguarding_route_first(engine, content, fields):
+    steps = engine.steps(a_report(**fields))
+    assert steps[0].cite == "advice/safeguarding" and steps[0].urgent
+    assert "designated safeguarding lead" in steps[0].text and "ceop.police.uk" in steps[0].text
+    assert "advice/safeguarding" in [s.cite for s in engine.lead_steps(a_report(**fields))]
+
+
+def test_sexual_content_from_an_adult_is_not_a_safeguarding_case(engine):
+    assert "advice/safeguarding" not in cites(engine, natures=frozenset({Nature.SEXUAL}), adult=Adult.YES)
+
+
+@pytest.mark.parametrize("nature", [Nature.THREATENING, Nature.FALSE_CLAIMS])
+def test_threats_and_false_claims_cite_the_online_safety_act_offences(engine, nature):
+    assert "law/online-safety-act-offences" in cites(engine, natures=frozenset({nature}))
+
+
+def test_other_natures_do_not_cite_the_communications_offences(engine):
+    assert "law/online-safety-act-offences" not in cites(engine, natures=frozenset({Nature.SEXIST}))
+
+
+def test_leads_always_get_the_data_protection_duties_and_the_law_for_a_course_of_conduct(engine):
+    assert [s.cite for s in engine.lead_steps(a_report(occasions=1, natures=frozenset()))] == ["law/uk-gdpr"]
+    cites_for_leads = [s.cite for s in engine.lead_steps(a_report(occasions=3))]
+    assert {"law/harassment-act-1997", "law/police-information-notice", "law/uk-gdpr"} <= set(cites_for_leads)

@@ -181,8 +181,8 @@ def test_hotlines_for_an_unknown_network_lists_the_known_ones(services):
 def test_takedown_form_fills_the_platforms_template(services):
     form = takedown.takedown(services, "Instagram")
     result = takedown.submit_takedown(services, STAFF, form, {
-        "urls": ["https://instagram.com/p/abc"], "dates": "3 Nov 2026", "description": "A fake account using my photo.",
-        "sender": "self", "sender_name": "Sam Jones", "affected_name": ""})
+        "kind": "content", "urls": ["https://instagram.com/p/abc"], "dates": "3 Nov 2026",
+        "description": "A post using my photo.", "sender": "self", "sender_name": "Sam Jones", "affected_name": ""})
     text = card_text(result.reply.cards)
     assert "Instagram" in text and "https://instagram.com/p/abc" in text and "Sam Jones" in text
     assert "{" not in text
@@ -191,7 +191,7 @@ def test_takedown_form_fills_the_platforms_template(services):
 def test_takedown_form_errors_keep_to_their_fields(services):
     form = takedown.takedown(services, "x")
     result = takedown.submit_takedown(services, STAFF, form, {"urls": ["nope"], "sender": "self", "sender_name": "Sam"})
-    assert set(result.errors) == {"urls", "dates", "description"}
+    assert set(result.errors) == {"kind", "urls", "dates", "description"}
 
 
 def test_takedown_for_an_unknown_platform_lists_the_known_ones(services):
@@ -229,3 +229,21 @@ def test_concurrent_changes_to_one_case_conflict_with_a_friendly_message(service
         services.store.commit(Changes(reports=(stale.evolve(now=services.clock.now(), status=Status.CLOSED),)))
     assert user_message(raised.value) == "Someone changed this at the same moment. Please try again."
     assert services.store.report(report.id).status is Status.ACKNOWLEDGED
+
+
+def test_the_case_view_and_export_carry_the_data_protection_duties(services):
+    report = submit(services)
+    view = card_text([leads.view_case(services, LEAD, report.id)])
+    assert "UK GDPR" in view and "subject access requests" in view
+    document = export_case(services, LEAD, report.id).text
+    assert "Duties of the people handling this case" in document and "special category data" in document
+    assert "**" not in document and "](" not in document
+
+
+def test_a_takedown_letter_tells_of_the_platforms_duty_to_offer_reporting(services):
+    form = takedown.takedown(services, "tiktok")
+    result = takedown.submit_takedown(services, STAFF, form, {
+        "kind": "content", "urls": ["https://tiktok.com/@x/video/1"], "dates": "3 Nov 2026",
+        "description": "A video mocking me.", "sender": "self", "sender_name": "Sam Jones"})
+    text = card_text(result.reply.cards)
+    assert "section 20" in text and "complaints procedure" in text

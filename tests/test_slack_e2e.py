@@ -105,7 +105,7 @@ def test_takedown_opens_a_form_and_sends_the_letter_by_dm(bot, slack):
     assert bot.command("takedown", "facebook").status == 200
     view = bot.opened_view("info.takedown_submit")
     answer = bot.submit(view, state(
-        urls=text("https://facebook.com/p/1"), dates=text("3 November 2026"),
+        kind=choice("content", "radio_buttons"), urls=text("https://facebook.com/p/1"), dates=text("3 November 2026"),
         description=text("A post calling me a liar"), sender=choice("self", "radio_buttons"),
         sender_name=text("Sam Jones"), affected_name=text(""),
     ))
@@ -119,7 +119,8 @@ def test_takedown_opens_a_form_and_sends_the_letter_by_dm(bot, slack):
 def test_takedown_form_errors_are_inline_and_keep_nothing(bot, slack):
     bot.command("takedown", "facebook")
     view = bot.opened_view("info.takedown_submit")
-    answer = bot.submit(view, state(urls=text("not a link"), dates=text(""), description=text("x"),
+    answer = bot.submit(view, state(kind=choice("content", "radio_buttons"), urls=text("not a link"),
+                                    dates=text(""), description=text("x"),
                                     sender=choice("self", "radio_buttons"), sender_name=text("Sam")))
     errors = answer.json()
     assert errors["response_action"] == "errors"

@@ -12,18 +12,23 @@ from bot.domain.errors import NotFound
 # Placeholders a takedown template may use; the takedown handler fills every one of them.
 TEMPLATE_PLACEHOLDERS = frozenset(
     {
-        "sender_name",  # who is writing
-        "sender_role",  # e.g. "the person shown" or "on behalf of the organisation"
+        "sender_name",  # who is writing: the person affected, or someone for the organisation
+        "sender_role",  # the organisation writer's role, e.g. "Headteacher" (optional)
         "organisation",
-        "affected_name",  # the staff member affected (may equal sender_name)
+        "affected_name",  # the staff member affected, in organisation letters (optional)
+        "consent",  # a sentence saying the person affected agreed (optional)
         "platform",
-        "urls",  # one URL per line
+        "urls",  # one link (or, where there are none, one identifier) per line
         "dates",  # when it was posted or first seen
         "description",  # what the content is, in the sender's words
         "policy",  # the platform rule it breaks
-        "reference",  # the StaffSafe reference, if any
+        "reference",  # the StaffSafe reference, if any (optional)
     }
 )
+# A line holding one of these is left out when it is empty, so a letter never shows a gap.
+OPTIONAL_PLACEHOLDERS = frozenset({"sender_role", "affected_name", "consent", "reference"})
+SELF = "self"  # a template's voice: written by the person affected, in the first person
+ORGANISATION = "organisation"  # written by someone for the organisation, on the person's behalf
 
 
 @dataclass(frozen=True)
@@ -120,19 +125,21 @@ class Platform:
     report_url: str
     include: tuple[str, ...]  # what a report should include
     notes: str  # trusted markup: e.g. "impersonation reports need photo ID"
-    policy: str  # the usual rule to name, e.g. "Bullying and Harassment policy"
-    template: str  # a Template id
-    active: bool  # False: named in the leaflet, check it still operates before relying on it
+    policy: str  # the usual rule to name after "your", e.g. "Bullying and Harassment policy"
+    template: str  # a Template id, in the person affected's voice
+    identify_by: str  # "": content there has web addresses; else what identifies it ("the phone number")
     source: str
     verified: date
 
 
 @dataclass(frozen=True)
 class Template:
-    """A letter with {placeholders} from TEMPLATE_PLACEHOLDERS."""
+    """A letter with {placeholders} from TEMPLATE_PLACEHOLDERS, in one voice."""
 
     id: str
     title: str
+    voice: str  # SELF or ORGANISATION
+    organisation_version: str  # for a SELF letter: the Template id the organisation sends instead, or ""
     text: str
     source: str
     verified: date

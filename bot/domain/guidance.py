@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from bot.domain.content import Content
-from bot.domain.report import PHONE_CHANNELS, Adult, Nature, Perpetrator, Report
+from bot.domain.report import PHONE_CHANNELS, Adult, Nature, Perpetrator, Report, Want
 
 
 @dataclass(frozen=True)
@@ -79,13 +79,55 @@ def _identity(report: Report) -> Iterator[str]:
         yield "advice/private-info"
 
 
+def _safeguarding(report: Report) -> Iterator[str]:
+    # Sexual content or images of a child or young person (or sexual content from one): the
+    # organisation's designated safeguarding lead and CEOP, whatever else applies.
+    if is_safeguarding(report):
+        yield SAFEGUARDING
+
+
+def is_safeguarding(report: Report) -> bool:
+    """Whether the report involves sexual content or images of a child or young person."""
+    if Nature.CHILD_SEXUAL in report.natures:
+        return True
+    child = report.perpetrator is Perpetrator.SERVICE_USER and report.adult is not Adult.YES
+    return Nature.SEXUAL in report.natures and child
+
+
+def _communications_offences(report: Report) -> Iterator[str]:
+    # Threats and false communications are offences under the Online Safety Act 2023 (s.179, s.181).
+    if report.natures & {Nature.THREATENING, Nature.FALSE_CLAIMS}:
+        yield "law/online-safety-act-offences"
+
+
+def _removal(report: Report) -> Iterator[str]:
+    # The organisation should try to get the material removed on the person's behalf.
+    if Want.REMOVED in report.wants and report.where not in PHONE_CHANNELS:
+        yield "advice/organisation-takedown"
+
+
 def _support(report: Report) -> Iterator[str]:
     yield "advice/support"
 
 
-RULES: tuple[Rule, ...] = (_always, _police, _course_of_conduct, _known_person, _adult, _platform, _identity, _support)
+RULES: tuple[Rule, ...] = (_always, _safeguarding, _police, _communications_offences, _course_of_conduct,
+                           _known_person, _adult, _platform, _identity, _removal, _support)
 
-URGENT = frozenset({"advice/police"})
+SAFEGUARDING = "advice/safeguarding"
+URGENT = frozenset({SAFEGUARDING, "advice/police"})
+
+
+def _lead_duties(report: Report) -> Iterator[str]:
+    # What the leads handling the case must keep in mind, beyond the reporter's own next steps.
+    if is_safeguarding(report):
+        yield SAFEGUARDING
+    if report.course_of_conduct or report.possible_crime:
+        yield "law/harassment-act-1997"
+        yield "law/police-information-notice"
+    yield "law/uk-gdpr"
+
+
+LEAD_RULES: tuple[Rule, ...] = (_lead_duties,)
 
 
 class GuidanceEngine:
@@ -106,6 +148,11 @@ class GuidanceEngine:
         """The next steps for this report, urgent ones first."""
         steps = [self._step(cite) for cite in self.citations(report)]
         return sorted(steps, key=lambda step: not step.urgent)
+
+    def lead_steps(self, report: Report) -> list[Step]:
+        """What the leads handling this report must do or know: safeguarding, the law, data protection."""
+        cites = dict.fromkeys(cite for rule in LEAD_RULES for cite in rule(report))
+        return [self._step(cite) for cite in cites]
 
     def _step(self, cite: str) -> Step:
         entry = self._content.advice_entry(cite)

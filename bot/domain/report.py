@@ -40,11 +40,13 @@ class Nature(StrEnum):
     HATE_CRIME = "hate_crime"
     IMPERSONATION = "impersonation"
     PRIVATE_INFO = "private_info"  # private information or images shared
+    FALSE_CLAIMS = "false_claims"  # lies or false rumours about the person
+    CHILD_SEXUAL = "child_sexual"  # sexual content or images of a child or young person: a safeguarding matter
 
 
 # The leaflet: these may be reported to the police; online harassment is a crime.
 POLICE_NATURES = frozenset(
-    {Nature.THREATENING, Nature.ABUSIVE, Nature.SEXIST, Nature.SEXUAL, Nature.HATE_CRIME}
+    {Nature.THREATENING, Nature.ABUSIVE, Nature.SEXIST, Nature.SEXUAL, Nature.HATE_CRIME, Nature.CHILD_SEXUAL}
 )
 
 

@@ -27,6 +27,8 @@ NATURE_LABELS = {
     Nature.HATE_CRIME: "Hate (race, religion, disability, sexuality, gender identity)",
     Nature.IMPERSONATION: "Impersonation or identity theft",
     Nature.PRIVATE_INFO: "Private information or images shared",
+    Nature.FALSE_CLAIMS: "False claims or rumours about me",
+    Nature.CHILD_SEXUAL: "Sexual content or images of a child or young person",
 }
 PERPETRATOR_LABELS = {
     Perpetrator.SERVICE_USER: "A service user (pupil, client, resident...)",
