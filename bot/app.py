@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -19,12 +18,12 @@ from bot.content import load_content
 from bot.crypto import load_keyring
 from bot.domain.guidance import GuidanceEngine
 from bot.domain.ports import Clock, Notifiers, Store, SystemClock
-from bot.incidents import log_incident
 from bot.pacing import Pacer
 from bot.settings import Settings
 from bot.slack.directory import SlackDirectory
 from bot.slack.http import SlackHttpApp
 from bot.slack.listeners import SlackListeners
+from bot.slack.transport import SlackTransport, log_error
 from bot.slack.logs import library_logger, quiet_slack_libraries
 from bot.slack.notifier import SlackNotifier
 from bot.store.tinydb_store import TinyDBStore
@@ -131,8 +130,9 @@ def build_slack(services: Services, config: AppConfig, settings: Settings, *,
         authorize=lambda enterprise_id, team_id, **_: AuthorizeResult(
             enterprise_id=enterprise_id, team_id=team_id, bot_token=settings.slack_bot_token),
     )
-    bolt.error(_log_error)
-    SlackListeners(services=services, commands=config.commands, wake_outbox=worker.wake).configure(bolt)
+    bolt.error(log_error)
+    SlackListeners(services=services, commands=config.commands,
+                   transport=SlackTransport(wake_outbox=worker.wake)).configure(bolt)
     # Socket Mode needs no signing secret and serves no HTTP; the verifier only refuses an empty one.
     http = SlackHttpApp(app=bolt, signing_secret=settings.slack_signing_secret or "socket-mode",
                         healthy=lambda: worker.alive and scheduler.alive, clock=signature_clock,
@@ -144,8 +144,3 @@ def _health_detail(services: Services, notifiers: Notifiers) -> dict[str, object
     """What /healthz adds: outbox items due for a platform no worker here serves (they wait for one)."""
     waiting = waiting_by_platform(services.store, services.clock.now(), running=notifiers.platforms)
     return {"outbox_waiting": waiting} if waiting else {}
-
-
-def _log_error(error: Exception) -> None:
-    """Bolt's last-resort error handler: an incident id in the log, nothing else."""
-    log_incident(logging.getLogger("staffsafe.slack"), "slack listener", error)

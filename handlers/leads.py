@@ -54,7 +54,11 @@ def view_case(services: Services, actor: Actor, reference_or_id: str) -> Card:
 
 def acknowledge(services: Services, actor: Actor, reference_or_id: str, *, named: bool = True) -> Reply:
     """Take the case; the reporter is told who handles it, unless the lead chooses not to be named."""
-    report = find_case(services, actor, reference_or_id, "case.ack")
+    return acknowledge_case(services, actor, find_case(services, actor, reference_or_id, "case.ack"), named=named)
+
+
+def acknowledge_case(services: Services, actor: Actor, report: Report, *, named: bool = True) -> Reply:
+    """`acknowledge`, for a case `find_case` gave."""
     if not awaits_acknowledgement(report):
         return Reply.say(f"{report.reference} is already {STATUS_WORDS[report.status]}.")
     now = services.clock.now()
@@ -72,13 +76,21 @@ def acknowledge(services: Services, actor: Actor, reference_or_id: str, *, named
 
 def add_note(services: Services, actor: Actor, reference_or_id: str, text: str) -> FormResult:
     """An internal note, seen by leads only."""
-    report = find_case(services, actor, reference_or_id, "case.note")
+    return note_case(services, actor, find_case(services, actor, reference_or_id, "case.note"), text)
+
+
+def note_case(services: Services, actor: Actor, report: Report, text: str) -> FormResult:
+    """`add_note`, for a case `find_case` gave."""
     return _note(services, actor, report, text, NoteKind.INTERNAL, f"Note added to {report.reference}.")
 
 
 def set_status(services: Services, actor: Actor, reference_or_id: str, status: str) -> FormResult:
     """Move the case along the workflow; the reporter is told in plain words."""
-    report = find_case(services, actor, reference_or_id, "case.status")
+    return move_case(services, actor, find_case(services, actor, reference_or_id, "case.status"), status)
+
+
+def move_case(services: Services, actor: Actor, report: Report, status: str) -> FormResult:
+    """`set_status`, for a case `find_case` gave."""
     try:
         target = Status(status.strip().lower().replace(" ", "_"))
     except ValueError:
@@ -102,7 +114,11 @@ def set_status(services: Services, actor: Actor, reference_or_id: str, status: s
 
 def message_reporter(services: Services, actor: Actor, reference_or_id: str, text: str) -> FormResult:
     """Relay a lead's message to the reporter by DM; kept on the case's timeline."""
-    report = find_case(services, actor, reference_or_id, "case.message")
+    return message_case(services, actor, find_case(services, actor, reference_or_id, "case.message"), text)
+
+
+def message_case(services: Services, actor: Actor, report: Report, text: str) -> FormResult:
+    """`message_reporter`, for a case `find_case` gave."""
     done = f"Your message will be sent to the reporter of {report.reference}."
     return _note(services, actor, report, text, NoteKind.TO_REPORTER, done)
 

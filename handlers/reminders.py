@@ -69,12 +69,14 @@ def reminder_editor(services: Services, actor: Actor, reminder_id: str = "") -> 
     return form, initial_answers(reminder, services.clock.now().date())
 
 
-def save_reminder(services: Services, actor: Actor, reminder_id: str, answers: Answers) -> FormResult:
-    """Create or update a reminder from the form; nothing is saved unless every answer is good."""
+def save_reminder(services: Services, actor: Actor, reminder_id: str, answers: Answers, *,
+                  form: Form | None = None) -> FormResult:
+    """Create or update a reminder from the form (`form`, if the caller built it); nothing is saved unless every answer is good."""
     require_admin(services, actor)
     now = services.clock.now()
     existing = _reminder(services, reminder_id) if reminder_id else None
-    parsed, errors = parse_reminder(reminder_form(services.content, reminder_id), answers, today=now.date())
+    form = form or reminder_form(services.content, reminder_id)
+    parsed, errors = parse_reminder(form, answers, today=now.date())
     if parsed is None:
         return FormResult(errors=errors)
     refused = _unpostable(services, parsed.channels)

@@ -30,10 +30,10 @@ def open_report_form(services: Services) -> Form:
     return report_form(services.content)
 
 
-def submit_report(services: Services, actor: Actor, answers: Answers) -> FormResult:
-    """Check the answers; store the report with its routing before anything else happens."""
+def submit_report(services: Services, actor: Actor, answers: Answers, *, form: Form | None = None) -> FormResult:
+    """Check the answers (to `form`, if the caller built it already); store the report with its routing first."""
     now = services.clock.now()
-    form = report_form(services.content)
+    form = form or report_form(services.content)
     parsed, errors = parse_report(form, answers, today=now.date())
     if parsed is None:
         return FormResult(errors=errors)
@@ -111,7 +111,11 @@ def own_report(services: Services, actor: Actor, reference_or_id: str) -> Report
 
 def reply_to_leads(services: Services, actor: Actor, reference_or_id: str, text: str) -> FormResult:
     """Relay the reporter's reply into the case; the leads are told there is a reply."""
-    report = own_report(services, actor, reference_or_id)
+    return relay_reply(services, actor, own_report(services, actor, reference_or_id), text)
+
+
+def relay_reply(services: Services, actor: Actor, report: Report, text: str) -> FormResult:
+    """`reply_to_leads`, for a report `own_report` gave."""
     error = text_error(text)
     if error:
         return FormResult(errors={"text": error})

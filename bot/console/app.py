@@ -17,8 +17,11 @@ from bot.domain.platform import CONSOLE
 from bot.domain.ports import Destination, FetchedFile, PermanentFailure
 from bot.domain.report_form import FORM_ID, check_field
 from bot.domain.ui import Answers, Card, Document, Field, FieldKind, Form, FormResult, Reply
-from handlers import export, info, leads, reminders, reports, takedown
+from handlers import export, reminders
+from handlers.actions import Action
 from handlers.delivery import deliver_due
+from handlers.forms import NAMED
+from handlers.routes import COMMANDS, ROUTES, Command, command_context
 from handlers.scheduled import Policy, run_due_work
 from handlers.services import Services
 
@@ -85,49 +88,67 @@ class ConsoleBot:
         self._handlers = self._table()
 
     def _table(self) -> dict[str, Callable[[list[str]], object]]:
-        c = self.commands
-        return {
-            c["report"]: lambda args: self.fill_form(reports.open_report_form(self.services), self._submit_report),
-            c["myreports"]: lambda args: reports.my_reports(self.services, self.actor),
-            c["hotlines"]: lambda args: info.hotlines(self.services, " ".join(args)),
-            c["takedown"]: self._takedown,
-            c["staysafe"]: lambda args: info.staysafe(self.services),
-            c["help"]: lambda args: self._help(),
-            "reply": lambda args: reports.reply_to_leads(self.services, self.actor, _arg(args, 0), _rest(args)),
-            "withdraw": lambda args: reports.withdraw_report(self.services, self.actor, _arg(args, 0)),
-            "queue": lambda args: leads.lead_queue(self.services, self.actor),
-            "case": lambda args: leads.view_case(self.services, self.actor, _arg(args, 0)),
-            "ack": lambda args: leads.acknowledge(self.services, self.actor, _arg(args, 0),
-                                                  named=_rest(args) != "unnamed"),
-            "note": lambda args: leads.add_note(self.services, self.actor, _arg(args, 0), _rest(args)),
-            "status": lambda args: leads.set_status(self.services, self.actor, _arg(args, 0), _rest(args)),
-            "message": lambda args: leads.message_reporter(self.services, self.actor, _arg(args, 0), _rest(args)),
-            "letter": lambda args: leads.takedown_letter(self.services, self.actor, _arg(args, 0)),
+        """The configured commands from the core's route table, then the console's own (a reference first)."""
+        table: dict[str, Callable[[list[str]], object]] = {
+            self.commands[key]: self._command(command) for key, command in COMMANDS.items()}
+        table[self.commands["help"]] = lambda args: self._help()
+        table[self.commands["reminders"]] = self._reminders
+
+        def case(action: Action, answers: Callable[[list[str]], Answers] | None = None) -> Callable[[list[str]], object]:
+            """A route about one report, named by the first word; `answers` from the rest fill its form."""
+            def run(args: list[str]) -> object:
+                context = {"report": _arg(args, 0)}
+                if answers is None:
+                    return self.open(action, context)
+                return self.submit(action, context, answers(args))
+            return run
+
+        return table | {
+            "reply": case(Action.REPORTER_REPLY, lambda args: {"text": _rest(args)}),
+            "withdraw": case(Action.REPORT_WITHDRAW, lambda args: {}),
+            "queue": lambda args: self.open(Action.LEAD_QUEUE, {}),
+            "case": case(Action.CASE_VIEW),
+            "ack": case(Action.CASE_ACK, lambda args: {"named": "unnamed" if _rest(args) == "unnamed" else NAMED}),
+            "note": case(Action.CASE_NOTE, lambda args: {"text": _rest(args)}),
+            "status": case(Action.CASE_STATUS, lambda args: {"status": _rest(args)}),
+            "message": case(Action.CASE_MESSAGE, lambda args: {"text": _rest(args)}),
+            "letter": case(Action.CASE_LETTER),
+            # The console has no file messages: the export prints at once (still audited).
             "export": lambda args: export.export_case(self.services, self.actor, _arg(args, 0)),
-            c["reminders"]: self._reminders,
-            "hold": lambda args: leads.set_legal_hold(self.services, self.actor, _arg(args, 0),
-                                                      held=_rest(args) != "lift"),
+            "hold": lambda args: case(Action.CASE_HOLD_LIFT if _rest(args) == "lift" else Action.CASE_HOLD)(args),
         }
+
+    def _command(self, command: Command) -> Callable[[list[str]], object]:
+        return lambda args: self.open(command.route, command_context(command, " ".join(args)))
+
+    def open(self, action: str, context: dict[str, str]) -> object:
+        """A route's first step, as a button or command would take it."""
+        route = ROUTES[action]
+        assert route.open is not None
+        return route.open(self.services, self.actor, context)
+
+    def submit(self, action: str, context: dict[str, str], answers: Answers) -> FormResult:
+        """A route's form, submitted with answers the command line gave."""
+        route = ROUTES[action]
+        assert route.submit is not None
+        return route.submit(self.services, self.actor, context, lambda form: answers)
 
     def _reminders(self, args: list[str]) -> object:
         """Admins: /reminders [new | edit N | preview N | send N | pause N | resume N | delete N]."""
-        s, actor = self.services, self.actor
         if not args:
-            return reminders.list_reminders(s, actor)
+            return self.open(Action.REMINDERS, {})
         verb = args[0].lower()
         if verb == "new":
-            form, _ = reminders.reminder_editor(s, actor)
-            return self.fill_form(form, lambda answers: reminders.save_reminder(s, actor, "", answers))
-        reminder_id = self._reminder_number(args)
-        if verb == "edit":
-            form, _ = reminders.reminder_editor(s, actor, reminder_id)
-            return self.fill_form(form, lambda answers: reminders.save_reminder(s, actor, reminder_id, answers))
-        actions = {"preview": reminders.preview, "send": reminders.send_reminder_now, "pause": reminders.pause,
-                   "resume": reminders.resume, "delete": reminders.delete}
-        if verb not in actions:
+            return self.open(Action.REMINDER_NEW, {})
+        actions = {"edit": Action.REMINDER_EDIT, "preview": Action.REMINDER_PREVIEW,
+                   "send": Action.REMINDER_SEND_NOW, "pause": Action.REMINDER_PAUSE, "resume": Action.REMINDER_RESUME}
+        if verb not in (*actions, "delete"):
             raise StaffSafeError("Use /reminders, or /reminders new, edit N, preview N, send N, pause N, resume N "
                                  "or delete N.")
-        return actions[verb](s, actor, reminder_id)
+        context = {"reminder": self._reminder_number(args)}
+        if verb == "delete":  # no confirmation step in a terminal: the command is the confirmation
+            return self.submit(Action.REMINDER_DELETE, context, {})
+        return self.open(actions[verb], context)
 
     def _reminder_number(self, args: list[str]) -> str:
         """The id of the Nth reminder in the list (the console has no buttons to carry ids)."""
@@ -181,7 +202,9 @@ class ConsoleBot:
     def show(self, outcome: object) -> None:
         """Print a reply, a card, a form result, or fill a form that a handler returned."""
         if isinstance(outcome, Form):
-            outcome = self.fill_form(outcome, self._submit_for(outcome))
+            outcome = self.fill_form(outcome)
+        if isinstance(outcome, FormResult) and outcome.next is not None:
+            outcome = self.fill_form(outcome.next)
         if isinstance(outcome, FormResult):
             outcome = outcome.reply or Reply.say("Please correct: " + "; ".join(outcome.errors.values()))
         if isinstance(outcome, Document):
@@ -197,8 +220,8 @@ class ConsoleBot:
         deliver_due(self.services, self.notifier)
 
     def _help(self) -> Reply:
-        reply = info.help_card(self.commands, lead=self.lead_mode,
-                               admin=reminders.is_admin(self.services, self.actor))
+        reply = self.open(Action.INFO_HELP, {})
+        assert isinstance(reply, Reply)
         extra = "Also: /reply REF text, /withdraw REF"
         if self.lead_mode:
             extra += ". Leads: /queue, /case REF, /ack REF [unnamed], /note REF text, /status REF STATUS, " \
@@ -208,17 +231,8 @@ class ConsoleBot:
                      "resume N | delete N]"
         return Reply(cards=reply.cards, text=extra)
 
-    def _takedown(self, args: list[str]) -> object:
-        return takedown.takedown(self.services, " ".join(args))
-
-    def _submit_report(self, answers: Answers) -> FormResult:
-        return reports.submit_report(self.services, self.actor, answers)
-
-    def _submit_for(self, form: Form) -> Callable[[Answers], FormResult]:
-        return lambda answers: takedown.submit_takedown(self.services, self.actor, form, answers)
-
-    def fill_form(self, form: Form, submit: Callable[[Answers], FormResult]) -> FormResult | Reply:
-        """Ask each field, re-asking on an inline error; submit; re-ask only fields the handler rejects."""
+    def fill_form(self, form: Form) -> FormResult | Reply:
+        """Ask each field, re-asking on an inline error; submit to the form's route; re-ask only fields it rejects."""
         self.write(f"── {form.title} ── (type {CANCEL} to stop)")
         if form.intro:
             self.write(render_reply(Reply.say(form.intro)))
@@ -228,7 +242,7 @@ class ConsoleBot:
         for _ in range(5):
             for field in fields:
                 answers[field.id] = self._ask(field, precheck=precheck)
-            result = submit(answers)
+            result = self.submit(form.id, form.context, answers)
             if result.ok:
                 return result
             fields = [f for f in form.fields if f.id in result.errors]

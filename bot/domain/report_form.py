@@ -57,20 +57,8 @@ def _options(labels: Mapping[Any, str]) -> tuple[Option, ...]:
     return tuple(Option(str(value), label) for value, label in labels.items())
 
 
-_FORMS: dict[int, tuple[Content, Form]] = {}  # content is loaded once per process: build its form once
-
-
 def report_form(content: Content) -> Form:
     """The confidential report form, with platforms from content."""
-    cached = _FORMS.get(id(content))
-    if cached is not None and cached[0] is content:
-        return cached[1]
-    form = _build_report_form(content)
-    _FORMS[id(content)] = (content, form)
-    return form
-
-
-def _build_report_form(content: Content) -> Form:
     places = {p.id: p.name for p in content.platforms.values()} | OTHER_CHANNELS
     return Form(
         id=FORM_ID,

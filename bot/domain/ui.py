@@ -70,6 +70,7 @@ class Form:
     fields: tuple[Field, ...]
     intro: str = ""  # trusted markup shown above the fields
     context: dict[str, str] = field(default_factory=dict)
+    initial: Answers = field(default_factory=dict)  # what the fields start with (editing a reminder)
 
     def field(self, field_id: str) -> Field:
         """The field with this id."""
@@ -149,6 +150,7 @@ class FormResult:
 
     errors: FieldErrors = field(default_factory=dict)
     reply: Reply | None = None
+    next: Form | None = None  # a form to show next, in place of this one (a platform picked, then its form)
 
     @property
     def ok(self) -> bool:

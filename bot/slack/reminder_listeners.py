@@ -1,78 +1,52 @@
-"""Bolt listeners for awareness reminders: the admins' command, list and form, and the staff's buttons.
+"""How awareness reminders' answers show on Slack: the admins' list as one modal, refreshed in place.
 
-Admin checks ask Slack (users.info), so the command acks at once and everything runs in lazy
-listeners; the form is saved in its ack, as every form is, with the admin and channels checked
-there from the directory's cache.
+The routes themselves are the core's (handlers/routes.py). Admin checks ask Slack (users.info), so the
+reminders command acks at once and its list follows in a lazy listener; forms are saved in their ack,
+as every form is, with the admin and channels checked there from the directory's cache.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from slack_bolt import App
-
-from bot.domain.reminder import PressKind
 from bot.domain.ui import Reply
-from bot.slack.forms import render_modal
-from bot.slack.payloads import Body, ack_only, actor_of, button_value
+from bot.slack.payloads import Body, actor_of
+from bot.slack.transport import SlackTransport
 from bot.slack.views import done_modal, open_or_push
 from handlers import reminders
 from handlers.actions import Action
-
-if TYPE_CHECKING:
-    from bot.slack.listeners import SlackListeners
+from handlers.services import Services
 
 LIST_VIEW = "reminder.list_view"  # the list modal's callback id, so a button in it refreshes it in place
 
+Present = Callable[..., None]  # (body, client, respond, outcome) -> None
 
-def configure_reminders(app: App, listeners: SlackListeners, command: str) -> None:
-    """Attach the reminder command, buttons and forms."""
-    s = listeners.services
 
-    def show_list(body: Body, client: Any, respond: Any = None, note: str = "", **_: Any) -> None:
-        reply = reminders.list_reminders(s, actor_of(body))
-        modal = done_modal("Reminders", Reply(text=note, cards=reply.cards)) | {"callback_id": LIST_VIEW}
+def reminder_presenters(services: Services, transport: SlackTransport) -> dict[str, Present]:
+    """How each reminder route's answer is shown, where it differs from a plain modal."""
+
+    def show_list(body: Body, client: Any, respond: Any, reply: Reply) -> None:
+        modal = done_modal("Reminders", reply) | {"callback_id": LIST_VIEW}
         view = body.get("view") or {}
         if view.get("id") and view.get("callback_id") == LIST_VIEW:
             client.views_update(view_id=view["id"], view=modal)  # refresh the list in place
         else:
             open_or_push(client, body, modal)
 
-    def open_editor(body: Body, client: Any, **_: Any) -> None:
-        form, initial = reminders.reminder_editor(s, actor_of(body), button_value(body))
-        open_or_push(client, body, render_modal(form, initial=initial))
+    def then_list(body: Body, client: Any, respond: Any, reply: Reply) -> None:
+        """An admin's action on a reminder: the outbox woken, then the list with what was done above it."""
+        transport.wake_outbox()
+        listed = reminders.list_reminders(services, actor_of(body))
+        show_list(body, client, respond, Reply(text=reply.text, cards=listed.cards))
 
-    def act(run: Callable[..., Reply]) -> Callable[..., None]:
-        def on_press(body: Body, client: Any, respond: Any = None, **_: Any) -> None:
-            reply = run(s, actor_of(body), button_value(body))
-            listeners.wake_outbox()
-            show_list(body, client, respond, note=reply.text)
-        return on_press
+    def preview(body: Body, client: Any, respond: Any, reply: Reply) -> None:
+        open_or_push(client, body, done_modal("Preview", reply))
 
-    def preview(body: Body, client: Any, **_: Any) -> None:
-        open_or_push(client, body, done_modal("Preview", reminders.preview(s, actor_of(body), button_value(body))))
-
-    def confirm_delete(body: Body, client: Any, **_: Any) -> None:
-        open_or_push(client, body, render_modal(reminders.delete_form(s, actor_of(body), button_value(body))))
-
-    def pressed(kind: PressKind) -> Callable[..., None]:
-        def on_press(body: Body, client: Any, respond: Any = None, **_: Any) -> None:
-            listeners.tell(body, client, respond, reminders.press(s, actor_of(body), button_value(body), kind))
-        return on_press
-
-    app.command(f"/{command}")(ack=ack_only, lazy=[listeners.lazy(show_list)])
-    for action, run in {
+    return {
         Action.REMINDERS: show_list,
-        Action.REMINDER_NEW: open_editor,
-        Action.REMINDER_EDIT: open_editor,
+        Action.REMINDER_SEND_NOW: then_list,
+        Action.REMINDER_PAUSE: then_list,
+        Action.REMINDER_RESUME: then_list,
         Action.REMINDER_PREVIEW: preview,
-        Action.REMINDER_SEND_NOW: act(reminders.send_reminder_now),
-        Action.REMINDER_PAUSE: act(reminders.pause),
-        Action.REMINDER_RESUME: act(reminders.resume),
-        Action.REMINDER_DELETE: confirm_delete,
-        Action.REMINDER_DONE: pressed(PressKind.DONE),
-        Action.REMINDER_HOW: pressed(PressKind.HOW),
-    }.items():
-        app.action(action.value)(ack=ack_only, lazy=[listeners.lazy(run)])
-
+    }
