@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import timedelta
 
 from slack_bolt import App
 from slack_bolt.authorization import AuthorizeResult
@@ -28,11 +27,11 @@ from bot.slack.logs import library_logger, quiet_slack_libraries
 from bot.slack.notifier import SlackNotifier
 from bot.store.tinydb_store import TinyDBStore
 from bot.store.upgrades import adopt_unrouted
-from bot.worker import OutboxWorker
+from bot.worker import OutboxWorker, Scheduler
 from handlers.delivery import deliver_due
 from handlers.outbox_state import waiting_by_platform
 from handlers.reminders import seed_reminders
-from handlers.scheduled import Policy, run_due_work
+from handlers.scheduled import run_due_work
 from handlers.services import Services
 
 
@@ -58,23 +57,11 @@ def running(settings: Settings, *, clock: Clock | None = None, store: Store | No
         store.close()
 
 
-def policy_of(config: AppConfig) -> Policy:
-    """The scheduling settings app.yaml gives."""
-    return Policy(reminder_grace=timedelta(minutes=config.reminder_grace_minutes),
-                  escalation_hours=config.escalation_hours, working_hours=config.working_hours,
-                  retention_days=config.retention_days)
-
-
 def scheduler_for(services: Services, config: AppConfig, *, wake_outbox: Callable[[], None],
-                  poll_seconds: float = 15.0) -> OutboxWorker:
-    """The scheduler thread: reminders, escalations and retention, every `poll_seconds`."""
-    policy = policy_of(config)
-
-    def one_pass() -> int:
-        if run_due_work(services, policy).queued:
-            wake_outbox()
-        return 0  # then sleep until the next pass
-    return OutboxWorker(deliver=one_pass, poll_seconds=poll_seconds, name="staffsafe-scheduler")
+                  poll_seconds: float = 15.0) -> Scheduler:
+    """The scheduler thread: reminders, escalations and retention by app.yaml's settings, every `poll_seconds`."""
+    return Scheduler(run_pass=lambda: run_due_work(services, config).queued, wake_outbox=wake_outbox,
+                     poll_seconds=poll_seconds)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,7 +71,7 @@ class SlackRuntime:
     bolt: App
     http: SlackHttpApp
     worker: OutboxWorker
-    scheduler: OutboxWorker
+    scheduler: Scheduler
     services: Services  # with Slack's directory
 
     def start(self) -> None:

@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from bot.app import open_store, policy_of, running
+from bot.app import open_store, running
 from bot.console.app import ConsoleBot
 from bot.domain.errors import StaffSafeError
 from bot.domain.org import Actor
@@ -77,7 +77,7 @@ def run_console(settings: Settings, args: argparse.Namespace) -> int:
             read=read,
             write=write,
             lead_mode=args.lead,
-            policy=policy_of(config),
+            policy=config,
         ).run()
     return 0
 

@@ -13,6 +13,7 @@ from bot.domain.errors import ConfigError
 from bot.domain.hours import WorkingHours, working_hours_errors
 from bot.domain.org import Organisation
 from bot.domain.platform import CONSOLE, platform_of
+from bot.domain.policy import Policy
 from bot.domain.reminder import DEFAULT_TIME_ZONE, ROTATION, Frequency, Schedule
 from bot.domain.schedule import DAY_NAMES, parse_time, schedule_errors
 
@@ -42,16 +43,12 @@ class ReminderSeed:
 
 
 @dataclass(frozen=True, kw_only=True)
-class AppConfig:
-    """Everything app.yaml says, typed."""
+class AppConfig(Policy):
+    """Everything app.yaml says, typed; its scheduling settings are the `Policy` the scheduler runs by."""
 
     organisation: Organisation
     commands: dict[str, str]  # command key -> the name users type, without the slash
     lead_channel: dict[str, str] = field(default_factory=dict)  # platform -> channel id
-    escalation_hours: float = 24.0
-    working_hours: WorkingHours | None = None  # None: every hour counts towards the escalation window
-    retention_days: int = 365
-    reminder_grace_minutes: float = 120  # a reminder missed while the bot was down is still sent within this
     reminders: tuple[ReminderSeed, ...] = ()
 
 

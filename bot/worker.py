@@ -1,4 +1,4 @@
-"""Background workers: the outbox worker delivers due items, woken after each commit; the scheduler runs due work."""
+"""Background threads: the outbox worker delivers due items, woken after each commit; the scheduler runs due work."""
 
 from __future__ import annotations
 
@@ -11,12 +11,8 @@ from bot.incidents import log_incident
 log = logging.getLogger(__name__)
 
 
-class OutboxWorker:
-    """Runs `deliver` (send everything due; return how many were handled) until stopped.
-
-    Only this thread posts to the platform, so a listener thread that is retried or killed can
-    never post twice; the store's outbox is the single record of what has been sent.
-    """
+class Worker:
+    """A thread that runs `deliver` (do what is due; return how much was handled) until stopped, woken early on demand."""
 
     def __init__(self, *, deliver: Callable[[], int], poll_seconds: float = 1.0, gather_seconds: float = 0.02,
                  name: str = "staffsafe-outbox") -> None:
@@ -28,7 +24,7 @@ class OutboxWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> OutboxWorker:
+    def start(self) -> Worker:
         """Start the thread (idempotent)."""
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
@@ -70,3 +66,26 @@ class OutboxWorker:
                 # Woken by a commit: let a burst of reports gather, so a batch costs two commits
                 # for many deliveries rather than for one (a human will not notice 20 ms).
                 self._stop.wait(self._gather)
+
+
+class OutboxWorker(Worker):
+    """Delivers the outbox: `deliver` sends everything due.
+
+    Only this thread posts to the platform, so a listener thread that is retried or killed can
+    never post twice; the store's outbox is the single record of what has been sent.
+    """
+
+
+class Scheduler(Worker):
+    """The scheduler thread: reminders, escalations and retention due, a pass every `poll_seconds`.
+
+    It only queues work in the outbox, and wakes the outbox worker when a pass queued something.
+    """
+
+    def __init__(self, *, run_pass: Callable[[], bool], wake_outbox: Callable[[], None],
+                 poll_seconds: float = 15.0) -> None:
+        def one_pass() -> int:
+            if run_pass():
+                wake_outbox()
+            return 0  # then sleep until the next pass
+        super().__init__(deliver=one_pass, poll_seconds=poll_seconds, name="staffsafe-scheduler")

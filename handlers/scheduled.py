@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.domain.hours import WorkingHours
+from bot.domain.policy import Policy
 from bot.domain.report import Changes, Delivery
 from bot.incidents import log_incident
 from handlers.escalation import escalate_due_reports
@@ -23,16 +23,6 @@ from handlers.services import Services
 log = logging.getLogger(__name__)
 
 KEEP_REMINDER_ITEMS = timedelta(days=7)  # delivered reminder posts are only needed to answer retries
-
-
-@dataclass(frozen=True, kw_only=True)
-class Policy:
-    """The organisation's scheduling settings, from app.yaml."""
-
-    reminder_grace: timedelta = timedelta(minutes=120)
-    escalation_hours: float = 24.0
-    working_hours: WorkingHours | None = None
-    retention_days: float = 365
 
 
 @dataclass(frozen=True)
@@ -51,9 +41,10 @@ class PassResult:
 
 
 def run_due_work(services: Services, policy: Policy) -> PassResult:
-    """Everything due now, once; one kind of work failing does not hold up the others."""
+    """Everything due now, once, by the config's `policy`; one kind of work failing does not hold up the others."""
     return PassResult(
-        reminders=_guarded("reminders", lambda: send_due_reminders(services, grace=policy.reminder_grace)),
+        reminders=_guarded("reminders", lambda: send_due_reminders(
+            services, grace=timedelta(minutes=policy.reminder_grace_minutes))),
         escalations=_guarded("escalation", lambda: escalate_due_reports(
             services, window_hours=policy.escalation_hours, working=policy.working_hours)),
         purges=_guarded("retention", lambda: purge_due_reports(services, retention_days=policy.retention_days)),

@@ -29,3 +29,15 @@ def test_core_imports_no_platform_or_storage_library(path):
 def test_only_settings_reads_the_environment():
     readers = [p for p in ROOT.glob("bot/**/*.py") if "os.environ" in p.read_text() and p.name != "settings.py"]
     assert readers == []
+
+
+def test_bench_takes_its_fakes_from_testkit_not_from_tests():
+    importers = [p.name for p in ROOT.glob("bench/*.py")
+                 if any(name == "tests" or name.startswith("tests.") for name in imported_modules(p))]
+    assert importers == []
+
+
+def test_slack_listener_modules_share_one_transport_and_do_not_import_each_other():
+    listeners = imported_modules(ROOT / "bot/slack/listeners.py")
+    reminders = imported_modules(ROOT / "bot/slack/reminder_listeners.py")
+    assert "bot.slack.listeners" not in reminders and "bot.slack.transport" in listeners & reminders

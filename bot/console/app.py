@@ -14,6 +14,7 @@ from bot.domain.errors import StaffSafeError, user_message
 from bot.incidents import log_incident
 from bot.domain.org import Actor
 from bot.domain.platform import CONSOLE
+from bot.domain.policy import Policy
 from bot.domain.ports import Destination, FetchedFile, PermanentFailure
 from bot.domain.report_form import FORM_ID, check_field
 from bot.domain.ui import Answers, Card, Document, Field, FieldKind, Form, FormResult, Reply
@@ -22,7 +23,7 @@ from handlers.actions import Action
 from handlers.delivery import deliver_due
 from handlers.forms import NAMED
 from handlers.routes import COMMANDS, ROUTES, Command, command_context
-from handlers.scheduled import Policy, run_due_work
+from handlers.scheduled import run_due_work
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
