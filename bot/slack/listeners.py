@@ -16,7 +16,7 @@ from slack_bolt import App, BoltContext
 
 from bot.domain.report_form import FORM_ID
 from bot.domain.ui import Field, FieldKind, Form, FormResult, Reply
-from bot.slack.blocks import render_home, render_reply
+from bot.slack.blocks import escape, render_home, render_reply
 from bot.slack.forms import answers_from_state, field_errors, form_context, render_modal
 from bot.slack.payloads import ack_only, actor_of, button_value
 from bot.slack.reminder_listeners import reminder_presenters
@@ -78,7 +78,8 @@ class SlackListeners:
                 else:
                     self.transport.ack_reply(ack, outcome, context)
             except Exception as error:  # noqa: BLE001 - one place turns errors into friendly text
-                ack(text=friendly(error, f"{key} command"), response_type="ephemeral")
+                # Escaped: the message may quote what was typed after the command.
+                ack(text=escape(friendly(error, f"{key} command")), response_type="ephemeral")
         ack_command.__name__ = f"ack_{key}"
         return ack_command
 
