@@ -14,7 +14,7 @@ from slack_sdk.signature import Clock as SignatureClock
 
 from bot.config import AppConfig, load_config
 from bot.content import load_content
-from bot.crypto import load_keyring
+from bot.crypto import Keyring, load_keyring
 from bot.domain.guidance import GuidanceEngine
 from bot.domain.ports import Clock, Notifiers, Store, SystemClock
 from bot.pacing import Pacer
@@ -35,10 +35,14 @@ from handlers.scheduled import run_due_work
 from handlers.services import Services
 
 
+def load_keys(settings: Settings) -> Keyring:
+    """The configured encryption keys."""
+    return load_keyring(data_dir=settings.data_dir, secret_file=settings.secret_file, env_value=settings.secret_key)
+
+
 def open_store(settings: Settings) -> TinyDBStore:
     """The embedded default store in the data folder, with the configured keys."""
-    keyring = load_keyring(data_dir=settings.data_dir, secret_file=settings.secret_file, env_value=settings.secret_key)
-    return TinyDBStore.open(settings.data_dir, keyring)
+    return TinyDBStore.open(settings.data_dir, load_keys(settings))
 
 
 @contextmanager
@@ -122,8 +126,8 @@ def build_slack(services: Services, config: AppConfig, settings: Settings, *,
                    transport=SlackTransport(wake_outbox=worker.wake)).configure(bolt)
     # Socket Mode needs no signing secret and serves no HTTP; the verifier only refuses an empty one.
     http = SlackHttpApp(app=bolt, signing_secret=settings.slack_signing_secret or "socket-mode",
-                        healthy=lambda: worker.alive and scheduler.alive, clock=signature_clock,
-                        detail=lambda: _health_detail(services, notifiers))
+                        healthy=lambda: worker.alive and scheduler.alive and services.store.healthy,
+                        clock=signature_clock, detail=lambda: _health_detail(services, notifiers))
     return SlackRuntime(bolt=bolt, http=http, worker=worker, scheduler=scheduler, services=services)
 
 

@@ -26,7 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     console.add_argument("--lead", action="store_true", help="act as a designated lead (checked against app.yaml)")
     keys = sub.add_parser("keys", help="manage the encryption keys")
     keys.add_argument("action", choices=["rotate", "reencrypt"])
-    sub.add_parser("check", help="validate app.yaml, content/ and the data folder, then exit")
+    check = sub.add_parser("check", help="validate app.yaml, content/ and the data folder, then exit")
+    check.add_argument("--repair", action="store_true",
+                       help="first move a damaged journal tail aside and list what it held")
     serve = sub.add_parser("serve", help="run the Slack bot (HTTP on /slack/events, or --socket)")
     serve.add_argument("--port", type=int, help="port to listen on (default: $PORT or 3000)")
     serve.add_argument("--host", help="address to listen on (default: $HOST or 127.0.0.1)")
@@ -99,7 +101,15 @@ def run_keys(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run_check(settings: Settings, args: argparse.Namespace) -> int:
-    """Load everything once, as a start would, and report success."""
+    """Load everything once, as a start would, and report success; with --repair, mend the journal first."""
+    if args.repair:
+        from datetime import datetime, timezone
+
+        from bot.app import load_keys
+        from bot.store.repair import repair_data_folder
+
+        for line in repair_data_folder(settings.data_dir, load_keys(settings), now=datetime.now(timezone.utc)):
+            print(line)
     with running(settings) as (services, config):
         print(f"OK: {config.organisation.name}, {len(config.organisation.leads)} lead(s), "
               f"{len(services.store.open_reports())} open report(s).")

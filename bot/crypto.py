@@ -4,6 +4,9 @@ A token is `ss1:<key id>:<base64(nonce | ciphertext | tag)>`; the key id is the 
 of sha256(key), so a reader knows which key sealed a value and an operator can match key ids
 without ever seeing a key. Additional authenticated data binds each token to the place it was
 written for (the store uses `table/record-id/field`), so a token copied elsewhere fails to open.
+A tag (`<key id>.<HMAC-SHA256 hex>`) authenticates whole files and lines the store writes, so an
+edit to a field left in clear (a status, a legal hold) is noticed; it names its key like a token,
+so tags written before a rotation still verify while the old key is in the keyring.
 """
 
 from __future__ import annotations
@@ -51,6 +54,10 @@ class TokenInvalid(CryptoError):
     """The token is malformed, was tampered with, or belongs to another place (wrong AAD)."""
 
 
+class TagInvalid(CryptoError):
+    """The data does not match its authentication tag (edited or damaged), or the tag is malformed."""
+
+
 def key_id(key: bytes) -> str:
     """The public id of a key: the first 8 hex digits of its SHA-256."""
     return hashlib.sha256(key).hexdigest()[:8]
@@ -66,6 +73,7 @@ class _Key:
     id: str
     cipher: AESGCM
     hash_key: bytes
+    mac_key: bytes
 
 
 class Keyring:
@@ -82,6 +90,7 @@ class Keyring:
                 id=key_id(key),
                 cipher=AESGCM(_derive(key, b"staffsafe/aes-256-gcm")),
                 hash_key=_derive(key, b"staffsafe/hmac-sha256"),
+                mac_key=_derive(key, b"staffsafe/store-mac"),
             )
             for key in keys
         ]
@@ -125,6 +134,43 @@ class Keyring:
         digest = hmac.new(key.hash_key, f"{purpose}\x00{value}".encode(), hashlib.sha256)
         return f"{key.id}:{digest.hexdigest()}"
 
+    def tag(self, data: bytes, *, purpose: bytes) -> str:
+        """`<key id>.<HMAC-SHA256 hex>` authenticating `data` for `purpose`, under the primary key."""
+        return self.tagger(purpose=purpose).finish(data)
+
+    def tagger(self, *, purpose: bytes) -> Tagger:
+        """A tag under the primary key, computed over data given piece by piece."""
+        return Tagger(kid=self._keys[0].id, mac_key=self._keys[0].mac_key, purpose=purpose)
+
+    def verify_tag(self, data: bytes, tag: str, *, purpose: bytes) -> None:
+        """Raise UnknownKey if `tag` names a key not in the keyring, TagInvalid if it does not match."""
+        kid, _, digest = tag.partition(".")
+        key = self._by_id.get(kid)
+        if key is None:
+            if len(kid) != 8 or len(digest) != 64:
+                raise TagInvalid("is not an authentication tag")
+            raise UnknownKey(kid)
+        expected = hmac.new(key.mac_key, purpose + b"\x00" + data, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, digest):
+            raise TagInvalid("does not match (edited or damaged)")
+
+
+class Tagger:
+    """An authentication tag computed piece by piece, for data written in pieces (a snapshot)."""
+
+    def __init__(self, *, kid: str, mac_key: bytes, purpose: bytes) -> None:
+        self._kid = kid
+        self._mac = hmac.new(mac_key, purpose + b"\x00", hashlib.sha256)
+
+    def update(self, data: bytes) -> None:
+        """Add the next piece of the data."""
+        self._mac.update(data)
+
+    def finish(self, data: bytes = b"") -> str:
+        """The tag of every piece given, and then `data`."""
+        self._mac.update(data)
+        return f"{self._kid}.{self._mac.hexdigest()}"
+
 
 def token_key_id(token: str) -> str:
     """The id of the key that sealed a token; raises TokenInvalid if it is not a token."""
@@ -151,10 +197,38 @@ def load_keyring(
         return Keyring(keys=_parse_keys(env_value.split(","), source="STAFFSAFE_SECRET_KEY"))
     path = Path(data_dir) / SECRET_FILE_NAME
     if not path.exists():
-        _create_dir(Path(data_dir))
-        _write_key_file(path, [new_key()], exclusive=True)
+        _refuse_a_new_key_beside_data(Path(data_dir), path)
+        try:
+            _create_dir(Path(data_dir))
+            _write_key_file(path, [new_key()], exclusive=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create the secret key file {path} ({type(exc).__name__}: {exc.strerror}); "
+                "check that the data folder is writable by this user"
+            ) from None
         log.info("created a new secret key file in %s", data_dir)
     return Keyring(keys=_read_key_file(path))
+
+
+# Files a data folder holds besides its key and its lock; any of them means data a new key cannot open.
+_NOT_DATA = frozenset({SECRET_FILE_NAME, "staffsafe.lock"})
+
+
+def _refuse_a_new_key_beside_data(data_dir: Path, path: Path) -> None:
+    # A fresh key beside existing records would lock them away for good (and be written into the
+    # folder as if it belonged there): the missing key file is an operator error to fix, not to paper over.
+    try:
+        found = sorted(p.name for p in data_dir.iterdir() if p.name not in _NOT_DATA)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ConfigError(f"cannot read the data folder {data_dir} ({type(exc).__name__})") from None
+    if found:
+        raise ConfigError(
+            f"the secret key file {path} is missing, but the data folder holds data ({', '.join(found)}); "
+            "restore the key file from your backup (or give the key with STAFFSAFE_SECRET_KEY or a "
+            "secret file): a new key could not open the stored reports"
+        )
 
 
 def rotate_key_file(path: Path) -> str:

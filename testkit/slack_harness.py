@@ -60,7 +60,7 @@ class SlackBot:
 
     def __init__(self, *, tmp_path: Path, slack: Any, app_yaml: str = APP_YAML,
                  signing_secret: str = SIGNING_SECRET, signature_clock: Any = None, clock: Any = None,
-                 pacer: Any = None) -> None:
+                 pacer: Any = None, store: Any = None) -> None:
         config = tmp_path / "app.yaml"
         config.write_text(app_yaml)
         self.slack = slack
@@ -68,7 +68,7 @@ class SlackBot:
             config_path=config, data_dir=tmp_path / "data", secret_key=None, secret_file=None,
             slack_bot_token=BOT_TOKEN, slack_signing_secret=signing_secret, slack_api_url=slack.api_url, port=0,
         )
-        self._running = running(self.settings, clock=clock)
+        self._running = running(self.settings, clock=clock, store=store)
         self.services, self.config = self._running.__enter__()
         # The scheduler thread runs (the health check wants it) but tests drive its passes themselves.
         self.runtime = build_slack(self.services, self.config, self.settings, poll_seconds=0.05,

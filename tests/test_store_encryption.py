@@ -14,6 +14,7 @@ from bot.crypto import Keyring, key_id, load_keyring, rotate_key_file
 from bot.domain.errors import Conflict, KeyMismatch, StoreCorrupt
 from bot.domain.reminder import PressKind
 from bot.domain.report import AuditEvent, Changes, Status
+from bot.store.snapshot import TAG, TAG_PURPOSE
 from bot.store.tinydb_store import SNAPSHOT_NAME, TinyDBStore
 from tests.store_contract import T0, alert, evidence, note, press, reminder, reminder_run, report, submission
 
@@ -63,6 +64,16 @@ def assert_no_plaintext(data_dir: Path) -> None:
                 assert encoded not in data, f"{needle!r} in plaintext in {name}"
         for raw in file_needles:
             assert raw not in data, f"evidence bytes in plaintext in {name}"
+
+
+def write_with_key(path: Path, data: dict, keyring: Keyring = Keyring(keys=[KEY_A])) -> None:
+    """Write an edited snapshot with a valid tag, as only someone holding the key could.
+
+    The tag alone would refuse these edits; this proves the sealed fields refuse them too.
+    """
+    body = json.dumps({name: table for name, table in data.items() if name != TAG})[:-1]
+    tag = keyring.tag(body.encode(), purpose=TAG_PURPOSE)
+    path.write_text(body + f', "{TAG}": {{"1": {{"tag": "{tag}"}}}}}}')
 
 
 def confidential_changes() -> tuple[Changes, str]:
@@ -115,7 +126,7 @@ def test_a_value_copied_into_another_report_fails_loudly(tmp_path: Path, field: 
     docs["2"][field] = docs["1"][field]
     if field == "reporter_id":
         docs["2"]["reporter_hmac"] = docs["1"]["reporter_hmac"]
-    path.write_text(json.dumps(data))
+    write_with_key(path, data)
     before = path.read_bytes()
     with pytest.raises(StoreCorrupt) as caught:
         TinyDBStore.open(tmp_path, keyring)
@@ -135,7 +146,7 @@ def test_evidence_bytes_copied_to_another_file_fail_loudly(tmp_path: Path) -> No
     data = json.loads(path.read_bytes())
     docs = data["evidence"]
     docs["2"]["data"], docs["2"]["sha256"] = docs["1"]["data"], docs["1"]["sha256"]
-    path.write_text(json.dumps(data))
+    write_with_key(path, data)
     with pytest.raises(StoreCorrupt, match=f"evidence record {docs['2']['id']}, field data"):
         TinyDBStore.open(tmp_path, keyring)
 
@@ -149,7 +160,7 @@ def test_clear_evidence_metadata_must_match_the_sealed_bytes(tmp_path: Path, fie
     path = tmp_path / SNAPSHOT_NAME
     data = json.loads(path.read_bytes())
     data["evidence"]["1"][field] = value
-    path.write_text(json.dumps(data))
+    write_with_key(path, data)
     before = path.read_bytes()
     with pytest.raises(StoreCorrupt, match=field):
         TinyDBStore.open(tmp_path, keyring)
@@ -163,7 +174,7 @@ def test_a_swapped_keyed_hash_fails_loudly(tmp_path: Path) -> None:
     path = tmp_path / SNAPSHOT_NAME
     data = json.loads(path.read_bytes())
     data["reports"]["2"]["reporter_hmac"] = data["reports"]["1"]["reporter_hmac"]
-    path.write_text(json.dumps(data))
+    write_with_key(path, data)
     with pytest.raises(StoreCorrupt, match="keyed hash"):
         TinyDBStore.open(tmp_path, keyring)
 

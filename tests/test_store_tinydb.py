@@ -21,11 +21,13 @@ from bot.domain.errors import StoreCorrupt, StoreLocked
 from bot.domain.ports import Store
 from bot.domain.report import MAX_EVIDENCE_BYTES, Changes, Report
 from bot.store.journal import encode_line, encode_payload, scan
+from bot.store.sealing import Sealer
 from bot.store.tinydb_store import JOURNAL_NAME, SNAPSHOT_NAME, TinyDBStore
 from tests.store_contract import StoreContract, evidence, note, purge_record, report, submission
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = bytes(range(32))
+SEALER = Sealer(keyring=Keyring(keys=[KEY]))
 
 
 class TinyDBFactory:
@@ -239,7 +241,7 @@ def test_a_damaged_snapshot_is_corruption_and_left_untouched(
         start = text.index(b'"what_happened": "ss1:') + 40
         snapshot.write_bytes(text[:start] + (b"A" if text[start:start + 1] != b"A" else b"B") + text[start + 1 :])
     else:
-        snapshot.write_bytes(text.replace(b'"format": 1', b'"format": 99'))
+        snapshot.write_bytes(text.replace(b'"format": 2', b'"format": 99'))
     before = files(data)
     with pytest.raises(StoreCorrupt):
         TinyDBStore.open(data, keyring)
@@ -324,23 +326,28 @@ for attempt in range(2):
     except StoreError as exc:
         print("refused:", exc)
 print("size ok:", (data / JOURNAL_NAME).stat().st_size < limit)
-print("kept:", [r.id for r in store.all_reports()] == [kept.id])
-print(kept.id, flush=True)
+print("kept:", [r.id for r in store.all_reports()] == [kept.id], "healthy:", store.healthy)
+resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+healed = report(what_happened="z" * 3000)
+store.commit(submission(healed))  # space is back: no restart needed
+print("healthy:", store.healthy)
+print(kept.id, healed.id, flush=True)
 import os; os._exit(0)
 """
 
 
-def test_a_failed_write_commits_nothing_and_leaves_no_partial_line(tmp_path: Path, keyring: Keyring) -> None:
+def test_a_failed_write_commits_nothing_leaves_no_partial_line_and_heals(tmp_path: Path, keyring: Keyring) -> None:
     data = tmp_path / "data"
     child = subprocess.run(
         [sys.executable, "-c", FULL_DISK, str(data)], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     lines = child.stdout.splitlines()
-    assert len(lines) == 5, child.stderr
-    assert "nothing was committed" in lines[0] and "restart" in lines[1]
-    assert lines[2:4] == ["size ok: True", "kept: True"]
+    assert len(lines) == 6, child.stderr
+    assert all("nothing was committed" in line and "EFBIG" in line for line in lines[0:2])
+    assert lines[2:5] == ["size ok: True", "kept: True healthy: False", "healthy: True"]
+    assert child.stderr.count("fail (EFBIG") == 1 and child.stderr.count("work again") == 1  # logged once each
     with TinyDBStore.open(data, keyring) as again:
-        assert [r.id for r in again.all_reports()] == [lines[4]]
+        assert [r.id for r in again.all_reports()] == lines[5].split()
 
 
 def test_note_text_round_trips_through_the_journal(tmp_path: Path, keyring: Keyring) -> None:
@@ -390,16 +397,15 @@ def test_a_journal_line_for_the_largest_file_reads_back(tmp_path: Path) -> None:
     # The largest file makes a ~14 MB line; the crc and the line split must not care about size.
     token = "A" * (MAX_EVIDENCE_BYTES * 4 // 3 + 100)
     payload = json.dumps({"evidence": [{"id": "e1", "data": token}]}).encode()
-    lines = [encode_line(1, payload), encode_line(2, b'{"notes":[]}')]
-    result = scan(b"".join(lines), source=tmp_path)
+    lines = [encode_line(1, payload, SEALER), encode_line(2, b'{"notes":[]}', SEALER)]
+    result = scan(b"".join(lines), source=tmp_path, sealer=SEALER)
     assert [e.seq for e in result.entries] == [1, 2] and result.torn_at is None
     assert result.entries[0].tables["evidence"][0]["data"] == token
-    torn = scan(lines[0] + lines[1][:5], source=tmp_path)
+    torn = scan(lines[0] + lines[1][:5], source=tmp_path, sealer=SEALER)
     assert len(torn.entries) == 1 and torn.torn_at == len(lines[0])
     damaged = bytearray(lines[0])
     damaged[len(damaged) // 2] ^= 0x01
-    with pytest.raises(StoreCorrupt):
-        scan(bytes(damaged) + lines[1], source=tmp_path)
+    assert scan(bytes(damaged) + lines[1], source=tmp_path, sealer=SEALER).damage is not None
 
 
 def committed_purge(tmp_path: Path, keyring: Keyring) -> tuple[TinyDBStore, Report, Report, Changes]:
@@ -419,7 +425,7 @@ def test_a_journal_holding_a_purge_is_replayed(tmp_path: Path, keyring: Keyring)
     store, gone, kept, attached = committed_purge(tmp_path, keyring)
     image = crash_image(tmp_path / "live", tmp_path / "image")
     store.close()
-    last = scan((image / JOURNAL_NAME).read_bytes(), source=image).entries[-1]
+    last = scan((image / JOURNAL_NAME).read_bytes(), source=image, sealer=SEALER).entries[-1]
     assert last.removed["reports"] == [gone.id] and last.removed["notes"] == [attached.notes[0].id]
     assert set(last.removed) == {"reports", "notes", "evidence", "audit", "outbox"}
     assert len(last.removed["outbox"]) == 2  # the purged report's alert, and the dropped one
@@ -467,10 +473,10 @@ def test_no_trace_of_a_purged_report_in_the_files_after_compaction(
     "removed", [b'"_removed":["r1"]', b'"_removed":{"reports":"r1"}', b'"_removed":{"reports":[1]}']
 )
 def test_a_malformed_removal_list_is_a_damaged_line(tmp_path: Path, removed: bytes) -> None:
-    lines = [encode_line(1, b"{" + removed + b"}"), encode_line(2, b'{"notes":[]}')]
-    assert scan(lines[0], source=tmp_path).torn_at == 0
-    with pytest.raises(StoreCorrupt):
-        scan(b"".join(lines), source=tmp_path)
+    lines = [encode_line(1, b"{" + removed + b"}", SEALER), encode_line(2, b'{"notes":[]}', SEALER)]
+    for journal in (lines[0], lines[0][:-1], b"".join(lines)):  # last line, without its newline, or not
+        result = scan(journal, source=tmp_path, sealer=SEALER)
+        assert result.entries == [] and result.damage is not None or result.torn_at == 0
 
 
 def test_a_removal_from_an_unknown_table_is_corruption(tmp_path: Path, keyring: Keyring) -> None:
@@ -479,7 +485,7 @@ def test_a_removal_from_an_unknown_table_is_corruption(tmp_path: Path, keyring: 
     image = crash_image(tmp_path / "live", tmp_path / "image")
     store.close()
     with open(image / JOURNAL_NAME, "ab") as journal:
-        journal.write(encode_line(2, encode_payload({}, {"secrets": ["x"]})))
+        journal.write(encode_line(2, encode_payload({}, {"secrets": ["x"]}), SEALER))
     before = files(image)
     with pytest.raises(StoreCorrupt, match="unknown table"):
         TinyDBStore.open(image, keyring)

@@ -131,6 +131,11 @@ class Store(Protocol):
         """Release files and locks; later calls fail."""
         ...
 
+    @property
+    def healthy(self) -> bool:
+        """False while writes fail (a full disk): the health check reports it."""
+        ...
+
 
 class Clock(Protocol):
     """The time, injectable so tests control it."""

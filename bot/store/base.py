@@ -24,6 +24,11 @@ class TablesStore:
         self._tables = tables
         self._closed = False
 
+    @property
+    def healthy(self) -> bool:
+        """False while writes fail; stores kept in memory never do."""
+        return True
+
     def report(self, report_id: str) -> Report | None:
         """The report with this internal id."""
         return self._read(self._tables.reports.get, report_id)

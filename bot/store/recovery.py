@@ -2,6 +2,12 @@
 
 Only reads and checks: every problem is raised before the caller changes a single byte, so a
 damaged or foreign data folder is left exactly as it was found.
+
+Folders written before files carried tags (snapshot format 1, CRC-only journal lines) are still
+read, and rewritten at once as format 2 (`needs_snapshot`): the upgrade happens on the first open,
+not at some later compaction, so the window in which untagged data is accepted closes at once.
+Untagged lines are accepted only beside a format 1 snapshot, or when already folded into the
+snapshot (a crash during that first compaction); anywhere else they are an edit.
 """
 
 from __future__ import annotations
@@ -11,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.domain.errors import StoreCorrupt, StoreError
+from bot.domain.errors import KeyMismatch, StoreCorrupt, StoreError
 from bot.store.codec import TABLES, from_doc
-from bot.store.journal import Entry, scan
+from bot.store.journal import Entry, JournalDamaged, scan
 from bot.store.sealing import Sealer
-from bot.store.snapshot import Snapshot, read_snapshot
+from bot.store.snapshot import UNTAGGED_FORMAT, Snapshot, read_snapshot
 from bot.store.tables import Removed, Tables
 
 Sealed = dict[str, dict[str, dict[str, Any]]]  # table -> record id -> sealed document
@@ -38,14 +44,16 @@ class Recovered:
     sealed: Sealed
     seq: int
     key_checks: dict[str, str]
-    needs_snapshot: bool  # a new folder, or a key to record in the key checks
+    needs_snapshot: bool  # a new folder, a key to record in the key checks, or an old format
     torn_at: int | None  # byte offset of a torn last journal line, to cut away
+    upgraded_from: int | None = None  # the snapshot format read, when older than the one written
 
 
 def recover(paths: DataPaths, sealer: Sealer) -> Recovered:
     """The state committed in a data folder; StoreCorrupt or KeyMismatch if it cannot be read."""
-    snapshot = read_snapshot(paths.snapshot)
-    journal_bytes = paths.journal.read_bytes() if paths.journal.exists() else b""
+    snapshot = read_snapshot(paths.snapshot, sealer)
+    journal_exists = paths.journal.exists()
+    journal_bytes = paths.journal.read_bytes() if journal_exists else b""
     created = snapshot is None
     if snapshot is None:
         if journal_bytes:
@@ -53,9 +61,16 @@ def recover(paths: DataPaths, sealer: Sealer) -> Recovered:
                 f"data folder {paths.folder} has a journal but no snapshot; it was left untouched"
             )
         snapshot = Snapshot(seq=0, key_checks=sealer.key_check(), tables={t: [] for t in TABLES})
-    else:
-        sealer.verify_key_checks(snapshot.key_checks, folder=str(paths.folder))
-    journal = scan(journal_bytes, source=paths.journal)
+    elif not journal_exists:
+        raise StoreCorrupt(
+            f"the journal {paths.journal} is missing beside its snapshot: every change saved since the "
+            f"snapshot was written (entry {snapshot.seq}) would be lost; restore it from a backup, or run "
+            "`staffsafe check --repair` to start from the snapshot alone; nothing was changed"
+        )
+    untagged = snapshot.format == UNTAGGED_FORMAT
+    journal = scan(journal_bytes, source=paths.journal, sealer=sealer)
+    if journal.damage is not None:
+        raise _damaged(paths.journal, journal.damage.offset, journal.damage.reason)
 
     tables = Tables(keyed_hash=sealer.keyed_hash)
     sealed: Sealed = {t: {} for t in TABLES}
@@ -66,15 +81,25 @@ def recover(paths: DataPaths, sealer: Sealer) -> Recovered:
             _load(sealer, tables, sealed, table, doc, source=paths.snapshot)
     seq = snapshot.seq
     for entry in _entries_after(journal.entries, seq, source=paths.journal):
+        if not (entry.tagged or untagged):
+            raise _damaged(paths.journal, entry.offset, "an untagged line in a folder whose lines are tagged")
         # In the order of Tables.apply: the entry's records, then what it removes.
-        for table, doc in _entry_docs(entry, source=paths.journal):
-            _load(sealer, tables, sealed, table, doc, source=paths.journal)
+        try:
+            for table, doc in _entry_docs(entry, source=paths.journal):
+                _load(sealer, tables, sealed, table, doc, source=paths.journal)
+        except KeyMismatch:
+            raise
+        except StoreCorrupt as exc:
+            raise JournalDamaged(str(exc), offset=entry.offset) from None
         tables.remove(entry.removed)
         forget(sealed, entry.removed)
         seq = entry.seq
 
     key_checks = snapshot.key_checks
-    if sealer.primary_id not in key_checks:
+    if untagged:
+        # Checks bound to the tagged format, so the upgraded folder cannot be passed off as an old one.
+        key_checks = sealer.key_check()
+    elif sealer.primary_id not in key_checks:
         # New records will be sealed with this key: record that it belongs to this folder.
         key_checks = {**key_checks, **sealer.key_check()}
     return Recovered(
@@ -84,6 +109,15 @@ def recover(paths: DataPaths, sealer: Sealer) -> Recovered:
         key_checks=key_checks,
         needs_snapshot=created or key_checks is not snapshot.key_checks,
         torn_at=journal.torn_at,
+        upgraded_from=snapshot.format if untagged else None,
+    )
+
+
+def _damaged(journal: Path, offset: int, reason: str) -> JournalDamaged:
+    return JournalDamaged(
+        f"journal {journal} is damaged or was edited at byte offset {offset} ({reason}); it was left "
+        "untouched; `staffsafe check --repair` moves the damaged part aside and lists what it held",
+        offset=offset,
     )
 
 
@@ -92,10 +126,8 @@ def _entries_after(entries: list[Entry], seq: int, *, source: Path) -> list[Entr
     # journal was emptied); the rest must follow on without a gap.
     newer = [e for e in entries if e.seq > seq]
     if newer and newer[0].seq != seq + 1:
-        raise StoreCorrupt(
-            f"journal {source} starts at entry {newer[0].seq} but the snapshot ends at {seq}; "
-            "entries are missing; it was left untouched"
-        )
+        raise _damaged(source, newer[0].offset,
+                       f"it starts at entry {newer[0].seq} but the snapshot ends at entry {seq}: entries are missing")
     return newer
 
 

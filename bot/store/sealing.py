@@ -15,7 +15,7 @@ import hmac
 import json
 from typing import Any
 
-from bot.crypto import Keyring, TokenInvalid, UnknownKey
+from bot.crypto import Keyring, Tagger, TagInvalid, TokenInvalid, UnknownKey
 from bot.domain.errors import KeyMismatch, StoreCorrupt
 
 ENCRYPTED: dict[str, tuple[str, ...]] = {
@@ -113,15 +113,19 @@ class Sealer:
     def key_check(self) -> dict[str, str]:
         """A record proving which key a data folder was written with: {key id: token}."""
         kid = self._keyring.primary_id
-        return {kid: self._keyring.encrypt(_KEY_CHECK, aad=_key_check_aad(kid))}
+        return {kid: self._keyring.encrypt(_KEY_CHECK, aad=_key_check_aad(kid, authenticated=True))}
 
-    def verify_key_checks(self, checks: dict[str, str], *, folder: str) -> None:
-        """Raise KeyMismatch unless one of our keys wrote one of `checks`."""
+    def verify_key_checks(self, checks: dict[str, str], *, folder: str, authenticated: bool = True) -> None:
+        """Raise KeyMismatch unless one of our keys wrote one of `checks`.
+
+        Checks written since files carry tags are bound to that format (`authenticated`), so a
+        snapshot relabelled as the older, untagged format to slip an edit past its tag fails here.
+        """
         for kid, token in checks.items():
             if kid not in self._keyring.key_ids:
                 continue
             try:
-                if self._keyring.decrypt(token, aad=_key_check_aad(kid)) == _KEY_CHECK:
+                if self._keyring.decrypt(token, aad=_key_check_aad(kid, authenticated=authenticated)) == _KEY_CHECK:
                     return
             except (TokenInvalid, UnknownKey):
                 pass
@@ -130,6 +134,25 @@ class Sealer:
             f"data folder {folder}, which was written with key ids {', '.join(sorted(checks))}; "
             "configure the key it was created with"
         )
+
+    def tag(self, data: bytes, *, purpose: bytes) -> str:
+        """An authentication tag over `data` (a journal line, a snapshot) under the primary key."""
+        return self._keyring.tag(data, purpose=purpose)
+
+    def tagger(self, *, purpose: bytes) -> Tagger:
+        """A tag under the primary key over data written piece by piece."""
+        return self._keyring.tagger(purpose=purpose)
+
+    def tag_matches(self, data: bytes, tag: str, *, purpose: bytes, where: str) -> bool:
+        """Whether `tag` authenticates `data`; KeyMismatch if it names a key not in the keyring."""
+        try:
+            self._keyring.verify_tag(data, tag, purpose=purpose)
+        except UnknownKey as exc:
+            raise KeyMismatch(f"{where} was written with key id {exc.key_id}, which is not in the keyring; "
+                              "add that key") from None
+        except TagInvalid:
+            return False
+        return True
 
     def _verify_hash(self, where: str, field: str, value: Any, stored: Any) -> None:
         # A hash under an older key is recomputed by reencrypt(); one under the primary key must
@@ -148,5 +171,5 @@ def _aad(table: str, record_id: str, field: str) -> bytes:
     return f"{table}/{record_id}/{field}".encode()
 
 
-def _key_check_aad(kid: str) -> bytes:
-    return f"_meta/key_check/{kid}".encode()
+def _key_check_aad(kid: str, *, authenticated: bool) -> bytes:
+    return f"_meta/key_check/{kid}".encode() + (b"/tagged" if authenticated else b"")

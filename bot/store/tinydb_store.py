@@ -9,12 +9,18 @@ renamed into place); a crash between the steps is harmless because replay skips 
 snapshot already holds. It runs in a thread beside the commits once the journal is as big as the
 snapshot, so no acknowledgement waits for it and its cost per commit stays flat as the store grows.
 
+A failed write (a full disk) commits nothing and fails that commit only: the next commit tries
+again, so writes heal by themselves once space is back. While they fail, `healthy` is False (the
+health check reports it), and the failure is logged once when it starts and once when it clears.
+
 Files in the data folder: `staffsafe.lock` (flock, one process at a time), `store.json` (snapshot,
-readable by `TinyDB(path)`; sensitive fields sealed), `journal.log`.
+readable by `TinyDB(path)`; sensitive fields sealed; the whole file tagged), `journal.log` (each
+line tagged).
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
 import os
@@ -26,7 +32,7 @@ from bot.domain.errors import StoreError, StoreLocked
 from bot.domain.report import Changes
 from bot.store.base import TablesStore
 from bot.store.codec import TABLES, by_table, to_doc
-from bot.store.journal import Journal, encode_line, encode_payload
+from bot.store.journal import Journal, Writer, encode_line, encode_payload
 from bot.store.recovery import DataPaths, Sealed, forget, recover
 from bot.store.sealing import Sealer
 from bot.durable import fsync_dir
@@ -67,31 +73,43 @@ class TinyDBStore(TablesStore):
         self._lock_fd = lock_fd
         self._compact_every = compact_every
         self._compact_at = compact_every
-        self._broken = False
+        self._failing: str | None = None  # why writes fail, while they do
         # Held for a whole compaction, taken before the store lock: one compaction at a time.
         self._compaction = threading.Lock()
         self._compactor: threading.Thread | None = None
 
     @classmethod
     def open(
-        cls, data_dir: Path, keyring: Keyring, *, compact_every: int = DEFAULT_COMPACT_EVERY
+        cls, data_dir: Path, keyring: Keyring, *, compact_every: int = DEFAULT_COMPACT_EVERY,
+        write: Writer = os.write,
     ) -> TinyDBStore:
-        """Open (or create) the store in `data_dir`, recovering from any crash."""
+        """Open (or create) the store in `data_dir`, recovering from any crash.
+
+        `write` writes journal lines (os.write; tests give one that fails like a full disk).
+        """
         data_dir = Path(data_dir)
-        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        lock_fd = _lock(data_dir)
         try:
-            return cls._load(data_dir, Sealer(keyring=keyring), lock_fd, compact_every)
-        except BaseException:
+            data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            lock_fd = lock_folder(data_dir)
+        except OSError as exc:
+            raise _unusable(data_dir, exc) from None
+        try:
+            return cls._load(data_dir, Sealer(keyring=keyring), lock_fd, compact_every, write)
+        except BaseException as exc:
             os.close(lock_fd)
+            if isinstance(exc, OSError):
+                raise _unusable(data_dir, exc) from None
             raise
 
     @classmethod
-    def _load(cls, data_dir: Path, sealer: Sealer, lock_fd: int, compact_every: int) -> TinyDBStore:
-        paths = DataPaths(
-            snapshot=data_dir / SNAPSHOT_NAME, journal=data_dir / JOURNAL_NAME, folder=data_dir
-        )
+    def _load(
+        cls, data_dir: Path, sealer: Sealer, lock_fd: int, compact_every: int, write: Writer
+    ) -> TinyDBStore:
+        paths = data_paths(data_dir)
         state = recover(paths, sealer)  # reads and checks only: raises before changing anything
+        if state.upgraded_from is not None:
+            log.warning("data folder %s was written in format %d, without authentication tags; "
+                        "rewriting it in the current format now", data_dir, state.upgraded_from)
         if state.torn_at is not None:
             log.warning(
                 "journal %s: dropping an incomplete last entry at byte offset %d (interrupted write)",
@@ -107,7 +125,7 @@ class TinyDBStore(TablesStore):
             sealed=state.sealed,
             key_checks=state.key_checks,
             seq=state.seq,
-            journal=Journal(path=paths.journal),
+            journal=Journal(path=paths.journal, write=write),
             lock_fd=lock_fd,
             compact_every=compact_every,
         )
@@ -135,16 +153,17 @@ class TinyDBStore(TablesStore):
                 return
             if removed:  # rare (retention, clean-up) and small: serialised again here, with the ids
                 payload = encode_payload(docs, removed)
-            line = encode_line(self._seq + 1, payload)
+            line = encode_line(self._seq + 1, payload, self._sealer)
             try:
                 self._journal.append(line)
             except OSError as exc:
-                # After a failed fsync the page cache cannot be trusted; stop writing.
-                self._broken = True
+                # The journal cut the line back off (or will, before the next append): nothing of
+                # this commit is on disk or in memory, and the next commit simply tries again.
+                self._writes_failed(exc)
                 raise StoreError(
-                    f"could not write to the data folder {self._dir} ({type(exc).__name__}); "
-                    "nothing was committed; restart the bot"
+                    f"could not write to the data folder {self._dir} ({_reason(exc)}); nothing was committed"
                 ) from exc
+            self._writes_work()
             self._seq += 1
             self._tables.apply(changes, removed)
             for table, table_docs in docs.items():
@@ -157,6 +176,11 @@ class TinyDBStore(TablesStore):
                 self._compactor = threading.Thread(target=self._compact_beside, name="staffsafe-compact",
                                                    daemon=True)
                 self._compactor.start()
+
+    @property
+    def healthy(self) -> bool:
+        """False while writes to the data folder fail (a full or failing disk)."""
+        return self._failing is None
 
     def compact(self) -> None:
         """Fold the journal into a fresh snapshot now."""
@@ -192,7 +216,7 @@ class TinyDBStore(TablesStore):
             if self._closed:
                 return
             try:
-                if self._journal.size and not self._broken:
+                if self._journal.size and self._failing is None:
                     self._compact_quietly()
             finally:
                 self._closed = True
@@ -207,21 +231,16 @@ class TinyDBStore(TablesStore):
 
     def _compact_locked(self) -> None:
         try:
-            written = write_snapshot(self._dir / SNAPSHOT_NAME, self._snapshot())
+            written = write_snapshot(self._dir / SNAPSHOT_NAME, self._snapshot(), self._sealer)
         except OSError as exc:
             # The old snapshot and the journal are untouched: nothing is lost, replay is longer.
-            raise StoreError(
-                f"could not write a snapshot in {self._dir} ({type(exc).__name__})"
-            ) from exc
+            raise StoreError(f"could not write a snapshot in {self._dir} ({_reason(exc)})") from exc
         try:
             self._journal.reset()
         except OSError as exc:
-            # The snapshot holds every entry, so the journal's are skipped on replay; but a
-            # journal file that cannot be truncated cannot be trusted with the next commit.
-            self._broken = True
-            raise StoreError(
-                f"could not reset the journal in {self._dir} ({type(exc).__name__}); restart the bot"
-            ) from exc
+            # The snapshot holds every entry, so the journal's are skipped on replay, and the
+            # journal finishes the truncation before its next append.
+            raise StoreError(f"could not empty the journal in {self._dir} ({_reason(exc)})") from exc
         self._compact_at = self._next_compaction(written)
 
     def _next_compaction(self, snapshot_bytes: int) -> int:
@@ -234,23 +253,24 @@ class TinyDBStore(TablesStore):
         try:
             with self._compaction:
                 with self._lock:
-                    if self._closed or self._broken:
+                    if self._closed or self._failing is not None:
                         return
                     snapshot = self._snapshot()
                     offset = self._journal.size  # the journal up to here is in the snapshot
                 try:
-                    written = write_snapshot(self._dir / SNAPSHOT_NAME, snapshot)
+                    written = write_snapshot(self._dir / SNAPSHOT_NAME, snapshot, self._sealer)
                 except OSError as exc:
                     with self._lock:
                         self._compact_at = self._journal.size + self._compact_every
-                    log.warning("compaction failed, will retry later (%s)", type(exc).__name__)
+                    log.warning("compaction failed, will retry later (%s)", _reason(exc))
                     return
                 with self._lock:
                     try:
                         self._journal.drop_prefix(offset)
                     except OSError as exc:
-                        self._broken = True  # the snapshot holds everything; the journal is suspect
-                        log.error("could not shorten the journal (%s); restart the bot", type(exc).__name__)
+                        # The snapshot holds the entries; the whole journal is still valid too.
+                        self._compact_at = self._journal.size + self._compact_every
+                        log.warning("could not shorten the journal, will retry later (%s)", _reason(exc))
                         return
                     self._compact_at = self._journal.size + self._next_compaction(written)
         finally:
@@ -275,11 +295,40 @@ class TinyDBStore(TablesStore):
 
     def _check_writable(self) -> None:
         self._check_open()
-        if self._broken:
-            raise StoreError(f"an earlier write to {self._dir} failed; restart the bot")
+
+    def _writes_failed(self, exc: OSError) -> None:
+        reason = _reason(exc)
+        if self._failing is None:
+            log.error("writes to the data folder %s fail (%s); reports are refused until this clears",
+                      self._dir, reason)
+        self._failing = reason
+
+    def _writes_work(self) -> None:
+        if self._failing is not None:
+            log.warning("writes to the data folder %s work again (they failed with %s)", self._dir, self._failing)
+            self._failing = None
 
 
-def _lock(data_dir: Path) -> int:
+def data_paths(data_dir: Path) -> DataPaths:
+    """The files of the data folder `data_dir`."""
+    return DataPaths(snapshot=data_dir / SNAPSHOT_NAME, journal=data_dir / JOURNAL_NAME, folder=data_dir)
+
+
+def _reason(exc: OSError) -> str:
+    # The errno's name and text say what went wrong (no space, read-only) without any file content.
+    name = errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+    return f"{name}: {exc.strerror}" if exc.strerror else name
+
+
+def _unusable(data_dir: Path, exc: OSError) -> StoreError:
+    return StoreError(
+        f"the data folder {data_dir} cannot be used ({_reason(exc)}); check that it exists, "
+        "is writable by this user, and that its disk is neither full nor read-only"
+    )
+
+
+def lock_folder(data_dir: Path) -> int:
+    """Take the data folder's lock (one process at a time); StoreLocked if another process has it."""
     fd = os.open(data_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
