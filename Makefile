@@ -33,3 +33,9 @@ bench-slack: $(VENV)/.installed
 .PHONY: bench-reminders
 bench-reminders: $(VENV)/.installed
 	$(VENV)/bin/python -m bench.reminder_bench
+
+# Reliability: SIGKILLs during bursts, damaged data folders, full disks (a real tmpfs too when run as root)
+# (~2 minutes); updates the reliability section of bench/RESULTS.md.
+.PHONY: bench-faults
+bench-faults: $(VENV)/.installed
+	$(VENV)/bin/python -m bench.faults_bench

@@ -23,7 +23,7 @@ from bot.domain.report import Changes
 from bot.store.journal import encode_untagged_line, encode_payload
 from bot.store.snapshot import FORMAT, TAG
 from bot.store.tinydb_store import JOURNAL_NAME, SNAPSHOT_NAME, TinyDBStore
-from tests.fault_runs import copy_of, pristine_folder
+from testkit.store_faults import copy_of, pristine_folder
 from tests.store_contract import note, report, submission
 
 KEYRING = Keyring(keys=[bytes(range(32))])

@@ -13,10 +13,10 @@ import pytest
 from bot.crypto import Keyring
 from bot.domain.errors import StoreError
 from bot.store.tinydb_store import JOURNAL_NAME, TinyDBStore
-from tests.fake_slack import FakeSlack
-from tests.fault_runs import (KEY, FullDisk, damage_cases, disk_full_cycles, kill_rounds, pristine_folder,
+from testkit.fake_slack import FakeSlack
+from testkit.store_faults import (KEY, FullDisk, damage_cases, disk_full_cycles, kill_rounds, pristine_folder,
                               small_filesystem, tmpfs_full_cycles)
-from tests.slack_harness import BOT_TOKEN, SlackBot, report_state
+from testkit.slack_harness import BOT_TOKEN, SlackBot, report_state
 from tests.store_contract import report, submission
 
 

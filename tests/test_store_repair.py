@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.crypto import load_keyring
 from bot.store.tinydb_store import JOURNAL_NAME, SNAPSHOT_NAME, TinyDBStore
-from tests.fault_runs import pristine_folder
+from testkit.store_faults import pristine_folder
 from tests.test_cli import staffsafe
 
 
@@ -71,7 +71,7 @@ def test_repair_lists_the_readable_entries_after_a_damaged_one(tmp_path: Path) -
     assert done.returncode == 0, done.stderr
     assert "kept 1 entry" in done.stdout and "cannot be read" in done.stdout
     start = len(first) + len(second)
-    assert f"entry 4 (bytes {start}-{start + len(third)}): 1 report; 1 audit event; 1 outbox item" in done.stdout
+    assert f"entry 4 (bytes {start}-{start + len(third)}): 1 report; 1 audit event; reference" in done.stdout
     assert reports[3].reference in done.stdout  # named, so the lead knows which report to ask for again
     assert reports[3].what_happened not in done.stdout and reports[2].reference not in done.stdout
 

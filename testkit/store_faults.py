@@ -7,6 +7,7 @@ store which opened without complaint does not hold. Every run must lose nothing.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import random
 import shutil
@@ -15,16 +16,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from bot.crypto import Keyring, load_keyring
 from bot.domain.errors import ConfigError, StoreError
-from bot.domain.report import Report
+from bot.domain.report import AuditEvent, Changes, Report, new_id
 from bot.store.tinydb_store import JOURNAL_NAME, SNAPSHOT_NAME, TinyDBStore
-from tests.store_contract import report, submission
+from testkit.builders import a_report
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = bytes(range(32))
@@ -60,6 +62,20 @@ while True:
 """
 
 
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
+
+
+def report(*, minutes: float = 0, **overrides: object) -> Report:
+    """A report created `minutes` after T0, with fresh ids."""
+    return a_report(created_at=T0 + timedelta(minutes=minutes), **overrides)
+
+
+def submission(r: Report) -> Changes:
+    """What a submission stores, as far as these runs need: the report and its audit event."""
+    return Changes(reports=(r,), audit=(AuditEvent(id=new_id(), report_id=r.id, actor_id=r.reporter_id,
+                                                   action="report.submit", at=r.created_at),))
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one kind of fault run did: how many faults, how many acknowledged records, how many lost."""
@@ -93,7 +109,8 @@ def kill_rounds(data: Path, *, rounds: int, rng: random.Random) -> Outcome:
         stored = {r.id for r in store.all_reports()}
         whole = all(store.outbox_item(f"out-{i}") is not None and len(store.notes(i)) == 1 for i in stored)
     assert whole, "a commit was stored in part"
-    return Outcome("SIGKILL during bursts of submissions", rounds, len(done), sum(i not in stored for i in done))
+    return Outcome("SIGKILL during bursts of submissions", rounds, len(done), sum(i not in stored for i in done),
+                   f"{(rounds + 3) // 4} of them at any moment, opening and recovery included")
 
 
 class FullDisk:
@@ -241,7 +258,33 @@ def _delete(name: str) -> Damage:
     return lambda folder, rng: (folder / name).unlink()
 
 
+# Fields of a report kept in clear, and values an insider might want them to have.
+CLEAR_EDITS = {"status": "closed", "legal_hold": True, "occasions": 9, "where": "email", "reference": "SS-AAAAA-AAAAA"}
+
+
+def _edit_snapshot(folder: Path, rng: random.Random) -> None:
+    path = folder / SNAPSHOT_NAME
+    data = json.loads(path.read_bytes())
+    field, value = rng.choice(list(CLEAR_EDITS.items()))
+    data["reports"]["1"][field] = value
+    path.write_text(json.dumps(data))  # the layout StaffSafe writes; the tag left as it was
+
+
+def _edit_journal(folder: Path, rng: random.Random) -> None:
+    path = folder / JOURNAL_NAME
+    lines = path.read_bytes().splitlines(keepends=True)
+    line = rng.randrange(len(lines))
+    tag, seq, payload = lines[line].rstrip(b"\n").split(b" ", 2)
+    entry = json.loads(payload)
+    field, value = rng.choice(list(CLEAR_EDITS.items()))
+    entry["reports"][0][field] = value
+    lines[line] = b" ".join([tag, seq, json.dumps(entry, separators=(",", ":")).encode()]) + b"\n"
+    path.write_bytes(b"".join(lines))
+
+
 DAMAGE: dict[str, Damage] = {
+    "a clear field of a report edited in the snapshot": _edit_snapshot,
+    "a clear field of a report edited in a journal line": _edit_journal,
     "a byte changed in the snapshot": _flip(SNAPSHOT_NAME),
     "a byte changed in the journal": _flip(JOURNAL_NAME),
     "the snapshot cut short": _cut_snapshot,
@@ -251,11 +294,11 @@ DAMAGE: dict[str, Damage] = {
 }
 
 
-def damage_cases(pristine: Path, ids: list[str], *, cases: int, rng: random.Random) -> Outcome:
+def damage_cases(pristine: Path, ids: list[str], *, cases: int, rng: random.Random,
+                 kinds: Sequence[str] = tuple(DAMAGE)) -> Outcome:
     """Damage copies of `pristine` at random; each must be refused with the files untouched, or lose nothing."""
     refused = 0
     lost = 0
-    kinds = list(DAMAGE)
     for case in range(cases):
         kind = kinds[case % len(kinds)]
         with copy_of(pristine) as folder:
@@ -270,5 +313,6 @@ def damage_cases(pristine: Path, ids: list[str], *, cases: int, rng: random.Rand
                 assert {p.name: p.read_bytes() for p in folder.iterdir()} == before, kind
                 continue
             lost += sum(i not in stored for i in ids)
-    return Outcome("damaged data folders", cases, cases * len(ids), lost,
-                   f"{refused} refused at start with the folder untouched, the rest opened whole")
+    name = kinds[0] if len(kinds) == 1 else "damaged data folders"
+    return Outcome(name, cases, (cases - refused) * len(ids), lost,
+                   f"{refused} refused at start, folder untouched; {cases - refused} opened")
