@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from bot.app import open_store, running
+from bot.config import recipient_warnings
 from bot.console.app import ConsoleBot
 from bot.domain.errors import StaffSafeError
 from bot.domain.org import Actor
@@ -113,6 +114,8 @@ def run_check(settings: Settings, args: argparse.Namespace) -> int:
     with running(settings) as (services, config):
         print(f"OK: {config.organisation.name}, {len(config.organisation.leads)} lead(s), "
               f"{len(services.store.open_reports())} open report(s).")
+        for warning in recipient_warnings(config):
+            print(f"Warning: {warning}")
         waiting = waiting_words(waiting_by_platform(services.store, services.clock.now()))
         if waiting:
             print(f"Outbox: items waiting to be sent ({waiting}); each waits for a worker of its platform.")
@@ -129,6 +132,8 @@ def run_serve(settings: Settings, args: argparse.Namespace) -> int:
     logging.getLogger().setLevel(logging.INFO)
     check_slack_settings(settings, load_config(settings.config_path), socket_mode=args.socket)
     with running(settings) as (services, config):
+        for warning in recipient_warnings(config):
+            logging.getLogger("staffsafe").warning("%s", warning)
         runtime = build_slack(services, config, settings)
         check_token(runtime.bolt.client)
         runtime.start()

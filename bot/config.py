@@ -12,6 +12,7 @@ import yaml
 from bot.domain.errors import ConfigError
 from bot.domain.hours import WorkingHours, working_hours_errors
 from bot.domain.org import Organisation
+from bot.domain.routing import leads_nobody_covers
 from bot.domain.platform import CONSOLE, platform_of
 from bot.domain.policy import Policy
 from bot.domain.reminder import DEFAULT_TIME_ZONE, ROTATION, Frequency, Schedule
@@ -50,6 +51,14 @@ class AppConfig(Policy):
     commands: dict[str, str]  # command key -> the name users type, without the slash
     lead_channel: dict[str, str] = field(default_factory=dict)  # platform -> channel id
     reminders: tuple[ReminderSeed, ...] = ()
+
+
+def recipient_warnings(config: AppConfig) -> list[str]:
+    """A warning for each configured person a report about whom could reach nobody, with the fix."""
+    org = config.organisation
+    return [f"a report about {org.names.get(lead, lead)} ({lead}) would reach nobody: they are the only "
+            "designated lead and there is no backup lead. Add one under backup_leads in app.yaml (the reporter "
+            "and the admins are told meanwhile)." for lead in leads_nobody_covers(org)]
 
 
 def load_config(path: Path) -> AppConfig:

@@ -53,19 +53,27 @@ def flags(report: Report) -> str:
     return ", ".join(found) or "none"
 
 
-def receipt_card(report: Report, steps: list[Step]) -> Card:
-    """The reporter's receipt: reference, their next steps, and what happens next."""
+def no_reader_text(content: Content, *, admins_told: bool) -> str:
+    """The truth when no configured person may read a report, and where else to go."""
+    posh = content.helplines["posh"]
+    contacts = ", ".join(c.value for c in posh.contacts if c.kind in ("phone", "email"))
+    told = (" An admin has been told that a report is waiting for someone who can read it, without any "
+            "details." if admins_told else "")
+    return ("**Nobody here can read it yet**: it is about the only designated lead, and no backup lead is set "
+            "up. Please also tell someone who can act: your line manager or another senior colleague, HR, your "
+            f"union representative, or the {posh.name} ({contacts}; {posh.hours})." + told)
+
+
+def receipt_card(report: Report, steps: list[Step], *, no_reader: str = "") -> Card:
+    """The reporter's receipt: reference, their next steps, and what happens next (`no_reader`: the truth instead)."""
     next_steps = tuple(Section(heading=("⚠️ " if s.urgent else "") + s.title, body=s.text) for s in steps)
+    what_next = no_reader or ("Only the designated leads can read your report. They are being alerted, and a "
+                              "lead will contact you here.")
     return Card(
         title=f"Your report {report.reference} is saved",
         summary=f"Your report {report.reference} is saved.",
         sections=(
-            Section(
-                body=(
-                    f"Quote **{report.reference}** if you contact the designated leads. "
-                    "Only they can read your report. They will be alerted and will get back to you here."
-                )
-            ),
+            Section(body=f"Quote **{report.reference}** if you ask about it. {what_next}"),
             Section(heading="Your next steps"),
             *next_steps,
         ),
@@ -175,6 +183,15 @@ def awaits_acknowledgement(report: Report) -> bool:
     return report.is_open and not report.acknowledged
 
 
+def report_waiting_card() -> Card:
+    """Tells an admin, without any detail, that a report has no one who may read it."""
+    text = "A report is waiting for someone who can read it."
+    return Card(title="A report is waiting", summary=text, sections=(Section(body=(
+        f"{text} No designated lead in app.yaml may see it (for example, it is about the only designated "
+        "lead). Add a backup lead under backup_leads in app.yaml and restart StaffSafe: the report is then "
+        "sent to them once its escalation window has passed. This message holds no details of the report.")),))
+
+
 def escalation_card(report: Report, content: Content, *, now: datetime) -> Card:
     """Re-alerts the leads to a report nobody has acknowledged; content-light, like the first alert."""
     waited = age(report.created_at, now)
@@ -183,7 +200,7 @@ def escalation_card(report: Report, content: Content, *, now: datetime) -> Card:
         summary=f"Report {report.reference} has waited {waited} without a designated lead.",
         sections=(Section(
             body=f"This report has waited **{waited}** and no designated lead has acknowledged it. "
-                 "The reporter has been told it is being chased.",
+                 "StaffSafe is telling the reporter it is being chased.",
             facts=(Fact("Where", place_name(content, report.where)), Fact("Flags", flags(report)),
                    Fact("Chased", f"{report.escalations} time(s)")),
         ),),

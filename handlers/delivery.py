@@ -12,16 +12,18 @@ from datetime import timedelta
 from bot.domain.errors import Conflict
 from bot.domain.ports import Destination, Notifier, Notifiers, PermanentFailure, RateLimited
 from bot.domain.report import Changes, Delivery, OutboxItem, OutboxState, Report, Status, new_evidence
-from bot.domain.routing import LEAD_NOTICES, lead_destination
+from bot.domain.routing import LEAD_NOTICES, admin_destination, has_recipient, lead_destination
 from bot.domain.ui import Card, Document
 from bot.pacing import Pacer
 from handlers.cards import (
+    no_reader_text,
     chased_card,
     escalation_card,
     lead_alert_card,
     lead_message_card,
     receipt_card,
     reporter_message_card,
+    report_waiting_card,
     reporter_update_card,
     retention_warning_card,
 )
@@ -39,9 +41,13 @@ def render_delivery(services: Services, item: OutboxItem, report: Report) -> tup
     if item.kind in LEAD_NOTICES or item.kind is Delivery.LEAD_EXPORT:
         lead = lead_destination(services.org, report, item)
         return (lead, _lead_message(services, item, report, lead)) if lead else None
+    if item.kind is Delivery.REPORT_WAITING:
+        admin = admin_destination(services.org, report, item)
+        return (admin, report_waiting_card()) if admin else None
     reporter = Destination(platform=item.platform, user_id=report.reporter_id)
     if item.kind is Delivery.RECEIPT:
-        return reporter, receipt_card(report, services.guidance.steps(report))
+        no_reader = "" if has_recipient(services.org, report) else no_reader_text(services.content, admins_told=False)
+        return reporter, receipt_card(report, services.guidance.steps(report), no_reader=no_reader)
     if item.kind is Delivery.REPORTER_UPDATE and item.update == CHASED:
         return reporter, chased_card(report)
     if item.kind is Delivery.REPORTER_UPDATE:

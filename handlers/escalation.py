@@ -9,7 +9,7 @@ from bot.domain.errors import Conflict
 from bot.domain.hours import WorkingHours, add_working_time
 from bot.domain.org import Actor
 from bot.domain.report import Changes, Delivery, Report, Status
-from bot.domain.routing import alert_updates, lead_notices, to_reporter
+from bot.domain.routing import alert_updates, has_recipient, lead_notices, to_reporter
 from bot.domain.workflow import Role, allowed_moves
 from handlers.reports import audit
 from handlers.services import Services
@@ -25,8 +25,8 @@ def escalate_due_reports(services: Services, *, window_hours: float, working: Wo
     now = services.clock.now()
     escalated = 0
     for report in services.store.open_reports():
-        if report.acknowledged:
-            continue
+        if report.acknowledged or not has_recipient(services.org, report):
+            continue  # nobody to chase: the reporter and an admin were told so when it came in
         windows = windows_passed(report, now, window_hours, working)
         if windows <= report.escalations:
             continue

@@ -18,10 +18,10 @@ from bot.domain.report import (
     normalise_reference,
 )
 from bot.domain.report_form import MAX_TEXT, parse_report, report_form
-from bot.domain.routing import alert_updates, lead_notices, person_tag, to_reporter
+from bot.domain.routing import alert_updates, has_recipient, lead_notices, person_tag, to_reporter, waiting_notices
 from bot.domain.ui import Answers, Form, FormResult, Reply
 from bot.domain.workflow import Role, check_move
-from handlers.cards import my_reports_card
+from handlers.cards import my_reports_card, no_reader_text
 from handlers.services import Services
 
 
@@ -56,23 +56,25 @@ def submit_report(services: Services, actor: Actor, answers: Answers, *, form: F
         subject_id=parsed.subject_id,
         created_at=now,
     )
+    reachable = has_recipient(services.org, report)
+    # A report no configured person may see (it is about the only lead) is kept, and an admin is told
+    # that one is waiting, without any detail; the reporter is told at once where else to go.
+    notices = lead_alerts(services, report) if reachable else waiting_notices(services.org, report, now)
     services.store.commit(
         Changes(
             reports=(report,),
             outbox=(
-                *lead_alerts(services, report),
+                *notices,
                 to_reporter(report, Delivery.RECEIPT, now),
                 *(to_reporter(report, Delivery.EVIDENCE, now, file_ref=file_ref) for file_ref in parsed.files),
             ),
-            audit=(audit(report, actor, "report.submit", now),),
+            audit=(audit(report, actor, "report.submit", now, detail="" if reachable else "no recipient"),),
         )
     )
-    return FormResult(
-        reply=Reply.say(
-            f"Your report **{report.reference}** is saved. "
-            "I have sent you a private message with your next steps."
-        )
-    )
+    saved = f"Your report **{report.reference}** is saved. I am sending you a private message with your next steps."
+    if reachable:
+        return FormResult(reply=Reply.say(saved))
+    return FormResult(reply=Reply.say(f"{saved}\n\n{no_reader_text(services.content, admins_told=bool(notices))}"))
 
 
 def lead_alerts(services: Services, report: Report) -> tuple[OutboxItem, ...]:
@@ -120,7 +122,10 @@ def relay_reply(services: Services, actor: Actor, report: Report, text: str) -> 
     if error:
         return FormResult(errors={"text": error})
     services.store.commit(note_changes(services, actor, report, text.strip(), NoteKind.FROM_REPORTER)[1])
-    return FormResult(reply=Reply.say(f"Your reply on {report.reference} has been passed to the designated leads."))
+    if not has_recipient(services.org, report):
+        return FormResult(reply=Reply.say(f"Your reply is saved with {report.reference}. "
+                                          + no_reader_text(services.content, admins_told=False)))
+    return FormResult(reply=Reply.say(f"Your reply on {report.reference} will be passed to the designated leads."))
 
 
 def text_error(text: str) -> str:

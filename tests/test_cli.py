@@ -43,3 +43,12 @@ def test_rotate_then_reencrypt_keeps_every_report_readable(tmp_path):
     assert old_key_id not in (data / "secret.key").read_text()
     mine = staffsafe("console", "--user", "sam", data_dir=data, stdin="/myreports\n")
     assert mine.returncode == 0 and "SS-" in mine.stdout, mine.stderr
+
+
+def test_check_warns_when_a_report_could_reach_nobody(tmp_path):
+    config = tmp_path / "app.yaml"
+    config.write_text("organisation: Example\nleads: {console: [{id: lee, name: Lee Harper}]}\n")
+    done = staffsafe("check", data_dir=tmp_path / "data", config=config)
+    assert done.returncode == 0
+    assert "Warning: a report about Lee Harper (console:lee) would reach nobody" in done.stdout
+    assert "Warning" not in staffsafe("check", data_dir=tmp_path / "data2").stdout  # lee has a backup lead

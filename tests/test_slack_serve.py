@@ -102,6 +102,23 @@ def test_serve_answers_on_loopback_and_stops_cleanly_on_sigterm(tmp_path):
     assert "listening on http://127.0.0.1:" in stderr and "Traceback" not in stderr
 
 
+def test_serve_warns_at_start_when_a_report_could_reach_nobody(tmp_path):
+    port = free_port()
+    with FakeSlack(token=BOT_TOKEN) as slack:
+        env = environment(tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                          SLACK_API_URL=slack.api_url, PORT=str(port))
+        sole = APP_YAML[:APP_YAML.index("backup_leads:")] + APP_YAML[APP_YAML.index("admins:"):]
+        Path(env["STAFFSAFE_CONFIG"]).write_text(sole)
+        server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=ROOT,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert _wait_for_health(port) == {"ok": True}
+        finally:
+            server.send_signal(signal.SIGTERM)
+            _, stderr = server.communicate(timeout=20)
+    assert "a report about Lee Harper" in stderr and "would reach nobody" in stderr
+
+
 def _wait_for_health(port: int) -> dict:
     deadline = time.monotonic() + 20
     while True:

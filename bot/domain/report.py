@@ -266,6 +266,7 @@ class Delivery(StrEnum):
     ESCALATION = "lead.escalation"  # an unacknowledged report, re-alerted
     RETENTION_WARNING = "lead.retention_warning"  # a closed report is about to be purged
     REMINDER = "reminder.post"  # an awareness reminder (run_id, channel)
+    REPORT_WAITING = "admin.report_waiting"  # tell an admin a report has no one who may see it (recipient), no content
     REMINDER_NOTICE = "admin.reminder_notice"  # tell an admin a reminder could not be posted (run_id, recipient)
 
 

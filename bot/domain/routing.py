@@ -101,3 +101,28 @@ def lead_destination(org: Organisation, report: Report, item: OutboxItem) -> Des
     lead = next((lead for lead in org.leads_for(report)
                  if person_tag(lead) == item.recipient and platform_of(lead) == item.platform), "")
     return Destination(platform=item.platform, user_id=lead) if lead else None
+
+
+def has_recipient(org: Organisation, report: Report) -> bool:
+    """Whether anyone configured may receive notices about this report (not so for one about the only lead)."""
+    return bool(lead_recipients(org, report, Delivery.LEAD_ALERT))
+
+
+def leads_nobody_covers(org: Organisation) -> list[str]:
+    """The leads a report about whom would reach nobody: no other lead or backup lead may see it."""
+    everyone = org.leads | org.backup_leads
+    return sorted(lead for lead in everyone if not everyone - {lead})
+
+
+def waiting_notices(org: Organisation, report: Report, now: datetime) -> tuple[OutboxItem, ...]:
+    """A content-free notice to each admin (never the person the report is about) that a report has no reader."""
+    admins = sorted(admin for admin in org.admins if admin != report.subject_id)
+    return tuple(OutboxItem(id=new_id(), kind=Delivery.REPORT_WAITING, report_id=report.id, due_at=now,
+                            platform=platform_of(admin), recipient=person_tag(admin, role="admin")) for admin in admins)
+
+
+def admin_destination(org: Organisation, report: Report, item: OutboxItem) -> Destination | None:
+    """The admin an item's tag names, on its platform (None if no longer an admin, or the report is about them)."""
+    admin = next((a for a in org.admins if person_tag(a, role="admin") == item.recipient
+                  and platform_of(a) == item.platform and a != report.subject_id), "")
+    return Destination(platform=item.platform, user_id=admin) if admin else None
