@@ -16,6 +16,7 @@ from bot.config import AppConfig, load_config
 from bot.content import load_content
 from bot.crypto import Keyring, load_keyring
 from bot.domain.guidance import GuidanceEngine
+from bot.domain.platform import SLACK
 from bot.domain.ports import Clock, Notifiers, Store, SystemClock
 from bot.pacing import Pacer
 from bot.settings import Settings
@@ -24,7 +25,7 @@ from bot.slack.http import SlackHttpApp
 from bot.slack.listeners import SlackListeners
 from bot.slack.transport import SlackTransport, log_error
 from bot.slack.logs import library_logger, quiet_slack_libraries
-from bot.slack.notifier import SlackNotifier
+from bot.slack.notifier import SLACK_CAPABILITIES, SlackNotifier
 from bot.store.tinydb_store import TinyDBStore
 from bot.store.upgrades import adopt_unrouted
 from bot.worker import OutboxWorker, Scheduler
@@ -104,7 +105,8 @@ def build_slack(services: Services, config: AppConfig, settings: Settings, *,
     listener_client = web_client([ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(max_retry_count=1)])
     # The directory answers inside a form's 3-second ack (is this an admin? can the bot post there?):
     # a short timeout, and its answers are cached.
-    services = replace(services, directory=SlackDirectory(web_client([], timeout=2)))
+    services = replace(services, directories={**services.directories, SLACK: SlackDirectory(web_client([], timeout=2))},
+                       capabilities={**services.capabilities, SLACK: SLACK_CAPABILITIES})
     notifier = SlackNotifier(client=web_client([]), lead_channel=config.lead_channel.get("slack", ""))
     pacer = pacer or Pacer()
     notifiers = Notifiers([notifier])

@@ -156,6 +156,9 @@ def deliver_one(services: Services, notifier: Notifier, item: OutboxItem) -> Out
         # Purged report, or no one left to tell: nothing can ever be sent, so close the item.
         return closed(item, now, OutboxState.UNDELIVERABLE), False
     destination, message = rendered
+    if item.uncertain and not services.capabilities_on(item.platform).history_lookup:
+        log.warning("outbox item %s: an earlier try may have arrived and %s cannot look; it may show twice",
+                    item.id, item.platform)
     try:
         if isinstance(message, Document):
             receipt = notifier.upload(destination, message, idempotency_key=item.id)

@@ -6,15 +6,13 @@ from collections.abc import Mapping
 
 from bot.domain.markup import command
 from bot.domain.org import Actor
+from bot.domain.platform import platform_of
 from bot.domain.ui import Button, Card, Fact, Section, Style
 from handlers.actions import Action
 from handlers.cards import age, flags, my_reports_card, place_name, status_words
 from handlers.info import checklist_card
 from handlers.reminders import is_admin
 from handlers.services import Services
-
-QUEUE_ON_HOME = 15  # cases shown one by one; the rest are counted (a home view holds 100 blocks)
-
 
 def home_cards(services: Services, actor: Actor, commands: Mapping[str, str]) -> list[Card]:
     """Everything on a person's home screen, leads' queue first for leads."""
@@ -54,7 +52,8 @@ def lead_queue_cards(services: Services, actor: Actor) -> list[Card]:
     cards = [Card(title=f"Open reports ({len(visible)})", sections=(
         Section(body="Oldest first. Details open privately and every view is recorded."
                 if visible else "No open reports."),))]
-    for report in visible[:QUEUE_ON_HOME]:
+    shown = services.capabilities_on(platform_of(actor.id)).home_cases  # the rest are counted
+    for report in visible[:shown]:
         cards.append(Card(
             title=report.reference,
             sections=(Section(facts=(
@@ -65,7 +64,7 @@ def lead_queue_cards(services: Services, actor: Actor) -> list[Card]:
             )),),
             buttons=(Button("View details", Action.CASE_VIEW, report.id, Style.PRIMARY),),
         ))
-    if len(visible) > QUEUE_ON_HOME:
-        hidden = len(visible) - QUEUE_ON_HOME
+    if len(visible) > shown:
+        hidden = len(visible) - shown
         cards.append(Card(title="More", sections=(Section(body=f"{hidden} more open reports, newer than these."),)))
     return cards

@@ -7,6 +7,7 @@ import logging
 from bot.domain.errors import NotAllowed, NotFound
 from bot.domain.org import Actor
 from bot.domain.report import Changes, Delivery, NoteKind, OutboxState, Report, Status
+from bot.domain.platform import platform_of
 from bot.domain.routing import alert_updates, to_reporter
 from bot.domain.ui import Card, FormResult, Reply
 from bot.domain.workflow import STATUS_WORDS, Role, check_move
@@ -124,7 +125,9 @@ def message_case(services: Services, actor: Actor, report: Report, text: str) ->
 
 
 def _note(services: Services, actor: Actor, report: Report, text: str, kind: NoteKind, done: str) -> FormResult:
-    error = text_error(text)
+    # Written on the lead's platform; a message to the reporter must also fit theirs.
+    platforms = {platform_of(actor.id)} | ({platform_of(report.reporter_id)} if kind is NoteKind.TO_REPORTER else set())
+    error = text_error(text, min(services.capabilities_on(p).max_text for p in platforms))
     if error:
         return FormResult(errors={"text": error})
     _, changes = note_changes(services, actor, report, text.strip(), kind)

@@ -48,7 +48,7 @@ def deliver_reminder_notice(services: Services, notifier: Notifier, item: Outbox
         return closed(item, now, OutboxState.UNDELIVERABLE), False
     channels = [o.channel for o in services.store.outbox_of_run(run.id)
                 if o.kind is Delivery.REMINDER and o.state is OutboxState.REFUSED]
-    labels = [services.directory.channel_label(c) for c in channels[:SHOWN_CHANNELS]]
+    labels = [services.directory_for(c).channel_label(c) for c in channels[:SHOWN_CHANNELS]]
     try:
         receipt = notifier.send(Destination(platform=item.platform, user_id=admin),
                                 refused_notice_card(reminder, labels, len(channels)),

@@ -31,7 +31,7 @@ PREVIEW = "preview"  # the run id on a preview's buttons: pressing them records 
 
 def is_admin(services: Services, actor: Actor) -> bool:
     """An admin named in app.yaml, or one the platform says administers the workspace."""
-    return services.org.is_admin(actor.id) or services.directory.is_admin(actor.id)
+    return services.org.is_admin(actor.id) or services.directory_for(actor.id).is_admin(actor.id)
 
 
 def require_admin(services: Services, actor: Actor) -> None:
@@ -50,7 +50,8 @@ def list_reminders(services: Services, actor: Actor) -> Reply:
 
 def summary(services: Services, reminder: Reminder, actor: Actor) -> Card:
     """One reminder as an admin sees it."""
-    label = services.directory.channel_label
+    def label(channel: str) -> str:
+        return services.directory_for(channel).channel_label(channel)
     return reminder_summary(
         reminder, services.content,
         counts=services.store.press_counts(reminder.id),
@@ -203,18 +204,18 @@ def _commit(services: Services, changes: Changes) -> None:
 
 def _unpostable(services: Services, channels: tuple[str, ...]) -> str:
     """Why the bot cannot post in some of the chosen channels, for the form; "" if it can post in all."""
-    problems = [(c, services.directory.channel_problem(c)) for c in channels]
+    problems = [(c, services.directory_for(c).channel_problem(c)) for c in channels]
     bad = [(c, why) for c, why in problems if why]
     if not bad:
         return ""
-    names = ", ".join(services.directory.channel_label(c) for c, _ in bad[:3])
+    names = ", ".join(services.directory_for(c).channel_label(c) for c, _ in bad[:3])
     more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
     return f"I cannot post in {names}{more}: {bad[0][1]}"
 
 
 def _time_zone(services: Services, actor: Actor, reminder: Reminder) -> str:
     """The admin's own time zone if the platform knows a valid one, else the reminder's."""
-    zone = services.directory.time_zone(actor.id)
+    zone = services.directory_for(actor.id).time_zone(actor.id)
     return zone if zone and time_zone_error(zone) is None else reminder.schedule.timezone
 
 

@@ -17,6 +17,7 @@ from bot.domain.report import (
     new_reference,
     normalise_reference,
 )
+from bot.domain.platform import STRICTEST, Capabilities, platform_of
 from bot.domain.report_form import MAX_TEXT, parse_report, report_form
 from bot.domain.routing import alert_updates, has_recipient, lead_notices, person_tag, to_reporter, waiting_notices
 from bot.domain.ui import Answers, Form, FormResult, Reply
@@ -25,15 +26,19 @@ from handlers.cards import my_reports_card, no_reader_text
 from handlers.services import Services
 
 
-def open_report_form(services: Services) -> Form:
-    """The empty report form."""
-    return report_form(services.content)
+def open_report_form(services: Services, actor: Actor | None = None) -> Form:
+    """The empty report form, within the limits of the asker's platform (the strictest if not known)."""
+    return report_form(services.content, _limits(services, actor))
+
+
+def _limits(services: Services, actor: Actor | None) -> Capabilities:
+    return services.capabilities_on(platform_of(actor.id)) if actor else STRICTEST
 
 
 def submit_report(services: Services, actor: Actor, answers: Answers, *, form: Form | None = None) -> FormResult:
     """Check the answers (to `form`, if the caller built it already); store the report with its routing first."""
     now = services.clock.now()
-    form = form or report_form(services.content)
+    form = form or report_form(services.content, _limits(services, actor))
     parsed, errors = parse_report(form, answers, today=now.date())
     if parsed is None:
         return FormResult(errors=errors)
@@ -118,7 +123,7 @@ def reply_to_leads(services: Services, actor: Actor, reference_or_id: str, text:
 
 def relay_reply(services: Services, actor: Actor, report: Report, text: str) -> FormResult:
     """`reply_to_leads`, for a report `own_report` gave."""
-    error = text_error(text)
+    error = text_error(text, _limits(services, actor).max_text)
     if error:
         return FormResult(errors={"text": error})
     services.store.commit(note_changes(services, actor, report, text.strip(), NoteKind.FROM_REPORTER)[1])
@@ -128,13 +133,13 @@ def relay_reply(services: Services, actor: Actor, report: Report, text: str) -> 
     return FormResult(reply=Reply.say(f"Your reply on {report.reference} will be passed to the designated leads."))
 
 
-def text_error(text: str) -> str:
-    """Why a message or note cannot be accepted, or "" if it can."""
+def text_error(text: str, limit: int = MAX_TEXT) -> str:
+    """Why a message or note cannot be accepted (`limit`: the writer's platform's), or "" if it can."""
     text = (text or "").strip()
     if not text:
         return "Please write something."
-    if len(text) > MAX_TEXT:
-        return f"Please keep this under {MAX_TEXT} characters (it has {len(text)})."
+    if len(text) > limit:
+        return f"Please keep this under {limit} characters (it has {len(text)})."
     return ""
 
 

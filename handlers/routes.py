@@ -21,7 +21,8 @@ from bot.domain.errors import StaffSafeError, user_message
 from bot.domain.org import Actor
 from bot.domain.reminder import PressKind
 from bot.domain.report import Report
-from bot.domain.report_form import FORM_ID, report_form
+from bot.domain.platform import platform_of
+from bot.domain.report_form import FORM_ID
 from bot.domain.ui import Answers, Form, FormResult, Reply
 from handlers import export, forms, info, leads, reminders, reports, takedown
 from handlers.actions import Action
@@ -87,16 +88,16 @@ def _reply_to_leads(services: Services, actor: Actor, context: Context, read: Re
 
 
 def _submit_report(services: Services, actor: Actor, context: Context, read: ReadAnswers) -> FormResult:
-    form = report_form(services.content)
+    form = reports.open_report_form(services, actor)
     return reports.submit_report(services, actor, read(form), form=form)
 
 
 def _open_takedown(services: Services, actor: Actor, context: Context) -> Form | Reply:
-    return takedown.takedown(services, context.get("target", ""))
+    return takedown.takedown(services, context.get("target", ""), chat_platform=platform_of(actor.id))
 
 
 def _submit_takedown(services: Services, actor: Actor, context: Context, read: ReadAnswers) -> FormResult:
-    form = takedown.takedown(services, context.get("target", ""))
+    form = takedown.takedown(services, context.get("target", ""), chat_platform=platform_of(actor.id))
     if not isinstance(form, Form):
         raise StaffSafeError("Please start again with the takedown command.")
     return takedown.submit_takedown(services, actor, form, read(form))
@@ -105,7 +106,7 @@ def _submit_takedown(services: Services, actor: Actor, context: Context, read: R
 def _pick_platform(services: Services, actor: Actor, context: Context, read: ReadAnswers) -> FormResult:
     target = read(forms.takedown_pick_form(services.content)).get("target")
     try:
-        outcome = takedown.takedown(services, str(target or ""))
+        outcome = takedown.takedown(services, str(target or ""), chat_platform=platform_of(actor.id))
     except StaffSafeError as error:
         return FormResult(errors={"target": user_message(error)})
     if isinstance(outcome, Form):
@@ -146,8 +147,8 @@ def _on_case(run: Callable[[Services, Actor, str], Reply]) -> Route:
 
 ROUTES: dict[str, Route] = {
     # Staff
-    Action.REPORT_OPEN: Route(open=lambda s, actor, context: report_form(s.content)),
-    FORM_ID: Route(open=lambda s, actor, context: report_form(s.content), submit=_submit_report),
+    Action.REPORT_OPEN: Route(open=lambda s, actor, context: reports.open_report_form(s, actor)),
+    FORM_ID: Route(open=lambda s, actor, context: reports.open_report_form(s, actor), submit=_submit_report),
     Action.MY_REPORTS: Route(open=lambda s, actor, context: reports.my_reports(s, actor)),
     Action.REPORTER_REPLY: Route(
         open=lambda s, actor, context: forms.reply_form(reports.own_report(s, actor, context.get("report", ""))),

@@ -14,6 +14,7 @@ from bot.domain.content import (
 )
 from bot.domain.guidance import SAFEGUARDING, is_safeguarding
 from bot.domain.org import Actor
+from bot.domain.platform import STRICTEST
 from bot.domain.report import PHONE_CHANNELS, Nature, Report, Want
 from bot.domain.report_form import OTHER_CHANNELS, check_form
 from bot.domain.ui import Answers, Card, Field, FieldErrors, FieldKind, Form, FormResult, Option, Reply, Section
@@ -25,7 +26,7 @@ KNOWN_PERSON_TEMPLATE = "known-person-removal"
 KNOWN_PERSON_PLACE = "social media"
 IMPERSONATION_TEMPLATE = "impersonation-report"
 PRIVACY_TEMPLATE = "privacy-complaint"
-FORM_TITLE_LIMIT = 24  # Slack's limit for a modal title, the tightest of the platforms
+FORM_TITLE_LIMIT = STRICTEST.max_title  # a title every platform shows whole; a form takes its platform's
 SELF = "self"
 SENDERS = (
     Option(SELF, "Me: I am the person affected"),
@@ -46,28 +47,29 @@ UNNAMED_NOTE = ("The letter does not name the person affected. Add their name on
                 "platforms act only for the person named.")
 
 
-def takedown(services: Services, name: str) -> Form | Reply:
-    """The takedown command: the list of platforms, or the form for one of them."""
+def takedown(services: Services, name: str, *, chat_platform: str = "") -> Form | Reply:
+    """The takedown command: the list of platforms, or the form for one (its title fits the asker's chat platform)."""
     if not name.strip():
         return Reply(cards=(platforms_card(services),))
     if name.strip().casefold() == KNOWN_PERSON:
         return takedown_form(KNOWN_PERSON, "Ask someone to remove it")
     platform = services.content.platform(name)
-    return takedown_form(platform.id, form_title(f"Takedown: {platform.name}", platform.name),
+    limit = services.capabilities_on(chat_platform).max_title
+    return takedown_form(platform.id, form_title(f"Takedown: {platform.name}", platform.name, limit),
                          identify_by=platform.identify_by, platform_name=platform.name)
 
 
-def form_title(title: str, fallback: str) -> str:
-    """The title if it fits the tightest platform, else the fallback, else the fallback cut at a word."""
+def form_title(title: str, fallback: str, limit: int = FORM_TITLE_LIMIT) -> str:
+    """The title if it fits `limit` characters, else the fallback, else the fallback cut at a word."""
     for text in (title, fallback):
-        if len(text) <= FORM_TITLE_LIMIT:
+        if len(text) <= limit:
             return text
     words, kept = fallback.split(), ""
     for word in words:
-        if len(f"{kept} {word}".strip()) > FORM_TITLE_LIMIT:
+        if len(f"{kept} {word}".strip()) > limit:
             break
         kept = f"{kept} {word}".strip()
-    return kept or fallback[:FORM_TITLE_LIMIT]
+    return kept or fallback[:limit]
 
 
 def platforms_card(services: Services) -> Card:

@@ -45,6 +45,7 @@ from bot.domain.report import (
 from bot.domain.content import Content
 from bot.domain.guidance import GuidanceEngine
 from bot.domain.org import Organisation
+from bot.domain.platform import ConversationRef, conversation_id_of
 from bot.domain.ports import Notifiers
 from bot.domain.routing import lead_notices, to_reporter
 from handlers.delivery import deliver_due
@@ -640,6 +641,19 @@ class StoreContract:
         store.commit(Changes(outbox=(held.released(),)))
         [again] = store.claim_due(T0, 10, "v", timedelta(minutes=5), {"slack"})
         assert again.claimed_by == "v" and not again.uncertain
+
+    # --- conversation references
+
+    def test_conversation_references_are_upserted_one_per_target(self, factory: StoreFactory, store: Store) -> None:
+        target = "teams:29:1a-B_c/d"  # Teams ids hold ":" and "-"
+        first = ConversationRef(id=conversation_id_of(target), target=target, service_url="https://smba.example/emea/",
+                                conversation="a:1Xy-z", tenant="t-1", updated_at=T0)
+        store.commit(Changes(conversations=(first,)))
+        moved = replace(first, service_url="https://smba.example/uk/", updated_at=T0 + timedelta(days=1))
+        store.commit(Changes(conversations=(moved,)))
+        for s in _and_reopened(factory, store):
+            assert s.conversation(target) == moved
+            assert s.conversation("teams:29:other") is None and s.conversation("slack:U1") is None
 
     # --- delivery by several workers over one store
 

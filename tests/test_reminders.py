@@ -77,7 +77,7 @@ def test_a_channel_the_bot_cannot_post_in_is_an_error_at_the_form(services):
         def channel_problem(self, channel_id): return "the bot is not a member." if "office" in channel_id else ""
 
     from dataclasses import replace
-    result = reminders.save_reminder(replace(services, directory=Directory()), ADMIN, "", answers())
+    result = reminders.save_reminder(replace(services, directories={"console": Directory()}), ADMIN, "", answers())
     assert "#office" in result.errors["channels"] and services.store.reminders() == []
 
 

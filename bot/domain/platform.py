@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 
 SLACK = "slack"
 CONSOLE = "console"
@@ -47,12 +49,36 @@ class Capabilities:
 
     private_reply_in_channel: bool = False  # a reply only the asker sees, inside a shared channel
     history_lookup: bool = False  # an uncertain send can be looked for before trying again
-    max_text: int = 3000  # characters of one text answer or message section
-    max_title: int = 24  # characters of a form's title
-    max_blocks: int = 100  # items in one view (App Home, a form)
-    max_options: int = 100  # choices in one list
+    max_text: int = 3000  # characters of one typed answer (Slack's plain_text_input holds 3,000)
+    max_title: int = 24  # characters of a form's title (Slack's modal title holds 24)
+    home_cases: int = 15  # open cases a home view lists one by one (Slack's 100 blocks hold 15 and the rest)
 
 
-SLACK_CAPABILITIES = Capabilities(private_reply_in_channel=True, history_lookup=True)
-CONSOLE_CAPABILITIES = Capabilities(private_reply_in_channel=True, max_text=3000, max_title=80,
-                                    max_blocks=10_000, max_options=10_000)
+STRICTEST = Capabilities()  # for a platform that has not said what it can do
+
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConversationRef:
+    """How a platform reaches one person or channel unprompted (Teams cannot message anyone without one).
+
+    Kept from the platform's install and first-message events, read by its notifier. Slack needs none.
+    The id is derived from the target (see `conversation_id_of`), so one target has one reference.
+    """
+
+    id: str
+    target: str  # the platform-qualified user or channel id
+    service_url: str  # the platform's service address for this conversation
+    conversation: str  # the platform's id of the conversation itself
+    tenant: str = ""  # the organisation's tenant on the platform, where it has one
+    updated_at: datetime
+
+    @property
+    def platform(self) -> str:
+        """The platform the reference belongs to."""
+        return platform_of(self.target)
+
+
+def conversation_id_of(target: str) -> str:
+    """The record id of a target's conversation reference: a hash, so no user id is stored in the clear."""
+    return "conv:" + hashlib.sha256(target.encode()).hexdigest()[:32]

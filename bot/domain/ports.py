@@ -7,6 +7,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
+from bot.domain.platform import ConversationRef
 from bot.domain.reminder import PressKind, PurgeRecord, Reminder, ReminderRun
 from bot.domain.report import AuditEvent, Changes, Delivery, Evidence, Note, OutboxItem, Report
 from bot.domain.ui import Card, Document
@@ -34,6 +35,7 @@ class Store(Protocol):
     - `purge_reports` removes each report with its notes, evidence, audit events and outbox items;
       Conflict if the report is unknown or its stored version differs from the one given.
     - `drop_outbox` removes outbox items by id; unknown ids are ignored.
+    - Conversation references are upserted by id (one per target: `conversation_id_of`).
     - Every method is safe to call from many threads at once.
     - Returned values are immutable snapshots; lists come in a stable documented order.
     """
@@ -99,6 +101,10 @@ class Store(Protocol):
         """One reminder by id (deleted ones too)."""
         ...
 
+    def conversation(self, target: str) -> ConversationRef | None:
+        """The stored conversation reference of a platform-qualified user or channel id (see Conversations)."""
+        ...
+
     def reminders(self) -> list[Reminder]:
         """Every reminder, deleted ones too, oldest created first."""
         ...
@@ -134,6 +140,17 @@ class Store(Protocol):
     @property
     def healthy(self) -> bool:
         """False while writes fail (a full disk): the health check reports it."""
+        ...
+
+
+class Conversations(Protocol):
+    """Stored conversation references, read by a platform's notifier to message someone unprompted.
+
+    Every Store is one; `remember_conversation` (handlers/conversations.py) writes them.
+    """
+
+    def conversation(self, target: str) -> ConversationRef | None:
+        """How to reach this platform-qualified user or channel, if the platform told us."""
         ...
 
 

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
+from bot.domain.platform import ConversationRef
 from bot.domain.reminder import PurgeRecord, Reminder, ReminderPress, ReminderRun
 
 
@@ -206,7 +207,7 @@ class Evidence:
     size: int  # bytes
     sha256: str  # lowercase hex of `data`
     received_at: datetime
-    source_id: str  # the platform's file id (Slack "F0123"): one report stores a file once
+    source_id: str  # the platform's opaque reference to the file (Slack "F0123", a URL): stored once per report
     data: bytes = field(repr=False)  # kept out of logs and tracebacks
 
     def __post_init__(self) -> None:
@@ -357,3 +358,4 @@ class Changes:
     # last read: a report changed since (a legal hold placed) is not purged (Conflict).
     purge_reports: tuple[Report, ...] = ()
     drop_outbox: tuple[str, ...] = ()  # ids of delivered outbox items no longer needed (unknown ids ignored)
+    conversations: tuple[ConversationRef, ...] = ()  # upserted by id

@@ -8,16 +8,18 @@ from typing import Any
 from datetime import date
 from urllib.parse import urlsplit
 
+from bot.domain.platform import STRICTEST, Capabilities
 from bot.domain.content import Content
 from bot.domain.report import Adult, Nature, Perpetrator, Want
 from bot.domain.ui import Answers, Field, FieldErrors, FieldKind, Form, Option, as_date
 
 FORM_ID = "report.form"
-MAX_TEXT = 3000  # Slack's plain_text_input limit: the longest answer every platform accepts
+MAX_TEXT = STRICTEST.max_text  # the longest answer every platform accepts; a form takes its platform's
 MAX_URLS = 10
 MAX_URL_LENGTH = 2000
 MAX_OCCASIONS = 999
 MAX_FILES = 5
+MAX_FILE_REF = 2048  # characters of a platform's reference to an uploaded file
 
 NATURE_LABELS = {
     Nature.THREATENING: "Threatening",
@@ -57,8 +59,8 @@ def _options(labels: Mapping[Any, str]) -> tuple[Option, ...]:
     return tuple(Option(str(value), label) for value, label in labels.items())
 
 
-def report_form(content: Content) -> Form:
-    """The confidential report form, with platforms from content."""
+def report_form(content: Content, limits: Capabilities = STRICTEST) -> Form:
+    """The confidential report form, with platforms from content, within the platform's limits."""
     places = {p.id: p.name for p in content.platforms.values()} | OTHER_CHANNELS
     return Form(
         id=FORM_ID,
@@ -69,7 +71,7 @@ def report_form(content: Content) -> Form:
             "**Never reply to or retaliate against** the person responsible."
         ),
         fields=(
-            Field("what_happened", "What happened?", FieldKind.PARAGRAPH, max_length=MAX_TEXT,
+            Field("what_happened", "What happened?", FieldKind.PARAGRAPH, max_length=limits.max_text,
                   hint="In your own words. Do not paste passwords."),
             Field("where", "Where did it happen?", FieldKind.SELECT, options=_options(places)),
             Field("urls", "Links to the content", FieldKind.URLS, required=False,
@@ -111,7 +113,7 @@ class ReportAnswers:
     evidence_saved: bool
     wants: frozenset[Want]
     named_to_leads: bool
-    files: tuple[str, ...] = ()  # the platform's ids of uploaded screenshots, fetched after the report is stored
+    files: tuple[str, ...] = ()  # opaque references to uploaded screenshots, fetched after the report is stored
 
 
 def check_field(field: Field, raw: object, *, today: date) -> tuple[object, str]:
@@ -185,9 +187,16 @@ def _check_files(field: Field, raw: object, today: date) -> tuple[object, str]:
     ids = raw if isinstance(raw, (list, tuple)) else [raw]
     if len(ids) > MAX_FILES:
         return None, f"Please attach at most {MAX_FILES} files."
-    if not all(isinstance(i, str) and i.isalnum() and len(i) <= 40 for i in ids):
+    if not all(_file_ref(i) for i in ids):
         return None, "These files could not be read. Please attach them again."
     return tuple(dict.fromkeys(ids)), ""
+
+
+def _file_ref(ref: object) -> bool:
+    # Opaque to the core: a Slack file id ("F0123"), a Teams attachment URL (with ":", "/", "-"...).
+    # Only its shape is checked: printable, no spaces, of a sane length.
+    return isinstance(ref, str) and 0 < len(ref) <= MAX_FILE_REF and ref.isprintable() and not any(
+        ch.isspace() for ch in ref)
 
 
 def _check_user(field: Field, raw: object, today: date) -> tuple[object, str]:

@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.ports import Destination, FetchedFile, PermanentFailure, RateLimited, TemporaryFailure, UncertainDelivery
-from bot.domain.platform import SLACK
+from bot.domain.platform import SLACK, Capabilities, local_id
 from bot.domain.report import MAX_EVIDENCE_BYTES
 from bot.domain.ui import Card, Document, Reply
 from bot.slack.blocks import render_reply
@@ -28,9 +28,13 @@ METADATA_EVENT = "staffsafe_delivery"  # marks our posts so an uncertain one can
 TEMPORARY_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
 
+# Ephemeral replies inside channels; conversations.history finds a post whose outcome was unknown.
+SLACK_CAPABILITIES = Capabilities(private_reply_in_channel=True, history_lookup=True)
+
+
 def user_id(qualified: str) -> str:
     """A Slack user id from a platform-qualified id ("slack:U123" -> "U123")."""
-    return qualified.removeprefix("slack:")
+    return local_id(qualified)
 
 
 class SlackNotifier:
@@ -83,7 +87,7 @@ class SlackNotifier:
         if destination.leads:
             return self._lead_channel
         if destination.channel:
-            return destination.channel.removeprefix("slack:")
+            return local_id(destination.channel)
         person = user_id(destination.user_id)
         if person not in self._dm_channels:
             response = _call(lambda: self._client.conversations_open(users=person))

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import ParamSpec, TypeVar
 
 from bot.domain.errors import StoreError
+from bot.domain.platform import ConversationRef
 from bot.domain.reminder import PressKind, PurgeRecord, Reminder, ReminderRun
 from bot.domain.report import AuditEvent, Changes, Delivery, Evidence, Note, OutboxItem, Report
 from bot.store.tables import Tables
@@ -87,6 +88,10 @@ class TablesStore:
     def commit(self, changes: Changes) -> None:
         """Store every record of `changes` atomically (each store says how)."""
         raise NotImplementedError
+
+    def conversation(self, target: str) -> ConversationRef | None:
+        """How to reach a platform-qualified user or channel unprompted, if the platform told us."""
+        return self._read(self._tables.conversation, target)
 
     def reminder(self, reminder_id: str) -> Reminder | None:
         """One reminder by id (deleted ones too)."""

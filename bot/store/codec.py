@@ -18,12 +18,14 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
+from bot.domain.platform import ConversationRef
 from bot.domain.reminder import PurgeRecord, Reminder, ReminderPress, ReminderRun
 from bot.domain.report import AuditEvent, Changes, Evidence, Note, OutboxItem, Report
 from bot.store.upgrades import UPGRADES
 
 Record = (
     Report | Note | Evidence | AuditEvent | OutboxItem | Reminder | ReminderRun | ReminderPress | PurgeRecord
+    | ConversationRef
 )
 D = TypeVar("D")  # a record, or a dataclass nested in one
 
@@ -39,6 +41,7 @@ TABLES: dict[str, type[Record]] = {
     "runs": ReminderRun,
     "presses": ReminderPress,
     "purges": PurgeRecord,
+    "conversations": ConversationRef,
 }
 TABLE_OF: dict[type, str] = {cls: table for table, cls in TABLES.items()}
 

@@ -36,6 +36,7 @@ ENCRYPTED: dict[str, tuple[str, ...]] = {
     "runs": ("requested_by",),  # the admin who pressed "send now"
     "presses": ("presser_id",),
     "purges": (),  # what is left on purpose: a reference and a time
+    "conversations": ("target", "service_url", "conversation", "tenant"),
 }
 
 # field -> the document key holding its keyed hash

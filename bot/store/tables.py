@@ -18,6 +18,7 @@ from operator import attrgetter
 from typing import Any, TypeVar
 
 from bot.domain.errors import Conflict
+from bot.domain.platform import ConversationRef, conversation_id_of
 from bot.domain.reminder import PressKind, PurgeRecord, Reminder, ReminderPress, ReminderRun
 from bot.domain.report import AuditEvent, Changes, ClaimOrder, Delivery, Evidence, Note, OutboxItem, OutboxState, Report
 from bot.store.codec import TABLE_OF, TABLES, Record, by_table
@@ -50,6 +51,7 @@ class Tables:
         self.runs: dict[str, ReminderRun] = {}
         self.presses: dict[str, ReminderPress] = {}
         self.purges: dict[str, PurgeRecord] = {}
+        self.conversations: dict[str, ConversationRef] = {}
         # Arrival order breaks ties between equal timestamps, so list orders are stable.
         self._arrival = itertools.count()
         self._order: dict[tuple[type, str], int] = {}  # keyed by type too: ids may repeat across tables
@@ -84,6 +86,7 @@ class Tables:
             _unique(kind, (r.id for r in records))
             _once(kind, ((r.id, r.id) for r in records), stored, "already exists and is append-only")
         _unique("outbox item", (o.id for o in changes.outbox))
+        _unique("conversation reference", (c.id for c in changes.conversations))
         # Retries must not store a file twice, nor count a person twice; messages leave the key out.
         sources = ((e.id, (e.report_id, e.source_id)) for e in changes.evidence)
         _once("evidence", sources, self._by_source, "its report already has this file")
@@ -252,6 +255,11 @@ class Tables:
         delivered = (self.outbox[i] for i in self._ids(("delivered", kind)))
         old = [o for o in delivered if o.delivered_at is not None and o.delivered_at < before]
         return heapq.nsmallest(limit, old, key=lambda o: (o.delivered_at, self._order[OutboxItem, o.id]))
+
+    def conversation(self, target: str) -> ConversationRef | None:
+        """The conversation reference for a platform-qualified user or channel id."""
+        found = self.conversations.get(conversation_id_of(target))
+        return found if found is not None and found.target == target else None
 
     def all_reminders(self) -> list[Reminder]:
         """Every reminder, oldest created first."""
