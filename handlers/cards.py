@@ -209,6 +209,20 @@ def escalation_card(report: Report, content: Content, *, now: datetime) -> Card:
     )
 
 
+def escalated_by_lead_card(report: Report, content: Content, *, handler_name: str = "") -> Card:
+    """Tells the leads and backup leads a lead escalated a case; content-light, like the alert."""
+    who = handler_name or "A designated lead"
+    return Card(
+        title=f"Escalated: {report.reference}",
+        summary=f"{who} escalated report {report.reference}.",
+        sections=(Section(
+            body=f"{who} escalated this case to the senior leads. The reporter is told it is escalated.",
+            facts=(Fact("Where", place_name(content, report.where)), Fact("Flags", flags(report))),
+        ),),
+        buttons=(Button("View details", Action.CASE_VIEW, report.id, Style.PRIMARY),),
+    )
+
+
 def chased_card(report: Report) -> Card:
     """Tells the reporter their report is waiting, and that the leads are being chased."""
     text = (f"Your report {report.reference} has not been picked up yet, so StaffSafe is chasing the "

@@ -13,11 +13,12 @@ from bot.domain.errors import Conflict
 from bot.domain.ports import Destination, Notifier, Notifiers, PermanentFailure, RateLimited
 from bot.domain.report import Changes, Delivery, OutboxItem, OutboxState, Report, Status, new_evidence
 from bot.domain.routing import LEAD_NOTICES, admin_destination, has_recipient, lead_destination
-from bot.domain.ui import Card, Document
+from bot.domain.ui import Card, Document, Section
 from bot.pacing import Pacer
 from handlers.cards import (
     no_reader_text,
     chased_card,
+    escalated_by_lead_card,
     escalation_card,
     lead_alert_card,
     lead_message_card,
@@ -27,7 +28,7 @@ from handlers.cards import (
     reporter_update_card,
     retention_warning_card,
 )
-from handlers.escalation import CHASED
+from handlers.escalation import BY_LEAD, CHASED
 from handlers.export import case_document
 from handlers.reminder_delivery import deliver_reminder, deliver_reminder_notice
 from handlers.outbox_state import Outcome, closed, delivered, refused, retried
@@ -40,7 +41,8 @@ def render_delivery(services: Services, item: OutboxItem, report: Report) -> tup
     """Where an outbox item goes and what it says, built now from the stored report (None: nowhere any more)."""
     if item.kind in LEAD_NOTICES or item.kind is Delivery.LEAD_EXPORT:
         lead = lead_destination(services.org, report, item)
-        return (lead, _lead_message(services, item, report, lead)) if lead else None
+        return (lead, _with_reason(services, item, report, _lead_message(services, item, report, lead))) if lead \
+            else None
     if item.kind is Delivery.REPORT_WAITING:
         admin = admin_destination(services.org, report, item)
         return (admin, report_waiting_card()) if admin else None
@@ -65,11 +67,28 @@ def _lead_message(services: Services, item: OutboxItem, report: Report, lead: De
         return alert_card(services, report)
     if item.kind is Delivery.LEAD_MESSAGE:
         return lead_message_card(report)
+    if item.kind is Delivery.ESCALATION and item.update == BY_LEAD:
+        return escalated_by_lead_card(report, services.content, handler_name=services.org.names.get(
+            report.handler_id or "", ""))
     if item.kind is Delivery.ESCALATION:
         return escalation_card(report, services.content, now=item.due_at)
     if item.kind is Delivery.RETENTION_WARNING:
         return retention_warning_card(report, purge_on=item.due_at + RETENTION_NOTICE)
     return case_document(services, report, exporter_id=lead.user_id, at=item.due_at)
+
+
+def _with_reason(services: Services, item: OutboxItem, report: Report, message: Card | Document) -> Card | Document:
+    """A notice sent to one lead privately says why it came to them (the channel's copy needs no reason)."""
+    if not item.recipient or not isinstance(message, Card) or item.kind is Delivery.LEAD_EXPORT:
+        return message
+    if report.subject_id is not None and services.org.is_lead(report.subject_id):
+        why = ("You are receiving this privately because the report names another designated lead, so it is kept "
+               "out of the leads' channel. Do not discuss it where that lead can see.")
+    elif item.kind in (Delivery.ESCALATION, Delivery.RETENTION_WARNING):
+        why = "You are receiving this as a backup lead: escalations and retention warnings come to backup leads too."
+    else:
+        why = "You are receiving this privately because there is no leads' channel on this platform."
+    return replace(message, sections=(Section(body=why), *message.sections))
 
 
 def alert_card(services: Services, report: Report) -> Card:
@@ -181,7 +200,8 @@ def update_alerts(services: Services, notifier: Notifier, item: OutboxItem) -> O
         for alert in sent:
             destination = lead_destination(services.org, report, alert)
             if destination is not None:  # a lead removed since is not shown the news
-                notifier.update(destination, alert.receipt, alert_card(services, report))
+                notifier.update(destination, alert.receipt, _with_reason(services, alert, report,
+                                                                         alert_card(services, report)))
     except Exception as error:  # noqa: BLE001 - an edit is idempotent: retry them all later
         return retried(item, now, error), False
     return delivered(item, now), True

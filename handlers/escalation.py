@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from bot.domain.errors import Conflict
 from bot.domain.hours import WorkingHours, add_working_time
 from bot.domain.org import Actor
-from bot.domain.report import Changes, Delivery, Report, Status
+from bot.domain.report import Changes, Delivery, OutboxItem, Report, Status
 from bot.domain.routing import alert_updates, has_recipient, lead_notices, to_reporter
 from bot.domain.workflow import Role, allowed_moves
 from handlers.reports import audit
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 
 SYSTEM = Actor(id="system:scheduler", name="StaffSafe")
 CHASED = "chased"  # a REPORTER_UPDATE's news: "your report is being chased"
+BY_LEAD = "lead"  # an ESCALATION's cause when a lead escalated the case (automatic ones have none)
 
 
 def escalate_due_reports(services: Services, *, window_hours: float, working: WorkingHours | None = None) -> int:
@@ -59,3 +61,14 @@ def _escalation(services: Services, report: Report, windows: int, now: datetime)
     )
 
 
+
+
+def escalated_by_lead(services: Services, report: Report, now: datetime) -> tuple[OutboxItem, ...]:
+    """A lead's escalation, routed as the automatic one is: the leads' channel and each backup lead."""
+    return tuple(replace(item, update=BY_LEAD)
+                 for item in lead_notices(services.org, report, Delivery.ESCALATION, now))
+
+
+def escalation_targets(services: Services, report: Report, actor_id: str) -> frozenset[str]:
+    """The backup leads a lead's escalation reaches: those who may see the report, other than that lead."""
+    return (services.org.leads_for(report) & services.org.backup_leads) - {actor_id}

@@ -13,6 +13,7 @@ from bot.domain.ui import Card, FormResult, Reply
 from bot.domain.workflow import STATUS_WORDS, Role, check_move
 from handlers.cards import awaits_acknowledgement, case_card, queue_card
 from handlers.reports import audit, find_report, note_changes, text_error
+from handlers.escalation import escalated_by_lead, escalation_targets
 from handlers.services import Services
 from handlers.takedown import letter_for_report
 
@@ -92,25 +93,45 @@ def set_status(services: Services, actor: Actor, reference_or_id: str, status: s
 
 def move_case(services: Services, actor: Actor, report: Report, status: str) -> FormResult:
     """`set_status`, for a case `find_case` gave."""
-    try:
-        target = Status(status.strip().lower().replace(" ", "_"))
-    except ValueError:
-        return FormResult(errors={"status": "Choose one of: " + ", ".join(s.value for s in Status)})
+    target = parse_status(status)
+    if target is None:
+        return FormResult(errors={"status": "Choose one of: " + ", ".join(status_name(s) for s in Status) + "."})
+    if target is report.status:
+        return FormResult(reply=Reply.say(f"{report.reference} is already {status_name(target)}."))
     check_move(Role.LEAD, report.status, target)
+    escalating = target is Status.ESCALATED
+    if escalating and not escalation_targets(services, report, actor.id):
+        # "Escalated to senior leads" would be false: say so rather than tell the reporter it.
+        return FormResult(errors={"status": "There is no backup lead to escalate to: none who may see this case "
+                                            "is set up. Add one under backup_leads in app.yaml."})
     now = services.clock.now()
     changes: dict[str, object] = {"status": target}
     if report.handler_id is None:
         changes |= {"handler_id": actor.id}
     updated = report.evolve(now=now, **changes)
+    escalation = escalated_by_lead(services, updated, now) if escalating else ()
     services.store.commit(
         Changes(
             reports=(updated,),
             outbox=(to_reporter(updated, Delivery.REPORTER_UPDATE, now, update=target.value),
-                    *alert_updates(services.org, updated, now)),
+                    *escalation, *alert_updates(services.org, updated, now)),
             audit=(audit(report, actor, "case.status", now, detail=f"{report.status.value}->{target.value}"),),
         )
     )
-    return FormResult(reply=Reply.say(f"{report.reference} is now {STATUS_WORDS[target]}. The reporter will be told."))
+    told = " The backup leads will be alerted." if escalation else ""
+    return FormResult(reply=Reply.say(f"{report.reference} is now {STATUS_WORDS[target]}. The reporter will be "
+                                      f"told.{told}"))
+
+
+def parse_status(text: str) -> Status | None:
+    """A status as people type it: "in progress", "in-progress", "In_Progress"; None if it is none."""
+    key = "_".join(text.strip().lower().replace("-", " ").replace("_", " ").split())
+    return next((status for status in Status if status.value == key), None)
+
+
+def status_name(status: Status) -> str:
+    """A status as people say it ("in progress")."""
+    return status.value.replace("_", " ")
 
 
 def message_reporter(services: Services, actor: Actor, reference_or_id: str, text: str) -> FormResult:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bot.config import parse_config, recipient_warnings
-from bot.console.render import render_card
 from bot.domain.guidance import GuidanceEngine
 from bot.domain.org import Organisation
-from bot.domain.report import Delivery
-from bot.domain.routing import leads_nobody_covers
-from handlers import reports
+from bot.domain.report import Delivery, Status
+from bot.domain.routing import lead_notices, leads_nobody_covers
+from handlers import leads, reports
 from handlers.delivery import deliver_due
 from handlers.escalation import escalate_due_reports
 from handlers.services import Services
@@ -33,7 +32,10 @@ def sole_lead(content, clock):
 
 
 def text_of(cards) -> str:
-    return "\n".join(render_card(card) for card in cards)
+    """The cards' words as written (not wrapped by a renderer)."""
+    return "\n".join(f"{card.title}\n" + "\n".join(f"{s.heading}\n{s.body}\n{s.quote}\n"
+                                                   + "\n".join(f"{f.label}: {f.value}" for f in s.facts)
+                                                   for s in card.sections) for card in cards)
 
 
 def submit(services, **answers):
@@ -120,3 +122,47 @@ def test_the_start_warns_of_a_lead_nobody_covers():
     covered = parse_config({"organisation": "Trust", "leads": {"console": ["lee"]},
                             "backup_leads": {"console": ["bea"]}})
     assert recipient_warnings(covered) == []
+
+
+@pytest.mark.parametrize("typed", ["in-progress", "in progress", "in_progress", "In Progress", " IN-PROGRESS "])
+def test_statuses_as_people_type_them(services, typed):
+    _, report = submit(services)
+    assert leads.set_status(services, LEAD, report.id, typed).ok
+    assert services.store.report(report.id).status is Status.IN_PROGRESS
+    again = leads.set_status(services, LEAD, report.id, typed)
+    assert again.reply.text == f"{report.reference} is already in progress."
+
+
+def test_a_leads_escalation_reaches_the_backup_leads_as_the_automatic_one_does(services, notifier):
+    _, report = submit(services)
+    deliver_due(services, notifier)
+    said = leads.set_status(services, LEAD, report.id, "escalated").reply.text
+    assert "escalated to senior leads" in said and "backup leads will be alerted" in said
+    deliver_due(services, notifier)
+    to_backup = text_of(notifier.to_user(BACKUP.id))
+    assert f"Escalated: {report.reference}" in to_backup and "Lee Harper escalated" in to_backup
+    assert "escalated to senior leads" in text_of(notifier.to_user(STAFF.id))
+    kinds = [i for i in services.store.outbox_of(report.id) if i.kind is Delivery.ESCALATION]
+    automatic = lead_notices(services.org, services.store.report(report.id), Delivery.ESCALATION, kinds[0].due_at)
+    assert sorted((i.platform, i.recipient) for i in kinds) == sorted((i.platform, i.recipient) for i in automatic)
+
+
+def test_a_lead_cannot_escalate_when_no_backup_lead_may_see_the_case(sole_lead):
+    _, report = submit(sole_lead)
+    result = leads.set_status(sole_lead, LEAD, report.id, "escalated")
+    assert "no backup lead to escalate to" in result.errors["status"]
+    assert sole_lead.store.report(report.id).status is Status.NEW
+
+
+def test_a_backup_lead_is_told_why_they_received_a_notice(services, notifier, clock):
+    _, about_lead = submit(services, perpetrator="colleague", subject=LEAD.id)
+    deliver_due(services, notifier)
+    assert "names another designated lead" in text_of(notifier.to_user(BACKUP.id))
+    notifier.sent.clear()
+    _, waiting = submit(services)
+    clock.advance(hours=25)
+    escalate_due_reports(services, window_hours=24)
+    deliver_due(services, notifier)
+    to_backup = text_of(c for c in notifier.to_user(BACKUP.id) if waiting.reference in c.title)
+    assert "as a backup lead" in to_backup
+    assert "as a backup lead" not in text_of(notifier.to_leads())

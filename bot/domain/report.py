@@ -314,7 +314,7 @@ class OutboxItem:
     recipient: str = ""  # a person, as a tag (see routing), never a user id; "" for the leads' channel
     channel: str = ""  # a reminder post's platform-qualified channel
     file_ref: str = ""  # an evidence download's opaque file reference, as the platform gave it
-    update: str = ""  # a reporter update's news: a Status value, or "chased"
+    update: str = ""  # a reporter update's news (a Status value, or "chased"); an escalation's cause ("lead")
     state: OutboxState = OutboxState.PENDING
     error: str = ""  # the class of the last failure (e.g. RateLimited, PermanentFailure), never its text
     refusal: str = ""  # a refused item's platform error code (e.g. not_in_channel), never content
