@@ -155,7 +155,7 @@ def render_modal(form: Form, *, initial: Answers | None = None, notice: str = ""
     metadata = json.dumps(form.context, sort_keys=True, separators=(",", ":"))
     if len(metadata) > MAX_METADATA:
         raise ValueError(f"form {form.id} context is over {MAX_METADATA} characters")
-    answers = initial or {}
+    answers = initial or form.initial
     blocks = _sections(notice) if notice.strip() else []
     blocks += _sections(form.intro) if form.intro.strip() else []
     blocks += [input_block(field, answers.get(field.id)) for field in form.fields]

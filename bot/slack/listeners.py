@@ -18,10 +18,10 @@ from bot.domain.report_form import FORM_ID
 from bot.domain.ui import Field, FieldKind, Form, FormResult, Reply
 from bot.slack.blocks import escape, render_home, render_reply
 from bot.slack.forms import answers_from_state, field_errors, form_context, render_modal
-from bot.slack.payloads import ack_only, actor_of, button_value
+from bot.slack.payloads import Body, ack_only, actor_of, button_value
 from bot.slack.reminder_listeners import reminder_presenters
-from bot.slack.submissions import Body, view_state
-from bot.slack.transport import LETTER, SlackTransport, friendly
+from bot.slack.submissions import view_state
+from bot.slack.transport import LETTER, Present, SlackTransport, friendly
 from bot.slack.views import card_modal, done_modal, open_or_push
 from handlers import home
 from handlers.actions import Action
@@ -33,8 +33,6 @@ TOLD = frozenset({Action.MY_REPORTS, Action.CASE_HOLD, Action.CASE_HOLD_LIFT, Ac
                   Action.REMINDER_DONE, Action.REMINDER_HOW})
 # Commands whose route may ask Slack (is this an admin?): they ack at once and answer after.
 AFTER_ACK = frozenset({"reminders"})
-
-Present = Callable[..., None]  # (body, client, respond, outcome) -> None
 
 
 @dataclass(kw_only=True)
@@ -73,7 +71,7 @@ class SlackListeners:
             try:
                 outcome = route.open(self.services, actor_of(body), command_context(command, body.get("text", "")))
                 if isinstance(outcome, Form):
-                    self.transport.prepare_view(context, render_modal(outcome, initial=outcome.initial))
+                    self.transport.prepare_view(context, render_modal(outcome))
                     ack()  # the modal opens right after, within the trigger's 3 seconds
                 else:
                     self.transport.ack_reply(ack, outcome, context)
@@ -85,7 +83,7 @@ class SlackListeners:
 
     # --- buttons ----------------------------------------------------------------------------
 
-    def _press(self, action: str, value: str | None = None) -> Present:
+    def _press(self, action: str, value: str | None = None) -> Callable[..., None]:
         """A button's (or a command's) route, opened after the ack, its outcome shown the Slack way."""
         route = ROUTES[action]
         present = reminder_presenters(self.services, self.transport).get(action, self._show(action))
@@ -99,7 +97,7 @@ class SlackListeners:
     def _show(self, action: str) -> Present:
         def show(body: Body, client: Any, respond: Any, outcome: Form | Reply) -> None:
             if isinstance(outcome, Form):
-                open_or_push(client, body, render_modal(outcome, initial=outcome.initial))
+                open_or_push(client, body, render_modal(outcome))
             elif action in TOLD:
                 self.transport.tell(body, client, respond, outcome, wake=True)
             else:

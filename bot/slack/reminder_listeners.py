@@ -7,20 +7,17 @@ as every form is, with the admin and channels checked there from the directory's
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from bot.domain.ui import Reply
 from bot.slack.payloads import Body, actor_of
-from bot.slack.transport import SlackTransport
+from bot.slack.transport import Present, SlackTransport
 from bot.slack.views import done_modal, open_or_push
 from handlers import reminders
 from handlers.actions import Action
 from handlers.services import Services
 
 LIST_VIEW = "reminder.list_view"  # the list modal's callback id, so a button in it refreshes it in place
-
-Present = Callable[..., None]  # (body, client, respond, outcome) -> None
 
 
 def reminder_presenters(services: Services, transport: SlackTransport) -> dict[str, Present]:

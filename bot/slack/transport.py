@@ -30,6 +30,8 @@ PREPARED_VIEW = "staffsafe_view"  # a modal to open
 FOLLOW_UPS = "staffsafe_follow_ups"  # messages that did not fit in the ack
 LETTER = "staffsafe_letter"  # a takedown letter: the user's own words, DMed to them and never stored
 
+Present = Callable[..., None]  # (body, client, respond, outcome): shows a route's outcome the Slack way
+
 
 def friendly(error: Exception, where: str) -> str:
     """What the user sees for an error: our own message, or an incident id (never exception text)."""
