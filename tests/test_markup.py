@@ -1,5 +1,10 @@
 """One markup grammar: tokenised once in the core, each renderer maps the tokens its own way."""
 
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bot.console.render import markup_to_text
 from bot.domain.markup import Kind, Line, Token, bad_links, command, parse, plain, reflow
 from bot.slack.blocks import mrkdwn
@@ -51,3 +56,33 @@ def test_core_strings_name_commands_by_token_only(services):
               for card in reply.cards for s in card.sections]
     assert all("`" not in body and " /" not in body for body in bodies)
     assert "[[phonelines o2]]" in bodies[0]
+
+
+# --- generated markup: every renderer agrees on the tokens, and Slack gets nothing it would act on ----------
+
+_PIECES = st.sampled_from([
+    "**", "[", "]", "(", ")", "[[", "]]", "- ", "\n", " ", "|", "<", ">", "&", "<!here>", "<@U1>", "`", "/",
+    "https://x.org/a", "http://y.org/b|c", "javascript:x", "word", "hotlines o2", "é", "*",
+])
+MARKUP = st.lists(_PIECES, max_size=30).map("".join)
+_SLACK_LINK = re.compile(r"<(https?://[^|>\s]+)\|[^>]*>")
+
+
+@given(MARKUP)
+def test_slack_mrkdwn_holds_no_angle_bracket_but_our_links(markup):
+    text = _SLACK_LINK.sub("", mrkdwn(markup))
+    assert "<" not in text and ">" not in text
+
+
+@given(MARKUP)
+def test_slack_and_console_show_the_same_links_and_lines(markup):
+    slack = [url.replace("&amp;", "&").replace("%7C", "|") for url in _SLACK_LINK.findall(mrkdwn(markup))]
+    assert slack == [t.target for line in parse(markup) for t in line.tokens if t.kind is Kind.LINK]
+    assert len(parse(markup)) == len(markup_to_text(markup).split("\n")) == len(mrkdwn(markup).split("\n"))
+
+
+@given(st.lists(st.sampled_from(["- item", "  more", "Para", "next line", "", "  "]), max_size=12).map("\n".join))
+def test_reflow_is_stable_and_keeps_every_bullet(text):
+    once = reflow(text)
+    assert reflow(once) == once
+    assert once.count("- ") == sum(1 for line in text.splitlines() if line.strip().startswith("- "))
