@@ -12,6 +12,7 @@ from bot.config import recipient_warnings
 from bot.console.app import ConsoleBot
 from bot.domain.errors import StaffSafeError
 from bot.domain.org import Actor
+from bot.domain.platform import CONSOLE, local_id, qualified_id
 from handlers.outbox_state import waiting_by_platform, waiting_words
 from bot.settings import Settings, settings_from_env
 
@@ -72,11 +73,11 @@ def run_console(settings: Settings, args: argparse.Namespace) -> int:
         print(text, flush=True)
 
     with running(settings) as (services, config):
-        user = args.user.strip().lower()
+        user = qualified_id(CONSOLE, args.user.strip().lower())
         ConsoleBot(
             services=services,
             commands=config.commands,
-            actor=Actor(id=f"console:{user}", name=args.name or config.organisation.names.get(f"console:{user}", user)),
+            actor=Actor(id=user, name=args.name or config.organisation.names.get(user, local_id(user))),
             read=read,
             write=write,
             lead_mode=args.lead,

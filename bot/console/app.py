@@ -13,7 +13,7 @@ from bot.console.render import field_prompt, inert, render_card, render_reply
 from bot.domain.errors import StaffSafeError, user_message
 from bot.incidents import log_incident
 from bot.domain.org import Actor
-from bot.domain.platform import CONSOLE
+from bot.domain.platform import CONSOLE, local_id, qualified_id
 from bot.domain.policy import Policy
 from bot.domain.ports import Destination, FetchedFile, PermanentFailure
 from bot.domain.report_form import FORM_ID, check_field
@@ -68,8 +68,8 @@ def _pane(destination: Destination) -> str:
     if destination.leads:
         return "leads channel"
     if destination.channel:
-        return f"channel #{destination.channel.removeprefix('console:')}"
-    return f"private message to {destination.user_id.removeprefix('console:')}"
+        return f"channel #{local_id(destination.channel)}"
+    return f"private message to {local_id(destination.user_id)}"
 
 
 @dataclass(kw_only=True)
@@ -163,7 +163,7 @@ class ConsoleBot:
     def run(self) -> None:
         """Read and answer commands until end of input or /quit."""
         role = "designated lead" if self.lead_mode else "staff"
-        self.write(f"StaffSafe console: you are {self.actor.id.removeprefix('console:')} ({role}). "
+        self.write(f"StaffSafe console: you are {local_id(self.actor.id)} ({role}). "
                    f"Type /{self.commands['help']} for commands, /quit to leave.")
         if self.lead_mode and not self.services.org.is_lead(self.actor.id):
             self.write("Note: you are not a designated lead in app.yaml, so lead commands will be refused.")
@@ -278,9 +278,9 @@ class ConsoleBot:
         if field.kind is FieldKind.URLS:
             return raw.split()
         if field.kind is FieldKind.USER:
-            return f"console:{raw.lstrip('@').lower()}" if raw else ""
+            return qualified_id(CONSOLE, raw.lstrip('@').lower()) if raw else ""
         if field.kind is FieldKind.CHANNELS:
-            return [f"console:{part.strip().lstrip('#').lower()}" for part in raw.split(",") if part.strip()]
+            return [qualified_id(CONSOLE, part.strip().lstrip('#').lower()) for part in raw.split(",") if part.strip()]
         return raw
 
 

@@ -35,6 +35,11 @@ def platform_of(qualified: str) -> str:
     return QualifiedId.parse(qualified).platform
 
 
+def qualified_id(platform: str, local: str) -> str:
+    """A platform's own id made platform-qualified ("slack", "U123" -> "slack:U123")."""
+    return str(QualifiedId(platform=platform, local=local))
+
+
 def local_id(qualified: str) -> str:
     """The platform's own id inside a platform-qualified one ("slack:U123" -> "U123")."""
     return QualifiedId.parse(qualified).local

@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
-from bot.domain.platform import ConversationRef
+from bot.domain.platform import ConversationRef, local_id, platform_of
 from bot.domain.reminder import PressKind, PurgeRecord, Reminder, ReminderRun
 from bot.domain.report import AuditEvent, Changes, Delivery, Evidence, Note, OutboxItem, Report
 from bot.domain.ui import Card, Document
@@ -295,4 +295,4 @@ class NoDirectory:
 
     def channel_label(self, channel_id: str) -> str:
         """The channel id without its platform."""
-        return "#" + channel_id.partition(":")[2] if ":" in channel_id else channel_id
+        return "#" + local_id(channel_id) if platform_of(channel_id) else channel_id

@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import AppConfig
 from bot.domain.errors import ConfigError
+from bot.domain.platform import SLACK, platform_of
 from bot.settings import Settings
 
 
@@ -37,7 +38,7 @@ def check_slack_settings(settings: Settings, config: AppConfig, *, socket_mode: 
         raise ConfigError("app.yaml: lead_channel.slack is not set: give the private leads channel's id (C0123...)")
     if channel[:1] not in ("C", "G") or not channel.isalnum():
         raise ConfigError(f"app.yaml: lead_channel.slack: {channel[:30]!r} is not a channel id (like C0123ABCD)")
-    if not any(lead.startswith("slack:") for lead in config.organisation.leads):
+    if not any(platform_of(lead) == SLACK for lead in config.organisation.leads):
         raise ConfigError("app.yaml: leads.slack names no designated lead: add at least one Slack user id")
 
 

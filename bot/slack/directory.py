@@ -16,6 +16,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.domain.platform import local_id
+
 log = logging.getLogger(__name__)
 
 TTL = 60.0  # seconds
@@ -45,7 +47,7 @@ class SlackDirectory:
 
     def channel_problem(self, channel_id: str) -> str:
         """Why the bot cannot post in this channel, or "" if it can (or Slack cannot say now)."""
-        channel = channel_id.removeprefix("slack:")
+        channel = local_id(channel_id)
         if channel in self._member_channels(fresh=False) or channel in self._member_channels(fresh=True):
             return ""
         try:
@@ -69,12 +71,12 @@ class SlackDirectory:
 
     def channel_label(self, channel_id: str) -> str:
         """"#name" for a channel the bot is in, else its id."""
-        channel = channel_id.removeprefix("slack:")
+        channel = local_id(channel_id)
         name = self._member_channels(fresh=False).get(channel) or self._names.get(channel)
         return f"#{name}" if name else f"#{channel}"
 
     def _user(self, user_id: str) -> dict[str, Any]:
-        user = user_id.removeprefix("slack:")
+        user = local_id(user_id)
         with self._lock:
             cached = self._users.get(user)
         if cached and self._clock() - cached[0] < self._ttl:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
+from bot.domain.platform import SLACK, local_id, qualified_id
 from bot.domain.report_form import MAX_FILES
 from bot.domain.ui import Answers, Field, FieldErrors, FieldKind, Form, as_date
 from bot.slack.blocks import chunks, mrkdwn
@@ -123,10 +124,10 @@ def _initial(field: Field, element: dict[str, Any], value: object) -> None:
         if (low is None or number >= low) and (high is None or number <= high):
             element["initial_value"] = str(number)
     elif kind == "users_select" and isinstance(value, str):
-        user = value.removeprefix("slack:")
+        user = local_id(value)
         element.update({"initial_user": user} if _SLACK_USER.fullmatch(user) else {})
     elif kind == "multi_conversations_select" and isinstance(value, (list, tuple)):
-        chosen = [c.removeprefix("slack:") for c in value if isinstance(c, str)]
+        chosen = [local_id(c) for c in value if isinstance(c, str)]
         chosen = [c for c in chosen if _SLACK_CHANNEL.fullmatch(c)]
         element.update({"initial_conversations": chosen} if chosen else {})
     elif kind == "timepicker" and isinstance(value, str) and _HH_MM.fullmatch(value):
@@ -191,14 +192,14 @@ def _options_chosen(element: Mapping[str, Any]) -> object:
 
 def _user(element: Mapping[str, Any]) -> object:
     user = element.get("selected_user")
-    return f"slack:{user}" if isinstance(user, str) and user else None
+    return qualified_id(SLACK, user) if isinstance(user, str) and user else None
 
 
 def _channels(element: Mapping[str, Any]) -> object:
     chosen = element.get("selected_conversations", [])
     if not isinstance(chosen, list):
         return None
-    return [f"slack:{c}" for c in chosen if isinstance(c, str) and _SLACK_CHANNEL.fullmatch(c)]
+    return [qualified_id(SLACK, c) for c in chosen if isinstance(c, str) and _SLACK_CHANNEL.fullmatch(c)]
 
 
 def _files(element: Mapping[str, Any]) -> object:

@@ -14,6 +14,7 @@ from typing import Any
 
 from slack_bolt import App, BoltContext
 
+from bot.domain.platform import local_id
 from bot.domain.report_form import FORM_ID
 from bot.domain.ui import Field, FieldKind, Form, FormResult, Reply
 from bot.slack.blocks import escape, render_home, render_reply
@@ -152,7 +153,7 @@ class SlackListeners:
             return
         actor = actor_of(body)
         cards = home.home_cards(self.services, actor, self.commands)
-        client.views_publish(user_id=actor.id.removeprefix("slack:"), view={"type": "home", "blocks": render_home(cards)})
+        client.views_publish(user_id=local_id(actor.id), view={"type": "home", "blocks": render_home(cards)})
 
 
 def _form_for_errors(view: Body) -> Form:

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.domain.errors import StaffSafeError
 from bot.domain.org import Actor
+from bot.domain.platform import SLACK, qualified_id
 
 Body = dict[str, Any]
 
@@ -20,7 +21,7 @@ def actor_of(body: Body) -> Actor:
         user_id, name = body.get("user_id") or (body.get("event") or {}).get("user"), body.get("user_name")
     if not isinstance(user_id, str) or not user_id:
         raise StaffSafeError("I could not tell who you are. Please try again from Slack.")
-    return Actor(id=f"slack:{user_id}", name=str(name or ""))
+    return Actor(id=qualified_id(SLACK, user_id), name=str(name or ""))
 
 
 def button_value(body: Body) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from slack_bolt import BoltContext
 
 from bot.domain.errors import StaffSafeError, user_message
+from bot.domain.platform import local_id
 from bot.domain.ui import Reply
 from bot.incidents import log_incident
 from bot.slack.blocks import render_reply
@@ -79,7 +80,7 @@ class SlackTransport:
 
     def send_letter(self, body: Body, client: Any, context: BoltContext, **_: Any) -> None:
         """DM the user a copy of the letter the modal already shows."""
-        user = actor_of(body).id.removeprefix("slack:")
+        user = local_id(actor_of(body).id)
         for text, blocks in self.handoff.take(context.get(LETTER)) or ():
             client.chat_postMessage(channel=user, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False)
 
