@@ -7,7 +7,7 @@ import os
 import socket
 import uuid
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.domain.errors import Conflict
 from bot.domain.ports import Destination, Notifier, Notifiers, PermanentFailure, RateLimited
@@ -110,6 +110,7 @@ RETENTION_NOTICE = timedelta(days=7)  # a retention warning is sent this long be
 # How long a worker holds the items it claims: far longer than a batch's sends take, short enough
 # that a dead worker's items are taken up again soon (looked up first, so never sent twice).
 LEASE = timedelta(minutes=2)
+LEASE_MARGIN = timedelta(seconds=30)  # no new try starts with less of the lease left
 WORKER_ID = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"  # this process, as a claim owner
 
 
@@ -122,7 +123,8 @@ def deliver_due(services: Services, notifiers: Notifiers | Notifier, *, limit: i
     tried (by this worker, until the lease lapses) before any is sent, so a crash mid-batch leaves
     them to be taken up again and looked for before posting; one commit records the outcomes.
     After a 429 the rest of the batch is released untried, for the platform's Retry-After: the
-    limit is workspace-wide, so trying them would only collect more 429s.
+    limit is workspace-wide, so trying them would only collect more 429s. So is the rest of a batch
+    that has run so long its lease is nearly over.
     """
     registry = notifiers if isinstance(notifiers, Notifiers) else Notifiers([notifiers])
     pacer = pacer or Pacer(channel_gap=0)
@@ -130,18 +132,23 @@ def deliver_due(services: Services, notifiers: Notifiers | Notifier, *, limit: i
         return 0
     items = services.store.claim_due(services.clock.now(), limit, owner, lease, registry.platforms)
     outcomes: list[Outcome] = []
-    for item in items:
+    for index, item in enumerate(items):
         notifier = registry.for_platform(item.platform)
-        if item.claimed_until is not None and services.clock.now() >= item.claimed_until:
-            continue  # the claim lapsed during this batch: another worker may hold the item now
-        if notifier is None or not pacer.pace():
-            outcomes.append((item.released(), False))  # untried: no look-up needed later
-            continue
+        if notifier is None or not pacer.pace() or _lapsing(item, services.clock.now()):
+            # Paused by a 429, or the lease nearly over: hand the rest back now, untried (no look-up
+            # needed later), while they are still ours to hand back.
+            services.store.commit(Changes(outbox=tuple(i.released() for i in items[index:])))
+            break
         outcomes.append(_paced(services, notifier, item, pacer))
     states = tuple(state for state, _ in outcomes if state is not None)
     if states:
         services.store.commit(Changes(outbox=states))
     return sum(delivered for _, delivered in outcomes)
+
+
+def _lapsing(item: OutboxItem, now: datetime) -> bool:
+    """Whether too little of the claim is left for one more try (a try takes seconds, at most ~20)."""
+    return item.claimed_until is not None and now >= item.claimed_until - LEASE_MARGIN
 
 
 def _paced(services: Services, notifier: Notifier, item: OutboxItem, pacer: Pacer) -> Outcome:

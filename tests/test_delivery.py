@@ -108,3 +108,20 @@ def test_an_export_goes_to_the_asking_lead_as_a_file(services, notifier):
     [(destination, document, _)] = notifier.uploaded
     assert destination.user_id == LEAD.id and document.filename.endswith(".txt")
     assert "Timeline" in document.text
+
+
+def test_a_batch_that_runs_long_hands_back_the_rest_of_its_claim_untried(services, notifier, clock):
+    for n in range(3):
+        assert reports.submit_report(services, STAFF, report_answers(what_happened=f"case {n}")).ok
+
+    class SlowNotifier(LookingNotifier):
+        def send(self, destination, card, *, idempotency_key, maybe_sent=False):
+            clock.advance(minutes=1)  # each send takes a minute of a two-minute lease
+            return super().send(destination, card, idempotency_key=idempotency_key, maybe_sent=maybe_sent)
+
+    slow = SlowNotifier(notifier)
+    assert deliver_due(services, slow) == 2
+    waiting = services.store.due_outbox(clock.now(), 50)
+    assert len(waiting) == 4 and all(o.state is OutboxState.PENDING and not o.claimed_by for o in waiting)
+    assert deliver_due(services, LookingNotifier(notifier)) == 4
+    assert slow.flags == [False, False] and len(notifier.sent) == 6  # none looked up, none sent twice
