@@ -52,8 +52,11 @@ class Capabilities:
     The defaults are the strictest the core supports, so a platform that says nothing is safe.
     """
 
-    private_reply_in_channel: bool = False  # a reply only the asker sees, inside a shared channel
-    history_lookup: bool = False  # an uncertain send can be looked for before trying again
+    # A Reply is always private: a platform without this answers a command typed in a shared channel
+    # in a private chat instead (its adapter's transport decides; Slack replies ephemerally).
+    private_reply_in_channel: bool = False
+    # An uncertain send can be looked for before trying again; without it the outbox warns it may show twice.
+    history_lookup: bool = False
     max_text: int = 3000  # characters of one typed answer (Slack's plain_text_input holds 3,000)
     max_title: int = 24  # characters of a form's title (Slack's modal title holds 24)
     home_cases: int = 15  # open cases a home view lists one by one (Slack's 100 blocks hold 15 and the rest)
