@@ -73,6 +73,7 @@ def run_console(settings: Settings, args: argparse.Namespace) -> int:
         print(text, flush=True)
 
     with running(settings) as (services, config):
+        _log_to_file(settings.data_dir / CONSOLE_LOG)  # the terminal is the user's screen: no log lines in it
         user = qualified_id(CONSOLE, args.user.strip().lower())
         ConsoleBot(
             services=services,
@@ -84,6 +85,19 @@ def run_console(settings: Settings, args: argparse.Namespace) -> int:
             policy=config,
         ).run()
     return 0
+
+
+CONSOLE_LOG = "console.log"
+
+
+def _log_to_file(path: Path) -> None:
+    """Send log lines to a file instead of the terminal (they may say a case was refused, to its subject)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
 
 
 def run_keys(settings: Settings, args: argparse.Namespace) -> int:

@@ -37,6 +37,13 @@ def status_words(report: Report) -> str:
     return STATUS_WORDS[report.status]
 
 
+def named_person(report: Report) -> str:
+    """The colleague the reporter named as responsible, for the leads handling the case ("" if none)."""
+    if not report.subject_id:
+        return ""
+    return f"{report.subject_name} ({report.subject_id})" if report.subject_name else report.subject_id
+
+
 def flags(report: Report) -> str:
     """Urgency flags for leads: facts about the category, never the content."""
     found = []
@@ -128,6 +135,7 @@ def case_card(report: Report, notes: list[Note], content: Content, *, now: datet
         Fact("First seen", report.first_seen.isoformat()),
         Fact("Occasions", str(report.occasions)),
         Fact("Who", PERPETRATOR_LABELS[report.perpetrator]),
+        *((Fact("Named as responsible", named_person(report)),) if report.subject_id else ()),
         Fact("Adult", ADULT_LABELS[report.adult]),
         Fact("Nature", ", ".join(NATURE_LABELS[n] for n in sorted(report.natures)) or "not said"),
         Fact("Evidence saved", "yes" if report.evidence_saved else "no"),

@@ -10,7 +10,7 @@ from bot.domain.org import Actor
 from bot.domain.report import AuditEvent, Changes, Delivery, Evidence, Note, Report
 from bot.domain.report_form import ADULT_LABELS, NATURE_LABELS, PERPETRATOR_LABELS, WANT_LABELS
 from bot.domain.ui import Document, Reply
-from handlers.cards import place_name, status_words
+from handlers.cards import named_person, place_name, status_words
 from handlers.leads import find_case
 from bot.domain.routing import to_person
 from handlers.reports import audit
@@ -74,6 +74,7 @@ def _details(services: Services, report: Report) -> list[str]:
         "Links:", *(f"  {url}" for url in report.urls or ("none given",)),
         f"First seen: {report.first_seen.isoformat()}; occasions: {report.occasions}",
         f"Who: {PERPETRATOR_LABELS[report.perpetrator]}; adult: {ADULT_LABELS[report.adult]}",
+        *([f"Named as responsible: {named_person(report)}"] if report.subject_id else []),
         "Nature: " + (", ".join(NATURE_LABELS[n] for n in sorted(report.natures)) or "not said"),
         f"Evidence saved by the reporter: {'yes' if report.evidence_saved else 'no'}",
         "Wants: " + (", ".join(WANT_LABELS[w] for w in sorted(report.wants)) or "not said"),

@@ -59,6 +59,7 @@ def submit_report(services: Services, actor: Actor, answers: Answers, *, form: F
         evidence_saved=parsed.evidence_saved,
         wants=parsed.wants,
         subject_id=parsed.subject_id,
+        subject_name=services.org.names.get(parsed.subject_id or "", ""),
         created_at=now,
     )
     reachable = has_recipient(services.org, report)

@@ -213,5 +213,11 @@ COMMANDS: dict[str, Command] = {
 
 
 def command_context(command: Command, text: str) -> dict[str, str]:
-    """The context a command's words give its route."""
-    return {command.words: text.strip()} if command.words else {}
+    """The context a command's words give its route; words after a command that takes none are refused."""
+    if command.words:
+        return {command.words: text.strip()}
+    if text.strip():
+        # A word the command does not know must never be taken for one it does: say so instead.
+        raise StaffSafeError(f"This command takes nothing after its name (you typed {text.strip()[:40]!r}): "
+                             "type it on its own.")
+    return {}

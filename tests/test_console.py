@@ -74,7 +74,7 @@ def test_report_flow_with_inline_errors_then_the_lead_handles_it(data_dir):
     assert "insults" not in leads_pane and "Sam" not in leads_pane
 
     lead = console(data_dir, "--user", "lee", "--lead", lines=[
-        "/queue", f"/ack {reference}", f"/note {reference} Spoke to the head", f"/status {reference} in_progress",
+        "/queue", f"/ack {reference} named", "yes", f"/note {reference} Spoke to the head", f"/status {reference} in_progress",
         f"/message {reference} We are on it", f"/case {reference}", f"/letter {reference}", f"/export {reference}"])
     out = lead.stdout
     assert lead.returncode == 0, lead.stderr
@@ -117,3 +117,15 @@ def test_a_wrong_key_is_a_clear_error_and_changes_nothing(data_dir):
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert done.returncode == 2 and "key" in done.stderr.lower() and "Traceback" not in done.stderr
     assert before == {p: p.read_bytes() for p in data_dir.rglob("*") if p.is_file() and p.name != "lock"}
+
+
+def test_a_lead_named_by_display_name_never_sees_the_report_and_the_others_see_who_was_named(data_dir):
+    lines = REPORT[:9] + ["3", "1", "Lee Haper", "LEE HARPER"] + REPORT[12:]  # a colleague; a typo, then the name
+    filed = console(data_dir, "--user", "sam", lines=lines)
+    assert "Did you mean Lee Harper?" in filed.stdout and "Type their name or their user id" in filed.stdout
+    reference = filed.stdout.split("Your report ", 1)[1].split(" ", 1)[0].strip("*")
+    lee = console(data_dir, "--user", "lee", "--lead", lines=["/queue", f"/case {reference}", f"/ack {reference}"])
+    assert lee.stdout.count("There is no report with reference") == 2  # as for a reference that does not exist
+    assert "No open reports" in lee.stdout and "refused" not in lee.stdout + lee.stderr
+    bea = console(data_dir, "--user", "bea", "--lead", lines=[f"/case {reference}"])
+    assert "Named as responsible: Lee Harper (console:lee)" in bea.stdout

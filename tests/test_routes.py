@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.domain.errors import NotAllowed
+from bot.domain.errors import NotAllowed, StaffSafeError
 from bot.domain.report_form import FORM_ID
 from bot.domain.ui import Form, Reply
 from bot.worker import Scheduler
@@ -93,3 +93,10 @@ def test_picking_a_platform_gives_its_form_next(services):
 def test_the_scheduler_thread_is_a_scheduler_named_for_it(bot):
     assert isinstance(bot.runtime.scheduler, Scheduler) and bot.runtime.scheduler.alive
     assert "staffsafe-scheduler" in {thread.name for thread in threading.enumerate()}
+
+
+@pytest.mark.parametrize("key", [key for key, command in COMMANDS.items() if not command.words])
+def test_a_command_that_takes_no_words_refuses_them(key):
+    with pytest.raises(StaffSafeError, match="takes nothing after its name"):
+        command_context(COMMANDS[key], "unamed")
+    assert command_context(COMMANDS[key], "  ") == {}

@@ -197,3 +197,8 @@ def test_other_staff_and_a_forged_user_cannot_see_a_report_in_my_reports(bot, sl
     mine = bot.command("myreports", user=STAFF).json()
     theirs = bot.command("myreports", user=OTHER).json()
     assert "SS-" in json.dumps(mine["blocks"]) and "SS-" not in json.dumps(theirs["blocks"])
+
+
+def test_a_command_refuses_words_it_does_not_take(bot):
+    reply = bot.command("myreports", "everything").json()
+    assert reply["response_type"] == "ephemeral" and "takes nothing after its name" in json.dumps(reply)

@@ -13,6 +13,7 @@ from bot.console.render import field_prompt, inert, render_card, render_reply
 from bot.domain.errors import StaffSafeError, user_message
 from bot.incidents import log_incident
 from bot.domain.org import Actor
+from bot.domain.people import name_person
 from bot.domain.platform import CONSOLE, local_id, qualified_id
 from bot.domain.policy import Policy
 from bot.domain.ports import Destination, FetchedFile, PermanentFailure
@@ -95,29 +96,71 @@ class ConsoleBot:
         table[self.commands["help"]] = lambda args: self._help()
         table[self.commands["reminders"]] = self._reminders
 
-        def case(action: Action, answers: Callable[[list[str]], Answers] | None = None) -> Callable[[list[str]], object]:
-            """A route about one report, named by the first word; `answers` from the rest fill its form."""
+        def case(action: Action, answers: Callable[[list[str]], Answers] | None = None, *,
+                 usage: str = "") -> Callable[[list[str]], object]:
+            """A route about one report, named by the first word; `answers` from the rest fill its form.
+
+            Without `answers` the command takes the reference alone, and anything after it is refused.
+            """
             def run(args: list[str]) -> object:
                 context = {"report": _arg(args, 0)}
                 if answers is None:
+                    if args[1:]:
+                        raise StaffSafeError(f"Use {usage or '/COMMAND REF'}: nothing after the reference.")
                     return self.open(action, context)
                 return self.submit(action, context, answers(args))
             return run
 
         return table | {
             "reply": case(Action.REPORTER_REPLY, lambda args: {"text": _rest(args)}),
-            "withdraw": case(Action.REPORT_WITHDRAW, lambda args: {}),
-            "queue": lambda args: self.open(Action.LEAD_QUEUE, {}),
-            "case": case(Action.CASE_VIEW),
-            "ack": case(Action.CASE_ACK, lambda args: {"named": "unnamed" if _rest(args) == "unnamed" else NAMED}),
+            "withdraw": case(Action.REPORT_WITHDRAW, usage="/withdraw REF"),  # opens the confirmation
+            "queue": lambda args: self._no_words(args, "/queue") or self.open(Action.LEAD_QUEUE, {}),
+            "case": case(Action.CASE_VIEW, usage="/case REF"),
+            "ack": self._acknowledge,
             "note": case(Action.CASE_NOTE, lambda args: {"text": _rest(args)}),
             "status": case(Action.CASE_STATUS, lambda args: {"status": _rest(args)}),
             "message": case(Action.CASE_MESSAGE, lambda args: {"text": _rest(args)}),
-            "letter": case(Action.CASE_LETTER),
+            "letter": case(Action.CASE_LETTER, usage="/letter REF"),
             # The console has no file messages: the export prints at once (still audited).
-            "export": lambda args: export.export_case(self.services, self.actor, _arg(args, 0)),
-            "hold": lambda args: case(Action.CASE_HOLD_LIFT if _rest(args) == "lift" else Action.CASE_HOLD)(args),
+            "export": lambda args: self._no_words(args[1:], "/export REF") or export.export_case(
+                self.services, self.actor, _arg(args, 0)),
+            "hold": self._hold,
         }
+
+    @staticmethod
+    def _no_words(args: list[str], usage: str) -> None:
+        """Refuse words a command does not take, showing how it is used."""
+        if args:
+            raise StaffSafeError(f"Use {usage}: I don't know {' '.join(args)[:40]!r} here.")
+
+    def _acknowledge(self, args: list[str]) -> object:
+        """/ack REF asks whether to be named; /ack REF named confirms first (it cannot be undone); unnamed."""
+        context = {"report": _arg(args, 0)}
+        choice = _rest(args).lower()
+        if not choice:
+            return self.open(Action.CASE_ACK, context)
+        if choice not in (NAMED, "unnamed"):
+            raise StaffSafeError("Use /ack REF (you are asked whether to be named), /ack REF named (the reporter "
+                                 "is told your name) or /ack REF unnamed (they are told \"a designated lead\").")
+        if choice == NAMED and not self.confirm("The reporter will be told your name. This cannot be undone."):
+            return Reply.say("Nothing was changed.")
+        return self.submit(Action.CASE_ACK, context, {"named": choice})
+
+    def _hold(self, args: list[str]) -> object:
+        """/hold REF places a legal hold; /hold REF lift lifts it; anything else is refused."""
+        choice = _rest(args).lower()
+        if choice not in ("", "lift"):
+            raise StaffSafeError("Use /hold REF to place a legal hold, or /hold REF lift to lift it.")
+        action = Action.CASE_HOLD_LIFT if choice == "lift" else Action.CASE_HOLD
+        return self.open(action, {"report": _arg(args, 0)})
+
+    def confirm(self, question: str) -> bool:
+        """Ask before an irreversible step; only "yes" goes ahead."""
+        self.write(f"{question}\n  Type yes to go ahead; anything else stops.")
+        try:
+            return self.read("  > ").strip().lower() in ("yes", "y")
+        except EOFError:
+            return False
 
     def _command(self, command: Command) -> Callable[[list[str]], object]:
         return lambda args: self.open(command.route, command_context(command, " ".join(args)))
@@ -140,15 +183,17 @@ class ConsoleBot:
             return self.open(Action.REMINDERS, {})
         verb = args[0].lower()
         if verb == "new":
+            self._no_words(args[1:], f"/{self.commands['reminders']} new")
             return self.open(Action.REMINDER_NEW, {})
         actions = {"edit": Action.REMINDER_EDIT, "preview": Action.REMINDER_PREVIEW,
                    "send": Action.REMINDER_SEND_NOW, "pause": Action.REMINDER_PAUSE, "resume": Action.REMINDER_RESUME}
         if verb not in (*actions, "delete"):
             raise StaffSafeError("Use /reminders, or /reminders new, edit N, preview N, send N, pause N, resume N "
                                  "or delete N.")
+        self._no_words(args[2:], f"/{self.commands['reminders']} {verb} N")
         context = {"reminder": self._reminder_number(args)}
-        if verb == "delete":  # no confirmation step in a terminal: the command is the confirmation
-            return self.submit(Action.REMINDER_DELETE, context, {})
+        if verb == "delete":
+            return self.open(Action.REMINDER_DELETE, context)  # the confirmation, as on Slack
         return self.open(actions[verb], context)
 
     def _reminder_number(self, args: list[str]) -> str:
@@ -225,7 +270,7 @@ class ConsoleBot:
         assert isinstance(reply, Reply)
         extra = "Also: /reply REF text, /withdraw REF"
         if self.lead_mode:
-            extra += ". Leads: /queue, /case REF, /ack REF [unnamed], /note REF text, /status REF STATUS, " \
+            extra += ". Leads: /queue, /case REF, /ack REF [named | unnamed], /note REF text, /status REF STATUS, " \
                      "/message REF text, /letter REF, /export REF, /hold REF [lift]"
         if reminders.is_admin(self.services, self.actor):
             extra += f". Admins: /{self.commands['reminders']} [new | edit N | preview N | send N | pause N | " \
@@ -237,6 +282,10 @@ class ConsoleBot:
         self.write(f"── {form.title} ── (type {CANCEL} to stop)")
         if form.intro:
             self.write(render_reply(Reply.say(form.intro)))
+        if not form.fields:  # a confirmation (withdraw, delete): nothing to fill, only yes or no
+            if not self.confirm(f"{form.submit_label}?"):
+                return Reply.say("Nothing was changed.")
+            return self.submit(form.id, form.context, {})
         answers: Answers = {}
         fields = [f for f in form.fields if f.kind is not FieldKind.FILES]
         precheck = form.id == FORM_ID  # the report's own rules (no future dates...); others check on submit
@@ -261,8 +310,12 @@ class ConsoleBot:
                 raise EndOfInput from None
             if raw == CANCEL:
                 raise EndOfInput
-            value = self._parse(field, raw)
-            _, error = check_field(field, value, today=today) if precheck else (value, "")
+            if field.kind is FieldKind.USER:
+                named = name_person(self.services.org, raw, platform=CONSOLE)
+                value, error = named.user_id, named.problem
+            else:
+                value = self._parse(field, raw)
+                _, error = check_field(field, value, today=today) if precheck else (value, "")
             if not error:
                 return value
             self.write(f"  ✗ {error}")
@@ -277,8 +330,6 @@ class ConsoleBot:
             return {"today": today, "yesterday": today - timedelta(days=1)}.get(raw.lower(), raw)
         if field.kind is FieldKind.URLS:
             return raw.split()
-        if field.kind is FieldKind.USER:
-            return qualified_id(CONSOLE, raw.lstrip('@').lower()) if raw else ""
         if field.kind is FieldKind.CHANNELS:
             return [qualified_id(CONSOLE, part.strip().lstrip('#').lower()) for part in raw.split(",") if part.strip()]
         return raw

@@ -75,4 +75,6 @@ def field_prompt(field: Field) -> str:
         lines.append("  As YYYY-MM-DD, or 'today' or 'yesterday'.")
     elif field.kind is FieldKind.URLS:
         lines.append("  Here, separate several links with spaces.")
+    elif field.kind is FieldKind.USER:
+        lines.append("  Type their name or their user id (capitals don't matter).")
     return "\n".join(lines)
