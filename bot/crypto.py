@@ -233,6 +233,8 @@ def _refuse_a_new_key_beside_data(data_dir: Path, path: Path) -> None:
 
 def rotate_key_file(path: Path) -> str:
     """Prepend a new key to a key file (old keys stay to open old records); returns the new key id."""
+    if not path.exists():
+        raise ConfigError(f"secret key file {path} does not exist; restore it from your backup before rotating")
     keys = _read_key_file(path)
     fresh = new_key()
     _write_key_file(path, [fresh, *keys], exclusive=False)

@@ -43,14 +43,12 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]
     return image, [r.id for r in pristine_folder(image)]
 
 
-def refused(folder: Path, *, naming: Path) -> StoreError:
+def refused(folder: Path, *, naming: Path, error: type[StoreError] = StoreCorrupt) -> StoreError:
     """Open `folder`, expecting a refusal that names `naming` and leaves every file as it was."""
     before = files(folder)
-    with pytest.raises(StoreError) as caught:
+    with pytest.raises(error) as caught:
         TinyDBStore.open(folder, load_keyring(data_dir=folder))
-    # A damaged key id reads as a key the keyring lacks: that refusal names the folder.
-    where = folder if isinstance(caught.value, KeyMismatch) else naming
-    assert str(where) in str(caught.value)
+    assert str(naming) in str(caught.value)
     assert files(folder) == before
     return caught.value
 
@@ -143,8 +141,7 @@ def test_an_edited_clear_field_in_the_snapshot_stops_the_start(
         doc = text["reports"]["1"]
         doc[field] = value if doc[field] != value else "edited"
         path.write_text(json.dumps(text))  # the layout StaffSafe writes, the old tag kept
-        error = refused(folder, naming=path)
-        assert isinstance(error, StoreCorrupt) and "edited" in str(error)
+        assert "edited" in str(refused(folder, naming=path))
 
 
 @pytest.mark.parametrize("line", [0, -1], ids=["first line", "last line"])
@@ -163,7 +160,7 @@ def test_an_edited_clear_field_in_the_journal_stops_the_start(
         lines[line] = b" ".join([tag, seq, json.dumps(entry, separators=(",", ":")).encode()]) + b"\n"
         path.write_bytes(b"".join(lines))
         error = refused(folder, naming=path)
-        assert isinstance(error, StoreCorrupt) and f"byte offset {sum(map(len, lines[:line]))}" in str(error)
+        assert f"byte offset {sum(map(len, lines[:line]))}" in str(error)
 
 
 def test_a_missing_journal_beside_its_snapshot_stops_the_start(pristine: tuple[Path, list[str]]) -> None:
@@ -219,7 +216,7 @@ def test_a_tagged_snapshot_passed_off_as_the_old_format_stops_the_start(pristine
         text["_meta"]["1"]["format"] = 1
         text["reports"]["1"]["legal_hold"] = True
         path.write_text(json.dumps(text))
-        refused(folder, naming=folder)  # its key checks are bound to the tagged format
+        refused(folder, naming=folder, error=KeyMismatch)  # its key checks are bound to the tagged format
 
 
 def test_a_commit_after_the_old_format_is_read_is_tagged(tmp_path: Path) -> None:
@@ -242,3 +239,18 @@ def test_a_deleted_key_file_is_not_replaced_beside_data(tmp_path: Path) -> None:
         load_keyring(data_dir=folder)
     assert SNAPSHOT_NAME in str(caught.value)
     assert not (folder / "secret.key").exists()
+
+
+def test_a_folder_tagged_under_a_key_the_keyring_lacks_is_a_key_mismatch_not_damage(tmp_path: Path) -> None:
+    old, new = Keyring(keys=[bytes(range(32))]), Keyring(keys=[bytes(range(1, 33)), bytes(range(32))])
+    folder = tmp_path / "data"
+    TinyDBStore.open(folder, old).close()
+    live = TinyDBStore.open(folder, new)  # records the new key in the folder, then tags with it
+    live.commit(submission(report()))
+    image = tmp_path / "image"
+    shutil.copytree(folder, image)
+    live.close()
+    before = files(image)
+    with pytest.raises(KeyMismatch, match=new.primary_id):
+        TinyDBStore.open(image, old)
+    assert files(image) == before

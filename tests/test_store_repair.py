@@ -114,3 +114,23 @@ def test_a_data_folder_that_cannot_be_created_is_one_clear_line(tmp_path: Path) 
     done = staffsafe("check", data_dir=blocker / "data")
     assert done.returncode == 2 and "Traceback" not in done.stderr and done.stderr.count("\n") == 1
     assert str(blocker / "data") in done.stderr
+
+
+def test_a_damaged_key_id_in_a_journal_line_is_damage_that_repair_sets_aside(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    pristine_folder(data)
+    path = data / JOURNAL_NAME
+    journal = path.read_bytes()
+    last = journal.rindex(b"\n", 0, len(journal) - 1) + 1
+    kid = journal[last:last + 8]
+    path.write_bytes(journal[:last] + (b"00000000" if kid != b"00000000" else b"11111111") + journal[last + 8:])
+    refused = staffsafe("check", data_dir=data)
+    assert refused.returncode == 2 and f"byte offset {last}" in refused.stderr
+    done = staffsafe("check", "--repair", data_dir=data)
+    assert done.returncode == 0 and "kept 2 entries" in done.stdout and "3 open report(s)" in done.stdout
+
+
+def test_rotating_a_missing_key_file_is_one_clear_line(tmp_path: Path) -> None:
+    done = staffsafe("keys", "rotate", data_dir=tmp_path / "data")
+    assert done.returncode == 2 and "does not exist" in done.stderr and done.stderr.count("\n") == 1
+    assert not (tmp_path / "data" / "secret.key").exists()

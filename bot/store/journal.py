@@ -20,12 +20,12 @@ from __future__ import annotations
 import json
 import os
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.domain.errors import StoreCorrupt
+from bot.domain.errors import KeyMismatch, StoreCorrupt
 from bot.durable import fsync_dir
 from bot.store.sealing import Sealer
 
@@ -92,8 +92,12 @@ def encode_untagged_line(seq: int, payload: bytes) -> bytes:
     return b"%08x " % zlib.crc32(body) + body + b"\n"
 
 
-def scan(data: bytes, *, source: Path, sealer: Sealer) -> Scan:
-    """Parse a journal's bytes up to the first damaged line; KeyMismatch for a line under an unknown key."""
+def scan(data: bytes, *, source: Path, sealer: Sealer, folder_keys: Collection[str] = ()) -> Scan:
+    """Parse a journal's bytes up to the first damaged line.
+
+    KeyMismatch for a line tagged under one of `folder_keys` (the keys the folder was written with)
+    that the keyring lacks; a line naming any other key not in the keyring is damaged.
+    """
     entries: list[Entry] = []
     pos = 0
     while pos < len(data):
@@ -102,11 +106,11 @@ def scan(data: bytes, *, source: Path, sealer: Sealer) -> Scan:
             segment = data[pos:]
             # A whole line that lost only its newline (cut just before it, or the newline itself
             # damaged) is kept: nothing in it is torn.
-            entry = _parse(segment, pos, sealer, source) or _parse(segment[:-1], pos, sealer, source)
+            entry = _parse(segment, pos, sealer, folder_keys) or _parse(segment[:-1], pos, sealer, folder_keys)
             if entry is None:
                 return Scan(entries=entries, torn_at=pos)
         else:
-            entry = _parse(data[pos:end], pos, sealer, source)
+            entry = _parse(data[pos:end], pos, sealer, folder_keys)
             if entry is None:
                 reason = "a complete line does not match its tag"
                 return Scan(entries=entries, torn_at=None, damage=Damage(offset=pos, reason=reason))
@@ -118,12 +122,11 @@ def scan(data: bytes, *, source: Path, sealer: Sealer) -> Scan:
     return Scan(entries=entries, torn_at=None)
 
 
-def _parse(line: bytes, offset: int, sealer: Sealer, source: Path) -> Entry | None:
+def _parse(line: bytes, offset: int, sealer: Sealer, folder_keys: Collection[str]) -> Entry | None:
     tag, _, body = line.partition(b" ")
     try:
         if len(tag) == _TAG_LENGTH:
-            where = f"journal {source} (line at byte offset {offset})"
-            if not sealer.tag_matches(body, tag.decode("ascii"), purpose=TAG_PURPOSE, where=where):
+            if not _tag_matches(body, tag.decode("ascii"), sealer, folder_keys):
                 return None
         elif len(tag) != _CRC_LENGTH or int(tag, 16) != zlib.crc32(body):
             return None
@@ -138,6 +141,15 @@ def _parse(line: bytes, offset: int, sealer: Sealer, source: Path) -> Entry | No
                      tagged=len(tag) == _TAG_LENGTH)
     except ValueError:  # UnicodeDecodeError and JSONDecodeError included
         return None
+
+
+def _tag_matches(body: bytes, tag: str, sealer: Sealer, folder_keys: Collection[str]) -> bool:
+    try:
+        return sealer.tag_matches(body, tag, purpose=TAG_PURPOSE, where="a journal line")
+    except KeyMismatch:
+        if tag.split(".", 1)[0] in folder_keys:
+            raise  # a key the folder was written with, missing from the configuration
+        return False  # a key this folder never had: the key id itself is damaged
 
 
 def _all_lists_of(tp: type, lists: dict[str, Any]) -> bool:

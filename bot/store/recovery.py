@@ -68,7 +68,7 @@ def recover(paths: DataPaths, sealer: Sealer) -> Recovered:
             "`staffsafe check --repair` to start from the snapshot alone; nothing was changed"
         )
     untagged = snapshot.format == UNTAGGED_FORMAT
-    journal = scan(journal_bytes, source=paths.journal, sealer=sealer)
+    journal = scan(journal_bytes, source=paths.journal, sealer=sealer, folder_keys=snapshot.key_checks.keys())
     if journal.damage is not None:
         raise _damaged(paths.journal, journal.damage.offset, journal.damage.reason)
 

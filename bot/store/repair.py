@@ -73,7 +73,7 @@ def _set_tail_aside(paths: DataPaths, sealer: Sealer, offset: int, now: datetime
         journal.truncate(offset)
         os.fsync(journal.fileno())
     fsync_dir(paths.folder)
-    kept = scan(data[:offset], source=paths.journal, sealer=sealer).entries
+    kept = scan(data[:offset], source=paths.journal, sealer=sealer, folder_keys=sealer.key_ids).entries
     lines = [f"The journal {paths.journal} is {why} at byte offset {offset}: kept "
              f"{len(kept)} entr{'y' if len(kept) == 1 else 'ies'} before it; moved the remaining {len(tail)} bytes "
              f"to {aside}. NOT RECOVERED:"]

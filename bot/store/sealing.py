@@ -65,6 +65,11 @@ class Sealer:
         """The id of the key new values are sealed with."""
         return self._keyring.primary_id
 
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        """Every key id in the keyring, newest first."""
+        return self._keyring.key_ids
+
     def seal(self, table: str, doc: dict[str, Any]) -> dict[str, Any]:
         """A copy of `doc` with its sensitive fields encrypted and its keyed hashes added."""
         sealed = dict(doc)

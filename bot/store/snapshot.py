@@ -87,12 +87,18 @@ def _check_tag(path: Path, sealer: Sealer, signed: bytes, tag: str, raw: bytes) 
             checks = None
         if isinstance(checks, dict):
             sealer.verify_key_checks(checks, folder=str(path.parent))
+            if tag.split(".", 1)[0] not in checks:  # a key this folder never had: the tag is damaged
+                raise _edited(path) from None
         raise
     if not matches:
-        raise StoreCorrupt(
-            f"snapshot {path} was edited or is damaged (it does not match its authentication tag); "
-            "it was left untouched; restore it from a backup"
-        )
+        raise _edited(path)
+
+
+def _edited(path: Path) -> StoreCorrupt:
+    return StoreCorrupt(
+        f"snapshot {path} was edited or is damaged (it does not match its authentication tag); "
+        "it was left untouched; restore it from a backup"
+    )
 
 
 def _documents(table: dict[str, Any]) -> list[dict[str, Any]]:
