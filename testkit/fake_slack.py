@@ -32,6 +32,8 @@ from types import TracebackType
 from typing import Any, Callable
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from testkit.waits import WAIT_SECONDS
+
 # Fields slack_sdk (and Bolt) send as JSON strings inside form bodies; decoded so tests see Python objects.
 JSON_FIELDS = frozenset({"blocks", "attachments", "view", "files", "metadata", "unfurls", "outputs"})
 FIRST_TS = 1_700_000_000_000_100  # microseconds; ts strings are seconds "." six digits, like Slack's
@@ -295,7 +297,7 @@ class FakeSlack:
         with self._lock:
             return list(self._uploads)
 
-    def wait_for(self, method: str, count: int = 1, timeout: float = 5) -> list[Call]:
+    def wait_for(self, method: str, count: int = 1, timeout: float = WAIT_SECONDS) -> list[Call]:
         """Block until `count` calls of `method` were acted on; return them all (for asynchronous listeners)."""
         deadline = time.monotonic() + timeout
         with self._lock:
@@ -316,6 +318,11 @@ class FakeSlack:
         """Register a file for files.info and its private download URL; returns the file object."""
         with self._lock:
             return self._register_file(file_id, name, mimetype, data, title=name)
+
+    def add_view(self, view: dict[str, Any]) -> None:
+        """A modal a user already has open (its "id" set), so views.update on it succeeds."""
+        with self._lock:
+            self._store_view(view["id"], {"view": view})
 
     def add_user(self, user_id: str, real_name: str, *, is_admin: bool = False, is_owner: bool = False,
                  tz: str = "Europe/London") -> None:

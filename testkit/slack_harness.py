@@ -16,7 +16,8 @@ from urllib.parse import urlencode
 
 from bot.app import build_slack, running
 from bot.settings import Settings
-from bot.slack.serve import http_server
+from bot.slack.serve import http_server, stop_http
+from testkit.waits import WAIT_SECONDS, wait_until
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-test-token"
@@ -75,15 +76,9 @@ class SlackBot:
                                    signature_clock=signature_clock, scheduler_seconds=3600, pacer=pacer)
         self.server = http_server(self.runtime.http, host="127.0.0.1", port=0)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread = threading.Thread(target=self.server.run, name="http-loop", daemon=True)
         self._thread.start()
         self.runtime.start()
-
-    def _serve(self) -> None:
-        try:
-            self.server.run()
-        except OSError:
-            pass  # closed under the select loop by stop(): waitress's way of ending run()
 
     def event(self, event: dict) -> Answer:
         """An Events API callback, as JSON."""
@@ -102,9 +97,10 @@ class SlackBot:
 
     def stop(self) -> None:
         self.runtime.stop()
-        self.server.close()
-        self._thread.join(5)
+        stop_http(self.server)
+        self._thread.join(WAIT_SECONDS)
         self._running.__exit__(None, None, None)
+        assert not self._thread.is_alive(), "the HTTP server did not stop"
 
     # --- requests as Slack sends them ---------------------------------------------------------
 
@@ -162,15 +158,17 @@ class SlackBot:
             "view": submitted, "trigger_id": f"trigger-{time.monotonic_ns()}",
         })
 
-    def opened_view(self, callback_id: str, *, timeout: float = 5) -> dict:
+    def opened_view(self, callback_id: str, *, timeout: float = WAIT_SECONDS) -> dict:
         """The last modal the bot opened or pushed with this callback id."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def opened() -> dict | None:
             for call in reversed(self.slack.calls("views.open") + self.slack.calls("views.push")):
                 if call.args["view"].get("callback_id") == callback_id:
                     return call.args["view"]
-            time.sleep(0.02)
-        raise AssertionError(f"no modal {callback_id!r} was opened")
+            return None
+        try:
+            return wait_until(opened, timeout)
+        except AssertionError:
+            raise AssertionError(f"no modal {callback_id!r} was opened") from None
 
 
 def state(**fields: dict) -> dict:
@@ -207,17 +205,6 @@ def report_state(what: str = "Abusive comments about me on a parents' group", **
         "named": choice("named", "radio_buttons"),
     }
     return state(**(fields | overrides))
-
-
-def wait_until(check, timeout: float = 5.0):
-    """Poll until `check()` is truthy (the outbox worker and lazy listeners run in other threads)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting")
 
 
 def posts_to(slack, channel: str) -> list:

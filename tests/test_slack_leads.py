@@ -167,15 +167,15 @@ def test_slack_down_during_routing_delays_the_alert_and_delivers_it_once(bot, sl
     wait_until(lambda: len(slack.attempts("chat.postMessage")) + len(slack.attempts("conversations.open")) >= 2)
     assert posts_to(slack, LEAD_CHANNEL) == []
     slack.up()
-    wait_until(lambda: posts_to(slack, LEAD_CHANNEL), timeout=10)
-    wait_until(lambda: dms_to(slack, STAFF), timeout=10)
+    wait_until(lambda: posts_to(slack, LEAD_CHANNEL))
+    wait_until(lambda: dms_to(slack, STAFF))
     assert len(posts_to(slack, LEAD_CHANNEL)) == 1 and len(posts_to(slack, dm_channel(STAFF))) == 1
 
 
 def test_rate_limited_alert_waits_for_retry_after_then_posts_once(bot, slack):
     slack.fail_next("chat.postMessage", status=429, retry_after=1, times=2)
     file_report(bot, slack)
-    wait_until(lambda: posts_to(slack, LEAD_CHANNEL) and dms_to(slack, STAFF), timeout=10)
+    wait_until(lambda: posts_to(slack, LEAD_CHANNEL) and dms_to(slack, STAFF))
     assert len(posts_to(slack, LEAD_CHANNEL)) == 1
     assert len(slack.attempts("chat.postMessage")) == 4
 
@@ -183,8 +183,8 @@ def test_rate_limited_alert_waits_for_retry_after_then_posts_once(bot, slack):
 def test_a_post_that_lands_but_loses_its_answer_is_not_posted_twice(bot, slack):
     slack.fail_next("chat.postMessage", disconnect_after_processing=True)
     file_report(bot, slack)
-    wait_until(lambda: slack.calls("conversations.history"), timeout=10)
-    wait_until(lambda: dms_to(slack, STAFF), timeout=10)
+    wait_until(lambda: slack.calls("conversations.history"))
+    wait_until(lambda: dms_to(slack, STAFF))
     assert len(posts_to(slack, LEAD_CHANNEL)) + len(posts_to(slack, dm_channel(STAFF))) == 2
 
 
@@ -217,7 +217,7 @@ def test_no_report_text_user_names_or_tokens_reach_the_logs(bot, slack, caplog):
              signature="v0=" + "0" * 64)
     bot.press("no.such.action", secret_words, user=STAFF)
     slack.fail_next("chat.postMessage", status=500)
-    wait_until(lambda: dms_to(slack, STAFF), timeout=10)
+    wait_until(lambda: dms_to(slack, STAFF))
     logged = "\n".join(record.getMessage() + str(record.exc_info or "") for record in caplog.records)
     for needle in ("Zebra-crossing", BOT_TOKEN, "u0staff01", "Lee Harper"):
         assert needle not in logged
@@ -254,5 +254,5 @@ def test_a_leads_channel_without_the_bot_is_logged_by_slacks_error_code_and_retr
     slack.fail_next("chat.postMessage", error="not_in_channel")
     file_report(bot, slack)
     wait_until(lambda: "not_in_channel" in caplog.text)
-    wait_until(lambda: posts_to(slack, LEAD_CHANNEL), timeout=10)  # delivered once the bot is in
+    wait_until(lambda: posts_to(slack, LEAD_CHANNEL))  # delivered once the bot is in
     assert len(posts_to(slack, LEAD_CHANNEL)) == 1

@@ -31,12 +31,31 @@ def http_server(wsgi_app: Any, *, host: str, port: int) -> Any:
 def serve_http(wsgi_app: Any, *, host: str, port: int) -> None:
     """Serve until SIGINT or SIGTERM."""
     server = http_server(wsgi_app, host=host, port=port)
-    _on_stop(server.close)
+    stopping = threading.Event()
+
+    def stop() -> None:
+        # A signal handler runs on the loop's own thread, between any two of its steps: it only starts the stop.
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=stop_http, args=(server,), name="http-stop").start()
+    _on_stop(stop)
     log.warning("StaffSafe is listening on http://%s:%s/slack/events", host, server.effective_port)
-    try:
-        server.run()
-    except (KeyboardInterrupt, OSError):
-        pass  # closed by a signal
+    server.run()
+
+
+def stop_http(server: Any) -> None:
+    """End `server.run()` from another thread, after the requests in hand are answered."""
+    # Closing the sockets from here would race the loop's select() and its own closing (EBADF, or a
+    # reused descriptor written to). So: let the request threads finish (they wake the loop through the
+    # trigger, which must stay open until then), then have the loop close every socket itself; with none
+    # left, run() returns.
+    server.task_dispatcher.shutdown()
+
+    def close_all() -> None:
+        for channel in list(server.active_channels.values()):
+            channel.close()
+        server.close()
+    server.trigger.pull_trigger(close_all)
 
 
 def serve_socket(bolt_app: Any, *, app_token: str, api_url: str) -> None:
