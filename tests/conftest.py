@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import HealthCheck, settings
 
 from bot.content import load_content
 from bot.domain.guidance import GuidanceEngine
@@ -12,6 +15,16 @@ from handlers.services import Services
 from testkit.fake_slack import FakeSlack
 from testkit.fakes import FakeClock, RecordingNotifier
 from testkit.slack_harness import BOT_TOKEN, SlackBot
+
+# Generated tests run the same examples on every run and machine (derandomized: drawn from a seed of each test's
+# own source, no example database), a few dozen each, with no deadline or speed check, which a loaded 2-core CI
+# runner would fail: CI cannot go red on an example nobody has seen, and whatever fails, anyone can replay.
+# HYPOTHESIS_PROFILE=thorough searches afresh (random, 1,000 examples each, failures kept in .hypothesis/).
+settings.register_profile("default", derandomize=True, max_examples=40, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=1000, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 LEAD = Actor(id="console:lee", name="Lee Harper")
 BACKUP = Actor(id="console:bea", name="Bea Moss")
