@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 from bot.app import open_store, running
-from bot.config import recipient_warnings
+from bot.config import all_problems, load_config, recipient_warnings
+from bot.content import load_content
 from bot.console.app import ConsoleBot
-from bot.domain.errors import StaffSafeError
+from bot.domain.errors import ConfigError, ContentError, StaffSafeError
+from bot.slack.checks import slack_problems, uses_slack
 from bot.domain.org import Actor
 from bot.domain.platform import CONSOLE, local_id, qualified_id
 from handlers.outbox_state import waiting_by_platform, waiting_words
@@ -31,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate app.yaml, content/ and the data folder, then exit")
     check.add_argument("--repair", action="store_true",
                        help="first move a damaged journal tail aside and list what it held")
+    check.add_argument("--socket", action="store_true", help="check the settings Socket Mode needs, as serve --socket")
     serve = sub.add_parser("serve", help="run the Slack bot (HTTP on /slack/events, or --socket)")
     serve.add_argument("--port", type=int, help="port to listen on (default: $PORT or 3000)")
     serve.add_argument("--host", help="address to listen on (default: $HOST or 127.0.0.1)")
@@ -126,6 +129,9 @@ def run_check(settings: Settings, args: argparse.Namespace) -> int:
 
         for line in repair_data_folder(settings.data_dir, load_keys(settings), now=datetime.now(timezone.utc)):
             print(line)
+    problems = start_problems(settings, socket_mode=args.socket, token=True)
+    if problems:
+        raise ConfigError(all_problems(problems))
     with running(settings) as (services, config):
         print(f"OK: {config.organisation.name}, {len(config.organisation.leads)} lead(s), "
               f"{len(services.store.open_reports())} open report(s).")
@@ -137,15 +143,46 @@ def run_check(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def start_problems(settings: Settings, *, socket_mode: bool, slack: bool = False, token: bool = False) -> list[str]:
+    """Everything a start would stop at, all at once: app.yaml, content/, and each configured platform's settings.
+
+    `slack`: serving Slack, so its settings are checked even if app.yaml does not mention it;
+    `token`: also ask Slack whether the bot token works (serve asks once the app is built).
+    """
+    problems = []
+    try:
+        config = load_config(settings.config_path)
+    except ConfigError as error:
+        problems.append(str(error))
+        config = None
+    try:
+        load_content()
+    except ContentError as error:
+        problems.append(str(error))
+    if config is not None and (slack or uses_slack(config)):
+        slack_settings = slack_problems(settings, config, socket_mode=socket_mode)
+        problems += slack_settings
+        if token and not slack_settings:
+            from slack_sdk import WebClient
+
+            from bot.slack.checks import check_token
+            try:
+                check_token(WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=5))
+            except ConfigError as error:
+                problems.append(str(error))
+    return problems
+
+
 def run_serve(settings: Settings, args: argparse.Namespace) -> int:
     """Serve the Slack bot until stopped; settings are checked before anything starts."""
     from bot.app import build_slack
-    from bot.config import load_config
-    from bot.slack.checks import check_slack_settings, check_token
+    from bot.slack.checks import check_token
     from bot.slack.serve import serve_http, serve_socket
 
     logging.getLogger().setLevel(logging.INFO)
-    check_slack_settings(settings, load_config(settings.config_path), socket_mode=args.socket)
+    problems = start_problems(settings, socket_mode=args.socket, slack=True)
+    if problems:
+        raise ConfigError(all_problems(problems))
     with running(settings) as (services, config):
         for warning in recipient_warnings(config):
             logging.getLogger("staffsafe").warning("%s", warning)

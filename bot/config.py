@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 
@@ -17,6 +20,8 @@ from bot.domain.platform import CONSOLE, platform_of
 from bot.domain.policy import Policy
 from bot.domain.reminder import DEFAULT_TIME_ZONE, ROTATION, Frequency, Schedule
 from bot.domain.schedule import DAY_NAMES, parse_time, schedule_errors
+
+T = TypeVar("T")
 
 PLATFORMS = ("console", "slack", "teams")
 COMMANDS = ("report", "myreports", "hotlines", "takedown", "staysafe", "help", "reminders")
@@ -76,36 +81,83 @@ def load_config(path: Path) -> AppConfig:
 
 
 def parse_config(raw: object, *, where: str = "app.yaml") -> AppConfig:
-    """Validate a parsed app.yaml document."""
+    """Validate a parsed app.yaml document; ConfigError lists every problem found, not only the first."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping of settings")
+    problems: list[str] = []
+
+    def checked(step: Callable[[], T], default: T) -> T:
+        """One setting's value, or its default with the problem noted (so the rest are checked too)."""
+        try:
+            return step()
+        except ConfigError as error:
+            problems.append(str(error))
+            return default
+
     unknown = set(raw) - {"organisation", "leads", "backup_leads", "admins", "lead_channel", "commands",
                           "escalation", "retention", "reminder_grace_minutes", "reminders"}
-    if unknown:
-        raise ConfigError(f"{where}: unknown setting {sorted(unknown)[0]!r}")
+    problems += [f"{where}: unknown setting {key!r}" for key in sorted(map(str, unknown))]
     name = raw.get("organisation")
     if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"{where}: 'organisation' must be the organisation's name")
+        problems.append(f"{where}: 'organisation' must be the organisation's name")
     names: dict[str, str] = {}
-    leads = _people(raw, "leads", where, names)
-    if not leads:
-        raise ConfigError(f"{where}: 'leads' must name at least one designated lead")
-    backup = _people(raw, "backup_leads", where, names)
-    admins = _people(raw, "admins", where, names)
-    lead_channel = _platform_map(raw.get("lead_channel") or {}, "lead_channel", where)
+    none: frozenset[str] = frozenset()
+    leads = checked(lambda: _people(raw, "leads", where, names), none)
+    if not leads and not any(p.startswith(f"{where}: leads") for p in problems):
+        problems.append(f"{where}: 'leads' must name at least one designated lead")
+    backup = checked(lambda: _people(raw, "backup_leads", where, names), none)
+    admins = checked(lambda: _people(raw, "admins", where, names), none)
+    lead_channel = checked(lambda: _lead_channel(raw.get("lead_channel") or {}, where), {})
     # The console's leads see its leads' pane: it needs no channel id.
     console = {"console"} if any(platform_of(lead) == CONSOLE for lead in leads | backup) else set()
-    return AppConfig(
-        organisation=Organisation(name=name.strip(), leads=leads, backup_leads=backup, admins=admins, names=names,
-                                  lead_platforms=frozenset(lead_channel) | console),
-        commands=_commands(raw.get("commands") or {}, where),
+    config = AppConfig(
+        organisation=Organisation(name=str(name or "").strip(), leads=leads, backup_leads=backup, admins=admins,
+                                  names=names, lead_platforms=frozenset(lead_channel) | console),
+        commands=checked(lambda: _commands(raw.get("commands") or {}, where), {key: key for key in COMMANDS}),
         lead_channel=lead_channel,
-        escalation_hours=_number(raw, "escalation", "window_hours", 24, where),
-        working_hours=_working_hours(raw.get("escalation"), where),
-        retention_days=int(_number(raw, "retention", "days", 365, where)),
-        reminder_grace_minutes=_positive(raw.get("reminder_grace_minutes", 120), "reminder_grace_minutes", where),
-        reminders=_reminders(raw.get("reminders") or [], where),
+        escalation_hours=checked(lambda: _number(raw, "escalation", "window_hours", 24, where), 24.0),
+        working_hours=checked(lambda: _working_hours(raw.get("escalation"), where), None),
+        retention_days=int(checked(lambda: _number(raw, "retention", "days", 365, where), 365.0)),
+        reminder_grace_minutes=checked(lambda: _positive(raw.get("reminder_grace_minutes", 120),
+                                                         "reminder_grace_minutes", where), 120.0),
+        reminders=checked(lambda: _reminders(raw.get("reminders") or [], where), ()),
     )
+    if problems:
+        raise ConfigError(all_problems(problems))
+    return config
+
+
+def all_problems(problems: list[str]) -> str:
+    """One message for one problem; a numbered list for several, so each can be fixed in one go."""
+    if len(problems) == 1:
+        return problems[0]
+    return f"{len(problems)} problems:\n" + "\n".join(f"  {n}. {p}" for n, p in enumerate(problems, 1))
+
+
+# What an id looks like on each platform, so an id for one is never sent to another.
+ID_SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
+    "slack": (re.compile(r"[UW][A-Z0-9]+"), "a Slack user id, like U0123ABCD"),
+    "console": (re.compile(r"[a-z0-9][a-z0-9._-]*"), "a console user name in lower case, like lee"),
+}
+CHANNEL_SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
+    "slack": (re.compile(r"[CG][A-Z0-9]+"), "a Slack channel id, like C0123ABCD"),
+    "console": (re.compile(r"[a-z0-9][a-z0-9._-]*"), "a console channel name in lower case, like staffroom"),
+}
+
+
+def _shape(shapes: dict[str, tuple[re.Pattern[str], str]], platform: str, value: str, setting: str,
+           where: str) -> str:
+    """The id, if it has its platform's shape; else ConfigError saying what it should look like."""
+    shape = shapes.get(platform)
+    if shape is not None and not shape[0].fullmatch(value):
+        raise ConfigError(f"{where}: {setting}: {value[:40]!r} is not {shape[1]}")
+    return value
+
+
+def _lead_channel(value: object, where: str) -> dict[str, str]:
+    channels = _platform_map(value, "lead_channel", where)
+    return {platform: _shape(CHANNEL_SHAPES, platform, str(channel).strip(), f"lead_channel.{platform}", where)
+            for platform, channel in channels.items()}
 
 
 def _people(raw: dict, key: str, where: str, names: dict[str, str]) -> frozenset[str]:
@@ -121,7 +173,7 @@ def _people(raw: dict, key: str, where: str, names: dict[str, str]) -> frozenset
                 person_id, display = person, ""
             if not isinstance(person_id, str) or not person_id.strip():
                 raise ConfigError(f"{where}: {setting}: needs an 'id' (the person's {platform} user id)")
-            qualified = f"{platform}:{person_id.strip()}"
+            qualified = f"{platform}:{_shape(ID_SHAPES, platform, person_id.strip(), setting, where)}"
             ids.add(qualified)
             if display:
                 names[qualified] = str(display)
@@ -283,7 +335,8 @@ def _channels(value: object, setting: str, where: str) -> tuple[str, ...]:
     channels = []
     for platform, ids in by_platform.items():
         for index, channel in enumerate(ids):
-            channels.append(f"{platform}:{_text(channel, f'{setting}.{platform}[{index}]', where)}")
+            place = f"{setting}.{platform}[{index}]"
+            channels.append(f"{platform}:{_shape(CHANNEL_SHAPES, platform, _text(channel, place, where), place, where)}")
     if not channels:
         raise ConfigError(f"{where}: {setting}: name at least one channel, e.g. {{slack: [C0123ABCD]}}")
     return tuple(dict.fromkeys(channels))

@@ -52,3 +52,15 @@ def test_check_warns_when_a_report_could_reach_nobody(tmp_path):
     assert done.returncode == 0
     assert "Warning: a report about Lee Harper (console:lee) would reach nobody" in done.stdout
     assert "Warning" not in staffsafe("check", data_dir=tmp_path / "data2").stdout  # lee has a backup lead
+
+
+def test_check_runs_the_starts_checks_for_the_configured_platforms_and_lists_every_problem(tmp_path):
+    config = tmp_path / "app.yaml"
+    config.write_text("organisation: Example\nleads: {slack: [{id: U0LEAD, name: Lee Harper}], console: [bea]}\n")
+    done = staffsafe("check", data_dir=tmp_path / "data", config=config)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    for problem in ("3 problems", "SLACK_BOT_TOKEN is not set", "SLACK_SIGNING_SECRET is not set",
+                    "lead_channel.slack is not set"):
+        assert problem in done.stderr
+    socket = staffsafe("check", "--socket", data_dir=tmp_path / "data", config=config)
+    assert "SLACK_APP_TOKEN is not set" in socket.stderr and "SIGNING_SECRET" not in socket.stderr

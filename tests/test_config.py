@@ -151,3 +151,26 @@ def test_an_unquoted_time_asks_for_quotes():
 def test_reminder_and_working_hours_mistakes_name_the_setting(change, named):
     with pytest.raises(ConfigError, match="^app.yaml: " + re.escape(named)):
         parse_config(BASE | change)
+
+
+def test_every_problem_is_listed_at_once():
+    with pytest.raises(ConfigError) as raised:
+        parse_config({"organisation": " ", "colour": "red", "leads": {"slack": ["lee"]},
+                      "lead_channel": {"slack": "leads"}, "retention": {"days": -1}})
+    message = str(raised.value)
+    assert message.startswith("5 problems:")
+    for part in ("unknown setting 'colour'", "'organisation'", "leads.slack[0]: 'lee' is not a Slack user id",
+                 "lead_channel.slack: 'leads' is not a Slack channel id", "retention.days"):
+        assert part in message
+
+
+@pytest.mark.parametrize("raw, named", [
+    ({"leads": {"slack": ["lee"]}}, "leads.slack[0]: 'lee' is not a Slack user id"),
+    ({"leads": {"console": ["Lee Harper"]}}, "leads.console[0]: 'Lee Harper' is not a console user name"),
+    ({"leads": {"console": ["lee"]}, "admins": {"slack": ["ada"]}}, "admins.slack[0]: 'ada' is not a Slack user id"),
+    ({"leads": {"console": ["lee"]}, "reminders": [{"name": "x", "channels": {"slack": ["general"]}, "every": "daily"}]},
+     "reminders[0].channels.slack[0]: 'general' is not a Slack channel id"),
+])
+def test_ids_must_have_their_platforms_shape(raw, named):
+    with pytest.raises(ConfigError, match=re.escape(named)):
+        parse_config({"organisation": "Trust", **raw})

@@ -54,6 +54,14 @@ def test_missing_or_wrong_settings_stop_the_start_naming_the_setting(tmp_path, m
     assert done.returncode == 2 and named in done.stderr and "Traceback" not in done.stderr
 
 
+def test_serve_reports_every_problem_in_one_go(tmp_path):
+    env = environment(tmp_path, SLACK_BOT_TOKEN="xoxp-user-token", SLACK_SIGNING_SECRET="", PORT="0")
+    done = run("serve", env=env)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    for named in ("3 problems", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "PORT"):
+        assert named in done.stderr
+
+
 def test_socket_mode_needs_an_app_token(tmp_path):
     env = environment(tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN)
     done = run("serve", "--socket", env=env)
@@ -177,5 +185,5 @@ def test_socket_mode_serves_commands_and_stores_reports(tmp_path):
             socket_mode.close()
     assert server.returncode == 0, stderr
     assert "connected to Slack over Socket Mode" in stderr
-    reopened = run("check", env=env)
+    reopened = run("check", "--socket", env=env)
     assert "1 open report(s)" in reopened.stdout
