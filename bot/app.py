@@ -21,7 +21,7 @@ from bot.domain.ports import Clock, Notifiers, Store, SystemClock
 from bot.pacing import Pacer
 from bot.settings import Settings
 from bot.slack.directory import SlackDirectory
-from bot.slack.http import SlackHttpApp
+from bot.slack.http import SlackHttpApp, Workspace
 from bot.slack.listeners import SlackListeners
 from bot.slack.transport import SlackTransport, log_error
 from bot.slack.logs import library_logger, quiet_slack_libraries
@@ -129,7 +129,8 @@ def build_slack(services: Services, config: AppConfig, settings: Settings, *,
     # Socket Mode needs no signing secret and serves no HTTP; the verifier only refuses an empty one.
     http = SlackHttpApp(app=bolt, signing_secret=settings.slack_signing_secret or "socket-mode",
                         healthy=lambda: worker.alive and scheduler.alive and services.store.healthy,
-                        clock=signature_clock, detail=lambda: _health_detail(services, notifiers))
+                        clock=signature_clock, detail=lambda: _health_detail(services, notifiers),
+                        workspace=Workspace(team_id=settings.slack_team_id, app_id=settings.slack_app_id))
     return SlackRuntime(bolt=bolt, http=http, worker=worker, scheduler=scheduler, services=services)
 
 

@@ -187,7 +187,7 @@ def run_serve(settings: Settings, args: argparse.Namespace) -> int:
         for warning in recipient_warnings(config):
             logging.getLogger("staffsafe").warning("%s", warning)
         runtime = build_slack(services, config, settings)
-        check_token(runtime.bolt.client)
+        runtime.http.workspace.team_id = runtime.http.workspace.team_id or check_token(runtime.bolt.client)
         runtime.start()
         try:
             if args.socket:

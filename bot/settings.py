@@ -20,6 +20,8 @@ class Settings:
     slack_bot_token: str = ""  # SLACK_BOT_TOKEN, xoxb-...
     slack_signing_secret: str = ""  # SLACK_SIGNING_SECRET
     slack_app_token: str = ""  # SLACK_APP_TOKEN, xapp-..., for Socket Mode
+    slack_team_id: str = ""  # SLACK_TEAM_ID: the installed workspace (else learnt from auth.test at start)
+    slack_app_id: str = ""  # SLACK_APP_ID: the app's id, to refuse requests meant for another app
     slack_api_url: str = "https://slack.com/api/"  # SLACK_API_URL: GovSlack, or a local fake in tests
     host: str = "127.0.0.1"  # HOST: listen on loopback unless told otherwise
     port: int = 3000  # PORT
@@ -36,6 +38,8 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) ->
         slack_bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
         slack_app_token=env.get("SLACK_APP_TOKEN", "").strip(),
+        slack_team_id=env.get("SLACK_TEAM_ID", "").strip(),
+        slack_app_id=env.get("SLACK_APP_ID", "").strip(),
         slack_api_url=_api_url(env.get("SLACK_API_URL", "")),
         host=env.get("HOST", "").strip() or "127.0.0.1",
         port=_port(env.get("PORT", "")),

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode
@@ -85,7 +86,7 @@ def test_a_token_slack_refuses_stops_the_start(tmp_path):
 
 def test_serve_answers_on_loopback_and_stops_cleanly_on_sigterm(tmp_path):
     port = free_port()
-    with FakeSlack(token=BOT_TOKEN) as slack:
+    with FakeSlack(token=BOT_TOKEN, team_id="T0TEAM") as slack:
         env = environment(tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
                           SLACK_API_URL=slack.api_url, PORT=str(port))
         server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=ROOT,
@@ -93,21 +94,27 @@ def test_serve_answers_on_loopback_and_stops_cleanly_on_sigterm(tmp_path):
         try:
             health = _wait_for_health(port)
             assert health == {"ok": True}
-            body = urlencode({"command": "/hotlines", "text": "ee", "user_id": "U0STAFF01", "user_name": "sam",
-                              "team_id": "T0TEAM", "channel_id": "C0GENERAL", "trigger_id": "t",
-                              "response_url": slack.response_url("serve")})
-            now = int(time.time())
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/slack/events", data=body.encode(), headers={
-                "X-Slack-Request-Timestamp": str(now), "X-Slack-Signature": sign(body, now),
-                "Content-Type": "application/x-www-form-urlencoded"})
-            with urllib.request.urlopen(request, timeout=10) as response:
+            def hotlines(team_id: str) -> urllib.request.Request:
+                body = urlencode({"command": "/hotlines", "text": "ee", "user_id": "U0STAFF01", "user_name": "sam",
+                                  "team_id": team_id, "channel_id": "C0GENERAL", "trigger_id": "t",
+                                  "response_url": slack.response_url("serve")})
+                now = int(time.time())
+                return urllib.request.Request(f"http://127.0.0.1:{port}/slack/events", data=body.encode(), headers={
+                    "X-Slack-Request-Timestamp": str(now), "X-Slack-Signature": sign(body, now),
+                    "Content-Type": "application/x-www-form-urlencoded"})
+            with urllib.request.urlopen(hotlines("T0TEAM"), timeout=10) as response:
                 answer = json.loads(response.read())
             assert answer["response_type"] == "ephemeral" and "EE" in json.dumps(answer["blocks"])
+            # Signed with the same secret, but from a workspace auth.test did not name: refused.
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(hotlines("T0ELSEWHERE"), timeout=10)
+            assert refused.value.code == 403
         finally:
             server.send_signal(signal.SIGTERM)
             _, stderr = server.communicate(timeout=20)
     assert server.returncode == 0
     assert "listening on http://127.0.0.1:" in stderr and "Traceback" not in stderr
+    assert "refused a request (403): signed, but from another workspace or app" in stderr
 
 
 def test_serve_warns_at_start_when_a_report_could_reach_nobody(tmp_path):

@@ -58,10 +58,14 @@ def uses_slack(config: AppConfig) -> bool:
         platform_of(person) == SLACK for person in org.leads | org.backup_leads | org.admins)
 
 
-def check_token(client: WebClient) -> None:
-    """Ask Slack whether the bot token works; a refusal stops the start, an outage does not."""
+def check_token(client: WebClient) -> str:
+    """Ask Slack whether the bot token works; a refusal stops the start, an outage does not.
+
+    Returns the installed workspace's team id ("" if Slack did not say, or for an Enterprise Grid
+    install, which serves many workspaces), so requests from any other workspace can be refused.
+    """
     try:
-        client.auth_test()
+        answer = client.auth_test()
     except SlackApiError as error:
         code = error.response.get("error", "") if isinstance(error.response.data, dict) else ""
         if code in ("invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"):
@@ -70,3 +74,8 @@ def check_token(client: WebClient) -> None:
     except OSError:
         # Slack unreachable: start anyway; reports are stored and the outbox delivers when it is back.
         logging.getLogger(__name__).warning("Slack is unreachable; starting anyway")
+    else:
+        team_id = answer.get("team_id")
+        if isinstance(team_id, str) and not answer.get("is_enterprise_install"):
+            return team_id
+    return ""

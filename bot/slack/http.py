@@ -1,39 +1,88 @@
-"""The HTTP front door: `POST /slack/events` (signature checked here, then Bolt) and `GET /healthz`.
+"""The HTTP front door: `POST /slack/events` (signature and shape checked here, then Bolt) and `GET /healthz`.
 
-Signatures are verified before Bolt sees a request, with slack_sdk's verifier (HMAC-SHA256 over
-`v0:timestamp:body`, five-minute window). A rejected request gets 401 and is never parsed, stored
-or logged: Bolt's own check would log the rejected body at INFO, so it is switched off.
+Signatures are verified before Bolt sees a request (HMAC-SHA256 over `v0:timestamp:body`, five-minute
+window), on the raw bytes and with strict header formats, so no header or body can make the check
+itself fail. A rejected request gets 401 and is never parsed, stored or logged beyond one rate-limited
+line: Bolt's own check would log the rejected body at INFO, so it is switched off. A signed request
+whose payload this app cannot read gets 400, one from another workspace 403, and neither reaches Bolt.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
+import re
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol
 
 from slack_bolt import App, BoltRequest
-from slack_sdk.signature import Clock, SignatureVerifier
+
+from bot.incidents import log_incident
+from bot.rejections import RejectionLog
+from bot.slack.payloads import Body, Malformed, parse_payload, workspace_of
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 MAX_BODY = 1024 * 1024  # Slack's payloads are far smaller; anything bigger is not from Slack
+MAX_AGE = 300  # seconds: Slack's own window for a signed request
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits only; a duplicated header arrives joined by ", "
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+SEEN_EVENTS = 10_000  # event ids remembered, to answer Slack's retries without handling them again
 
 StartResponse = Callable[..., Any]
+
+
+class Clock(Protocol):
+    """The time in seconds (slack_sdk's signature Clock fits)."""
+
+    def now(self) -> float:
+        """Seconds since the epoch."""
+        ...
+
+
+class _SystemClock:
+    def now(self) -> float:
+        return time.time()
+
+
+@dataclass(kw_only=True)
+class Workspace:
+    """The installed workspace and app; "" accepts any (learnt from auth.test at start, or set in settings)."""
+
+    team_id: str = ""
+    app_id: str = ""
+
+    def refuses(self, body: Body) -> bool:
+        """Whether a payload says it comes from another workspace or app."""
+        team_id, app_id = workspace_of(body)
+        return bool((self.team_id and team_id and team_id != self.team_id)
+                    or (self.app_id and app_id and app_id != self.app_id))
 
 
 class SlackHttpApp:
     """A WSGI application for a production server (waitress)."""
 
     def __init__(self, *, app: App, signing_secret: str, healthy: Callable[[], bool] = lambda: True,
-                 clock: Clock | None = None, detail: Callable[[], dict[str, Any]] = dict) -> None:
+                 clock: Clock | None = None, detail: Callable[[], dict[str, Any]] = dict,
+                 workspace: Workspace | None = None, rejections: RejectionLog | None = None) -> None:
         self._app = app
-        self._verifier = SignatureVerifier(signing_secret, clock=clock or Clock())
+        self._secret = signing_secret.encode()
+        self._clock = clock or _SystemClock()
         self._healthy = healthy
         self._detail = detail  # ids and counts only: the health check is not authenticated
+        self.workspace = workspace or Workspace()
+        self._rejections = rejections or RejectionLog(logger=log)
+        self._seen_events: OrderedDict[str, None] = OrderedDict()
+        self._seen_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Route one request."""
@@ -47,21 +96,64 @@ class SlackHttpApp:
             return _respond(start_response, 405, {"error": "method not allowed"})
         body = _read_body(environ)
         if body is None:
-            return _respond(start_response, 413, {"error": "request too large"})
+            return self._refuse(start_response, 413, "request too large or of unknown length")
         headers = _headers(environ)
-        timestamp = headers.get("x-slack-request-timestamp", "")
-        signature = headers.get("x-slack-signature", "")
-        if not self._verifier.is_valid(body=body, timestamp=timestamp, signature=signature):
-            log.warning("rejected a request with a missing, wrong or stale Slack signature")
-            return _respond(start_response, 401, {"error": "invalid request"})
-        response = self._app.dispatch(BoltRequest(
-            body=body.decode("utf-8", errors="replace"), query=environ.get("QUERY_STRING", ""),
-            headers={name: [value] for name, value in headers.items()},
-        ))
+        if not self._signed(body, headers):
+            return self._refuse(start_response, 401, "missing, malformed, wrong or stale Slack signature")
+        try:
+            text = body.decode("utf-8")
+            payload = parse_payload(text, headers.get("content-type"))
+        except UnicodeDecodeError:
+            return self._refuse(start_response, 400, "a signed body that is not UTF-8")
+        except Malformed as problem:
+            return self._refuse(start_response, 400, f"signed, but {problem}")
+        if self.workspace.refuses(payload):
+            return self._refuse(start_response, 403, "signed, but from another workspace or app")
+        if self._handled_before(payload, headers):
+            return _respond(start_response, 200, {})  # Slack's retry of an event already handled
+        return self._dispatch(start_response, text, environ.get("QUERY_STRING", ""), headers)
+
+    def _dispatch(self, start_response: StartResponse, text: str, query: str,
+                  headers: dict[str, str]) -> Iterable[bytes]:
+        try:
+            response = self._app.dispatch(BoltRequest(
+                body=text, query=query, headers={name: [value] for name, value in headers.items()}))
+        except Exception as error:  # noqa: BLE001 - a payload Bolt could not read: ours to refuse, not a 500
+            log_incident(log, "reading a signed Slack request", error)
+            return _respond(start_response, 400, {"error": "invalid request"})
+        if response.status == 404:  # no listener for this callback or action id
+            return self._refuse(start_response, 400, "signed, but for a form, button or command this app does not have")
         out_headers = [(name, value) for name, values in response.headers.items() for value in values]
         payload = response.body.encode("utf-8") if isinstance(response.body, str) else bytes(response.body or b"")
         start_response(_status_line(response.status), out_headers)
         return [payload]
+
+    def _signed(self, body: bytes, headers: dict[str, str]) -> bool:
+        """Whether Slack signed this body within the last five minutes; never raises."""
+        timestamp = headers.get("x-slack-request-timestamp", "")
+        signature = headers.get("x-slack-signature", "")
+        if not (_TIMESTAMP.fullmatch(timestamp) and _SIGNATURE.fullmatch(signature)):
+            return False
+        if abs(self._clock.now() - int(timestamp)) > MAX_AGE:
+            return False
+        expected = hmac.new(self._secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(f"v0={expected}", signature)
+
+    def _handled_before(self, payload: Body, headers: dict[str, str]) -> bool:
+        """Whether this is Slack retrying an event (X-Slack-Retry-Num) that was already handled here."""
+        event_id = payload.get("event_id") if payload.get("type") == "event_callback" else None
+        if not isinstance(event_id, str) or not event_id:
+            return False
+        with self._seen_lock:
+            seen = event_id in self._seen_events
+            self._seen_events[event_id] = None
+            while len(self._seen_events) > SEEN_EVENTS:
+                self._seen_events.popitem(last=False)
+        return seen and bool(headers.get("x-slack-retry-num"))
+
+    def _refuse(self, start_response: StartResponse, status: int, why: str) -> list[bytes]:
+        self._rejections.refused(status, why)
+        return _respond(start_response, status, {"error": HTTPStatus(status).phrase.lower()})
 
 
 def _read_body(environ: dict[str, Any]) -> bytes | None:
