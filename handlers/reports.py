@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.domain.errors import NotFound
+import hashlib
+
+from bot.domain.errors import Conflict, NotFound
 from bot.domain.org import Actor
 from bot.domain.report import (
     AuditEvent,
@@ -35,15 +37,24 @@ def _limits(services: Services, actor: Actor | None) -> Capabilities:
     return services.capabilities_on(platform_of(actor.id)) if actor else STRICTEST
 
 
-def submit_report(services: Services, actor: Actor, answers: Answers, *, form: Form | None = None) -> FormResult:
-    """Check the answers (to `form`, if the caller built it already); store the report with its routing first."""
+def submit_report(services: Services, actor: Actor, answers: Answers, *, form: Form | None = None,
+                  submission: str = "") -> FormResult:
+    """Check the answers (to `form`, if the caller built it already); store the report with its routing first.
+
+    `submission` identifies one submission on its platform (opaque here): the same submission sent
+    again, a retry or a replay, stores nothing more and gets the first one's receipt.
+    """
+    report_id = _report_id(actor, submission)
+    earlier = _submitted_before(services, actor, report_id)
+    if earlier is not None:
+        return earlier
     now = services.clock.now()
     form = form or report_form(services.content, _limits(services, actor))
     parsed, errors = parse_report(form, answers, today=now.date())
     if parsed is None:
         return FormResult(errors=errors)
     report = Report(
-        id=new_id(),
+        id=report_id,
         reference=new_reference(),
         reporter_id=actor.id,
         reporter_name=actor.name,
@@ -66,21 +77,47 @@ def submit_report(services: Services, actor: Actor, answers: Answers, *, form: F
     # A report no configured person may see (it is about the only lead) is kept, and an admin is told
     # that one is waiting, without any detail; the reporter is told at once where else to go.
     notices = lead_alerts(services, report) if reachable else waiting_notices(services.org, report, now)
-    services.store.commit(
-        Changes(
-            reports=(report,),
-            outbox=(
-                *notices,
-                to_reporter(report, Delivery.RECEIPT, now),
-                *(to_reporter(report, Delivery.EVIDENCE, now, file_ref=file_ref) for file_ref in parsed.files),
-            ),
-            audit=(audit(report, actor, "report.submit", now, detail="" if reachable else "no recipient"),),
+    try:
+        services.store.commit(
+            Changes(
+                reports=(report,),
+                outbox=(
+                    *notices,
+                    to_reporter(report, Delivery.RECEIPT, now),
+                    *(to_reporter(report, Delivery.EVIDENCE, now, file_ref=file_ref) for file_ref in parsed.files),
+                ),
+                audit=(audit(report, actor, "report.submit", now, detail="" if reachable else "no recipient"),),
+            )
         )
-    )
+    except Conflict:
+        # The same submission, arriving at the same moment on another thread or instance, was stored first.
+        earlier = _submitted_before(services, actor, report_id)
+        if earlier is None:
+            raise
+        return earlier
+    return _receipt(services, report)
+
+
+def _report_id(actor: Actor, submission: str) -> str:
+    """A new id, or for an identified submission one derived from it (with the submitter, so no one
+    else's replay can reach it): storing that report again is a Conflict, however many instances run."""
+    if not submission:
+        return new_id()
+    return hashlib.sha256(f"report-submission\0{actor.id}\0{submission}".encode()).hexdigest()[:32]
+
+
+def _submitted_before(services: Services, actor: Actor, report_id: str) -> FormResult | None:
+    stored = services.store.report(report_id)
+    return _receipt(services, stored) if stored is not None and stored.reporter_id == actor.id else None
+
+
+def _receipt(services: Services, report: Report) -> FormResult:
+    """What the reporter is told once their report is stored (the same again for a repeated submission)."""
     saved = f"Your report **{report.reference}** is saved. I am sending you a private message with your next steps."
-    if reachable:
+    if has_recipient(services.org, report):
         return FormResult(reply=Reply.say(saved))
-    return FormResult(reply=Reply.say(f"{saved}\n\n{no_reader_text(services.content, admins_told=bool(notices))}"))
+    admins_told = bool(waiting_notices(services.org, report, report.created_at))
+    return FormResult(reply=Reply.say(f"{saved}\n\n{no_reader_text(services.content, admins_told=admins_told)}"))
 
 
 def lead_alerts(services: Services, report: Report) -> tuple[OutboxItem, ...]:

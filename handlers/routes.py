@@ -30,6 +30,9 @@ from handlers.reminder_form import reminder_form
 from handlers.services import Services
 
 Context = Mapping[str, str]
+# The context key of a submission's identity on its platform (retries and replays carry the same one),
+# set by the adapter over whatever the form's context holds; absent where a platform has none.
+SUBMISSION = "submission"
 ReadAnswers = Callable[[Form], Answers]
 Open = Callable[[Services, Actor, Context], Form | Reply]
 Submit = Callable[[Services, Actor, Context, ReadAnswers], FormResult]
@@ -89,7 +92,7 @@ def _reply_to_leads(services: Services, actor: Actor, context: Context, read: Re
 
 def _submit_report(services: Services, actor: Actor, context: Context, read: ReadAnswers) -> FormResult:
     form = reports.open_report_form(services, actor)
-    return reports.submit_report(services, actor, read(form), form=form)
+    return reports.submit_report(services, actor, read(form), form=form, submission=context.get(SUBMISSION, ""))
 
 
 def _open_takedown(services: Services, actor: Actor, context: Context) -> Form | Reply:

@@ -19,14 +19,14 @@ from bot.domain.report_form import FORM_ID
 from bot.domain.ui import Field, FieldKind, Form, FormResult, Reply
 from bot.slack.blocks import escape, render_home, render_reply
 from bot.slack.forms import answers_from_state, field_errors, form_context, render_modal
-from bot.slack.payloads import Body, ack_only, actor_of, button_value
+from bot.slack.payloads import Body, ack_only, actor_of, button_value, submission_key
 from bot.slack.reminder_listeners import reminder_presenters
 from bot.slack.submissions import view_state
 from bot.slack.transport import LETTER, Present, SlackTransport, friendly
 from bot.slack.views import card_modal, done_modal, open_or_push
 from handlers import home
 from handlers.actions import Action
-from handlers.routes import COMMANDS, FORMS_ONLY, ROUTES, Route, button_context, command_context
+from handlers.routes import COMMANDS, FORMS_ONLY, ROUTES, SUBMISSION, Route, button_context, command_context
 from handlers.services import Services
 
 # Buttons whose answer is told where the button was (ephemerally) rather than shown in a modal.
@@ -127,7 +127,9 @@ class SlackListeners:
     def _submitted(self, route: Route, body: Body) -> FormResult:
         view = body.get("view") or {}
         assert route.submit is not None
-        return route.submit(self.services, actor_of(body), form_context(view),
+        # The submission's identity comes from Slack (view id and hash), never from the form's own context.
+        context = form_context(view) | {SUBMISSION: submission_key(view)}
+        return route.submit(self.services, actor_of(body), context,
                             lambda form: answers_from_state(form, view_state(view)))
 
     def _takedown_submit(self, ack: Callable[..., None], body: Body, context: BoltContext) -> None:

@@ -1,0 +1,73 @@
+"""A submission Slack retries, or a signed request replayed within its five minutes, is handled once."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from urllib.parse import urlencode
+
+from handlers import reports
+from tests.builders import report_answers
+from tests.conftest import OTHER, STAFF
+from tests.slack_harness import LEAD_CHANNEL, Answer, posts_to, report_state, sign, wait_until
+
+
+def _submission(bot, view_hash: str = "1700000000.abc") -> str:
+    """A signed report-form submission's body, as Slack sends it (with the view's id and hash)."""
+    assert bot.command("report").status == 200
+    view = bot.opened_view("report.form") | {"id": "V0REPORT1", "hash": view_hash, "state": {"values": report_state()}}
+    return urlencode({"payload": json.dumps({
+        "type": "view_submission", "team": {"id": "T0TEAM"}, "api_app_id": "A0APP",
+        "user": {"id": "U0STAFF01", "username": "sam", "name": "sam", "team_id": "T0TEAM"}, "view": view,
+    })})
+
+
+def test_the_same_submission_twice_stores_one_report_sends_one_alert_and_the_same_receipt(bot, slack):
+    body = _submission(bot)
+    first, second = bot.post(body), bot.post(body)  # a replay: the very same signed request
+    assert first.status == second.status == 200
+    assert first.json() == second.json() and "is saved" in json.dumps(first.json())
+    assert len(bot.services.store.all_reports()) == 1
+    wait_until(lambda: posts_to(slack, LEAD_CHANNEL))
+    time.sleep(0.3)  # the worker has had time to send a second alert, had one been queued
+    assert len(posts_to(slack, LEAD_CHANNEL)) == 1
+
+
+def test_a_new_submission_of_the_form_is_a_new_report(bot):
+    bot.post(_submission(bot, "1700000000.aaa"))
+    bot.post(_submission(bot, "1700000001.bbb"))
+    assert len(bot.services.store.all_reports()) == 2
+
+
+def test_the_core_answers_a_repeated_submission_key_with_the_first_receipt(services):
+    first = reports.submit_report(services, STAFF, report_answers(), submission="k1")
+    again = reports.submit_report(services, STAFF, report_answers(), submission="k1")
+    assert first == again and len(services.store.all_reports()) == 1
+    # The key is the submitter's: someone else presenting it files their own report, and learns nothing.
+    other = reports.submit_report(services, OTHER, report_answers(), submission="k1")
+    assert other != first and len(services.store.all_reports()) == 2
+
+
+def test_slacks_retry_of_an_event_already_handled_is_acknowledged_and_not_handled_again(bot, slack):
+    body = json.dumps({"token": "legacy", "team_id": "T0TEAM", "api_app_id": "A0APP", "type": "event_callback",
+                       "event_id": "Ev0RETRY1", "event_time": int(time.time()),
+                       "event": {"type": "app_home_opened", "user": "U0STAFF01", "tab": "home"}})
+    assert _post(bot, body).status == 200
+    slack.wait_for("views.publish")
+    assert _post(bot, body, {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}).status == 200
+    time.sleep(0.3)
+    assert len(slack.calls("views.publish")) == 1
+
+
+def _post(bot, body: str, headers: dict[str, str] | None = None):
+    now = int(time.time())
+    request = urllib.request.Request(f"{bot.url}/slack/events", data=body.encode(), method="POST", headers={
+        "Content-Type": "application/json", "X-Slack-Request-Timestamp": str(now),
+        "X-Slack-Signature": sign(body, now), **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return Answer(response.status, response.read().decode())
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, error.read().decode())
