@@ -8,12 +8,13 @@ request was sent) it looks for the message first, so a retry never posts twice.
 from __future__ import annotations
 
 import logging
+import re
 from http.client import HTTPException
-from urllib.parse import urlsplit
-
 import requests
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from urllib3.util import parse_url
+from urllib3.exceptions import LocationParseError
 
 from bot.domain.ports import Destination, FetchedFile, PermanentFailure, RateLimited, TemporaryFailure, UncertainDelivery
 from bot.domain.platform import SLACK, Capabilities, local_id
@@ -35,6 +36,32 @@ SLACK_CAPABILITIES = Capabilities(private_reply_in_channel=True, history_lookup=
 def user_id(qualified: str) -> str:
     """A Slack user id from a platform-qualified id ("slack:U123" -> "U123")."""
     return local_id(qualified)
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+_SLACK_HOST = re.compile(r"([a-z0-9-]+\.)*slack\.com")
+
+
+def token_may_go_to(url: str, *, api_url: str) -> bool:
+    """Whether the bot token may be sent to this address: Slack's own https hosts, or the API's host.
+
+    The address comes from Slack's answer about a file, but is checked as if hostile, with the parser
+    the HTTP client (requests, through urllib3) will connect with: a checker that reads the host one
+    way and a client that reads it another would send the token elsewhere. Userinfo, backslashes,
+    whitespace and anything outside printable ASCII are refused outright.
+    """
+    if not url.isascii() or not url.isprintable() or any(ch in url for ch in "\\ \t"):
+        return False
+    try:
+        parts, api = parse_url(url), parse_url(api_url)
+    except LocationParseError:
+        return False
+    if parts.auth is not None or not parts.host or parts.scheme not in _DEFAULT_PORTS:
+        return False
+    where = (parts.scheme, parts.host, parts.port or _DEFAULT_PORTS[parts.scheme])
+    if api.host and where == (api.scheme, api.host, api.port or _DEFAULT_PORTS.get(api.scheme or "")):
+        return True  # GovSlack, or a local fake in tests
+    return where[0] == "https" and where[2] == 443 and bool(_SLACK_HOST.fullmatch(where[1]))
 
 
 class SlackNotifier:
@@ -76,7 +103,7 @@ class SlackNotifier:
         """Download a file a user uploaded (a report's screenshot) with the bot token."""
         info = _call(lambda: self._client.files_info(file=file_id))["file"]
         url = str(info.get("url_private_download") or info.get("url_private") or "")
-        if not self._trusted_download(url):
+        if not token_may_go_to(url, api_url=self._client.base_url):
             raise PermanentFailure("the file's download address is not a Slack host")
         if int(info.get("size") or 0) > MAX_EVIDENCE_BYTES:
             raise PermanentFailure("the file is larger than 10 MB")
@@ -115,15 +142,6 @@ class SlackNotifier:
             if not cursor:
                 break
         return None
-
-    def _trusted_download(self, url: str) -> bool:
-        # The bot token is only ever sent to Slack itself: files.slack.com, or the API's own host
-        # (GovSlack, a local fake), never to an address taken from a payload.
-        parts, api = urlsplit(url), urlsplit(self._client.base_url)
-        if parts.hostname and (parts.hostname, parts.scheme) == (api.hostname, api.scheme):
-            return True
-        host = parts.hostname or ""
-        return parts.scheme == "https" and (host == "slack.com" or host.endswith(".slack.com"))
 
     def _download(self, url: str) -> bytes:
         try:
