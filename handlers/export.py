@@ -10,6 +10,7 @@ from bot.domain.org import Actor
 from bot.domain.report import AuditEvent, Changes, Delivery, Evidence, Note, Report
 from bot.domain.report_form import ADULT_LABELS, NATURE_LABELS, PERPETRATOR_LABELS, WANT_LABELS
 from bot.domain.ui import Document, Reply
+from bot.domain.visible import reveal_hidden
 from handlers.cards import named_person, place_name, status_words
 from handlers.leads import find_case
 from bot.domain.routing import to_person
@@ -61,7 +62,8 @@ def case_document(services: Services, report: Report, *, exporter_id: str, at: d
         "Timeline",
         *_timeline(services, report, notes, events),
     ])
-    return Document(filename=f"{report.reference}.txt", text=text + "\n")
+    # The reporter's and leads' words are shown as typed, with no character hiding or reordering them.
+    return Document(filename=f"{report.reference}.txt", text=reveal_hidden(text) + "\n")
 
 
 def _details(services: Services, report: Report) -> list[str]:

@@ -7,14 +7,15 @@ import textwrap
 
 from bot.domain.markup import plain
 from bot.domain.ui import Card, Field, FieldKind, Reply, Section
+from bot.domain.visible import reveal_hidden
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")  # keeps \t and \n; drops ESC and friends
 WIDTH = 78
 
 
 def inert(text: str) -> str:
-    """User text with terminal control sequences (ANSI escapes, carriage returns) neutralised."""
-    return _CONTROL.sub("\N{REPLACEMENT CHARACTER}", text)
+    """User text with terminal control sequences (ANSI escapes, carriage returns) neutralised, hidden characters shown."""
+    return _CONTROL.sub("\N{REPLACEMENT CHARACTER}", reveal_hidden(text))
 
 
 def markup_to_text(markup: str) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from bot.domain.markup import Kind, Token, parse, plain
 from bot.domain.ui import Button, Card, Fact, Reply, Section, Style
+from bot.domain.visible import reveal_hidden
 
 MAX_TEXT = 3000  # a section's text object
 MAX_FIELDS = 10  # fields per section block
@@ -33,8 +34,8 @@ _ENTITY = re.compile(r"&(amp|lt|gt);")
 
 
 def escape(text: str) -> str:
-    """Untrusted text made inert for Slack: & < > as entities."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Untrusted text made inert for Slack: hidden characters shown, & < > as entities."""
+    return reveal_hidden(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _mrkdwn_token(token: Token) -> str:
