@@ -9,9 +9,9 @@ import urllib.request
 from urllib.parse import urlencode
 
 from handlers import reports
-from tests.builders import report_answers
+from testkit.builders import report_answers
+from testkit.slack_harness import LEAD_CHANNEL, Answer, posts_to, report_state, sign, wait_until
 from tests.conftest import OTHER, STAFF
-from tests.slack_harness import LEAD_CHANNEL, Answer, posts_to, report_state, sign, wait_until
 
 
 def _submission(bot, view_hash: str = "1700000000.abc") -> str:

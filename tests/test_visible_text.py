@@ -14,7 +14,7 @@ from bot.domain.visible import reveal_hidden
 from bot.slack.blocks import render_card as slack_card
 from handlers import leads
 from handlers.export import export_case
-from tests.builders import a_report
+from testkit.builders import a_report
 from tests.conftest import LEAD
 
 RLO = "\u202e"
