@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from bot.domain.errors import NotAllowed, NotFound
 from bot.domain.org import Actor
 from bot.domain.report import Changes, Delivery, NoteKind, OutboxState, Report, Status
@@ -12,34 +10,24 @@ from bot.domain.routing import alert_updates, to_reporter
 from bot.domain.ui import Card, FormResult, Reply
 from bot.domain.workflow import STATUS_WORDS, Role, check_move
 from handlers.cards import awaits_acknowledgement, case_card, queue_card
-from handlers.reports import audit, find_report, note_changes, text_error
 from handlers.escalation import escalated_by_lead, escalation_targets
+from handlers.reports import audit, find_report, note_changes, refuse, text_error
 from handlers.services import Services
 from handlers.takedown import letter_for_report
-
-log = logging.getLogger(__name__)
 
 
 def find_case(services: Services, actor: Actor, reference_or_id: str, action: str) -> Report:
     """The report a lead asked for; refusals are audited and give nothing away."""
     report = find_report(services, reference_or_id)
     if not services.org.is_lead(actor.id):
-        if report is not None:
-            _refuse(services, actor, report, action, "refused: not a lead")
+        refuse(services, actor, report, action, "refused: not a lead")
         raise NotAllowed("Only the designated leads can do that.")
     unknown = NotFound(f"There is no report with reference {reference_or_id.strip()[:20]!r}.")
-    if report is None:
-        raise unknown
-    if not services.org.may_handle(actor.id, report):
-        # The report is about this lead: answer exactly as for an unknown reference.
-        _refuse(services, actor, report, action, "refused: about this lead")
+    if report is None or not services.org.may_handle(actor.id, report):
+        # A report about this lead is answered exactly as an unknown reference.
+        refuse(services, actor, report, action, "refused: about this lead")
         raise unknown
     return report
-
-
-def _refuse(services: Services, actor: Actor, report: Report, action: str, why: str) -> None:
-    services.store.commit(Changes(audit=(audit(report, actor, action, services.clock.now(), detail=why),)))
-    log.warning("%s on a case (%s)", why, action)
 
 
 def view_case(services: Services, actor: Actor, reference_or_id: str) -> Card:

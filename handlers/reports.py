@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 
 from bot.domain.errors import Conflict, NotFound
 from bot.domain.org import Actor
@@ -26,6 +27,8 @@ from bot.domain.ui import Answers, Form, FormResult, Reply
 from bot.domain.workflow import Role, check_move
 from handlers.cards import my_reports_card, no_reader_text
 from handlers.services import Services
+
+log = logging.getLogger(__name__)
 
 
 def open_report_form(services: Services, actor: Actor | None = None) -> Form:
@@ -146,17 +149,28 @@ def find_report(services: Services, reference_or_id: str) -> Report | None:
     return store.report(reference_or_id) or store.report_by_reference(normalise_reference(reference_or_id))
 
 
-def own_report(services: Services, actor: Actor, reference_or_id: str) -> Report:
-    """One of the asker's own reports, by reference or id; NotFound for anyone else's."""
+def own_report(services: Services, actor: Actor, reference_or_id: str, action: str = "report.open") -> Report:
+    """One of the asker's own reports, by reference or id; NotFound for anyone else's (audited, or logged)."""
     report = find_report(services, reference_or_id)
     if report is None or report.reporter_id != actor.id:
+        refuse(services, actor, report, action, "refused: not the reporter")
         raise NotFound(f"You have no report with reference {reference_or_id.strip()[:20]!r}.")
     return report
 
 
+def refuse(services: Services, actor: Actor, report: Report | None, action: str, why: str) -> None:
+    """Leave a trace of a refused request, without content: on the report's audit trail, or (for a
+    reference that matches no report: a probe) a log line, with no reference or id in it."""
+    if report is None:
+        log.warning("refused: no such report (%s)", action)
+        return
+    services.store.commit(Changes(audit=(audit(report, actor, action, services.clock.now(), detail=why),)))
+    log.warning("%s on a case (%s)", why, action)
+
+
 def reply_to_leads(services: Services, actor: Actor, reference_or_id: str, text: str) -> FormResult:
     """Relay the reporter's reply into the case; the leads are told there is a reply."""
-    return relay_reply(services, actor, own_report(services, actor, reference_or_id), text)
+    return relay_reply(services, actor, own_report(services, actor, reference_or_id, "report.reply"), text)
 
 
 def relay_reply(services: Services, actor: Actor, report: Report, text: str) -> FormResult:
@@ -203,7 +217,7 @@ def note_changes(services: Services, actor: Actor, report: Report, text: str, ki
 
 def withdraw_report(services: Services, actor: Actor, reference_or_id: str) -> Reply:
     """The reporter closes their own report; the leads are told by a status update."""
-    report = own_report(services, actor, reference_or_id)
+    report = own_report(services, actor, reference_or_id, "report.withdraw")
     check_move(Role.REPORTER, report.status, Status.CLOSED)
     now = services.clock.now()
     closed = report.evolve(now=now, status=Status.CLOSED)

@@ -86,7 +86,7 @@ def _acknowledge(services: Services, actor: Actor, report: Report, answers: Answ
 
 
 def _reply_to_leads(services: Services, actor: Actor, context: Context, read: ReadAnswers) -> FormResult:
-    report = reports.own_report(services, actor, context.get("report", ""))
+    report = reports.own_report(services, actor, context.get("report", ""), Action.REPORTER_REPLY.value)
     return reports.relay_reply(services, actor, report, _text(read(forms.reply_form(report))))
 
 
