@@ -130,7 +130,8 @@ def build_slack(services: Services, config: AppConfig, settings: Settings, *,
     http = SlackHttpApp(app=bolt, signing_secret=settings.slack_signing_secret or "socket-mode",
                         healthy=lambda: worker.alive and scheduler.alive and services.store.healthy,
                         clock=signature_clock, detail=lambda: _health_detail(services, notifiers),
-                        workspace=Workspace(team_id=settings.slack_team_id, app_id=settings.slack_app_id))
+                        workspace=Workspace(team_id=settings.slack_team_id, app_id=settings.slack_app_id),
+                        api_url=settings.slack_api_url)
     return SlackRuntime(bolt=bolt, http=http, worker=worker, scheduler=scheduler, services=services)
 
 

@@ -26,6 +26,7 @@ from slack_bolt import App, BoltRequest
 
 from bot.incidents import log_incident
 from bot.rejections import RejectionLog
+from bot.slack.notifier import token_may_go_to
 from bot.slack.payloads import Body, Malformed, parse_payload, workspace_of
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,10 @@ class SlackHttpApp:
 
     def __init__(self, *, app: App, signing_secret: str, healthy: Callable[[], bool] = lambda: True,
                  clock: Clock | None = None, detail: Callable[[], dict[str, Any]] = dict,
-                 workspace: Workspace | None = None, rejections: RejectionLog | None = None) -> None:
+                 workspace: Workspace | None = None, rejections: RejectionLog | None = None,
+                 api_url: str = "https://slack.com/api/") -> None:
         self._app = app
+        self._api_url = api_url
         self._secret = signing_secret.encode()
         self._clock = clock or _SystemClock()
         self._healthy = healthy
@@ -109,11 +112,18 @@ class SlackHttpApp:
             return self._refuse(start_response, 400, f"signed, but {problem}")
         if self.workspace.refuses(payload):
             return self._refuse(start_response, 403, "signed, but from another workspace or app")
+        if not self._answerable(payload):
+            return self._refuse(start_response, 400, "signed, but its response address is not Slack's")
         if self._handled_before(payload, headers):
             return _respond(start_response, 200, {})  # Slack's retry of an event already handled
-        return self._dispatch(start_response, text, environ.get("QUERY_STRING", ""), headers)
+        return self._dispatch(start_response, text, payload, environ.get("QUERY_STRING", ""), headers)
 
-    def _dispatch(self, start_response: StartResponse, text: str, query: str,
+    def _answerable(self, payload: Body) -> bool:
+        """Whether answers to this payload (its response_url) would go to Slack, and nowhere else."""
+        url = payload.get("response_url")
+        return url is None or (isinstance(url, str) and token_may_go_to(url, api_url=self._api_url))
+
+    def _dispatch(self, start_response: StartResponse, text: str, payload: Body, query: str,
                   headers: dict[str, str]) -> Iterable[bytes]:
         try:
             response = self._app.dispatch(BoltRequest(
@@ -121,6 +131,8 @@ class SlackHttpApp:
         except Exception as error:  # noqa: BLE001 - a payload Bolt could not read: ours to refuse, not a 500
             log_incident(log, "reading a signed Slack request", error)
             return _respond(start_response, 400, {"error": "invalid request"})
+        if response.status == 404 and payload.get("type") == "event_callback":
+            return _respond(start_response, 200, {})  # an event no listener wants: acknowledged, or Slack retries it
         if response.status == 404:  # no listener for this callback or action id
             return self._refuse(start_response, 400, "signed, but for a form, button or command this app does not have")
         out_headers = [(name, value) for name, values in response.headers.items() for value in values]

@@ -110,8 +110,8 @@ def _actions_problem(body: Body) -> str:
 
 
 def _view_problem(view: object) -> str:
-    if not isinstance(view, dict) or not _text(view, "callback_id", required=True):
-        return "a form without its id"
+    if not isinstance(view, dict) or not _text(view, "callback_id", required=True) or view.get("type") != "modal":
+        return "a form without its id, or not a modal"
     if not all(_text(view, key) for key in ("id", "hash", "private_metadata")):
         return "a form with a field of the wrong type"
     blocks = view.get("blocks", [])
