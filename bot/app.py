@@ -55,7 +55,8 @@ def running(settings: Settings, *, clock: Clock | None = None, store: Store | No
     try:
         adopt_unrouted(store)
         services = Services(store=store, content=content, clock=clock or SystemClock(), org=config.organisation,
-                            guidance=GuidanceEngine(content=content), commands=config.commands)
+                            guidance=GuidanceEngine(content=content), commands=config.commands,
+                            limits=config.limits)
         seed_reminders(services, config.reminders)
         yield services, config
     finally:

@@ -14,6 +14,7 @@ import yaml
 
 from bot.domain.errors import ConfigError
 from bot.domain.hours import WorkingHours, working_hours_errors
+from bot.domain.limits import Limits
 from bot.domain.org import Organisation
 from bot.domain.routing import leads_nobody_covers
 from bot.domain.platform import CONSOLE, platform_of
@@ -56,6 +57,7 @@ class AppConfig(Policy):
     commands: dict[str, str]  # command key -> the name users type, without the slash
     lead_channel: dict[str, str] = field(default_factory=dict)  # platform -> channel id
     reminders: tuple[ReminderSeed, ...] = ()
+    limits: Limits = field(default_factory=Limits)
 
 
 def recipient_warnings(config: AppConfig) -> list[str]:
@@ -95,7 +97,7 @@ def parse_config(raw: object, *, where: str = "app.yaml") -> AppConfig:
             return default
 
     unknown = set(raw) - {"organisation", "leads", "backup_leads", "admins", "lead_channel", "commands",
-                          "escalation", "retention", "reminder_grace_minutes", "reminders"}
+                          "escalation", "retention", "reminder_grace_minutes", "reminders", "limits"}
     problems += [f"{where}: unknown setting {key!r}" for key in sorted(map(str, unknown))]
     name = raw.get("organisation")
     if not isinstance(name, str) or not name.strip():
@@ -121,6 +123,7 @@ def parse_config(raw: object, *, where: str = "app.yaml") -> AppConfig:
         reminder_grace_minutes=checked(lambda: _positive(raw.get("reminder_grace_minutes", 120),
                                                          "reminder_grace_minutes", where), 120.0),
         reminders=checked(lambda: _reminders(raw.get("reminders") or [], where), ()),
+        limits=checked(lambda: _limits(raw.get("limits") or {}, where), Limits()),
     )
     if problems:
         raise ConfigError(all_problems(problems))
@@ -158,6 +161,16 @@ def _lead_channel(value: object, where: str) -> dict[str, str]:
     channels = _platform_map(value, "lead_channel", where)
     return {platform: _shape(CHANNEL_SHAPES, platform, str(channel).strip(), f"lead_channel.{platform}", where)
             for platform, channel in channels.items()}
+
+
+def _limits(raw: object, where: str) -> Limits:
+    """Per-person limits: whole numbers of at least 1; each missing one keeps its default."""
+    if not isinstance(raw, dict) or set(raw) - {"reports_per_day", "files_per_day"}:
+        raise ConfigError(f"{where}: 'limits' takes reports_per_day and files_per_day only")
+    for key, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{where}: limits.{key} must be a whole number of at least 1")
+    return Limits(**raw)
 
 
 def _people(raw: dict, key: str, where: str, names: dict[str, str]) -> frozenset[str]:

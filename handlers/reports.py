@@ -26,6 +26,7 @@ from bot.domain.routing import alert_updates, has_recipient, lead_notices, perso
 from bot.domain.ui import Answers, Form, FormResult, Reply
 from bot.domain.workflow import Role, check_move
 from handlers.cards import my_reports_card, no_reader_text
+from handlers.limits import limit_errors
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,9 @@ def submit_report(services: Services, actor: Actor, answers: Answers, *, form: F
     parsed, errors = parse_report(form, answers, today=now.date())
     if parsed is None:
         return FormResult(errors=errors)
+    over = limit_errors(services, actor, len(parsed.files), now)
+    if over:
+        return FormResult(errors=over)
     report = Report(
         id=report_id,
         reference=new_reference(),

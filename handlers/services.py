@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from bot.domain.content import Content
 from bot.domain.guidance import GuidanceEngine
+from bot.domain.limits import Limits
 from bot.domain.markup import command
 from bot.domain.org import Organisation
 from bot.domain.platform import Capabilities, platform_of
@@ -18,13 +19,14 @@ _STRICTEST = Capabilities()
 
 @dataclass(frozen=True, kw_only=True)
 class Services:
-    """Store, content, clock, organisation, guidance, command names, and per platform its directory and abilities."""
+    """Store, content, clock, organisation, guidance, command names, each platform's directory and abilities, limits."""
 
     store: Store
     content: Content
     clock: Clock
     org: Organisation
     guidance: GuidanceEngine
+    limits: Limits = field(default_factory=Limits)  # per person, so no one crowds out everyone else
     commands: Mapping[str, str] = field(default_factory=dict)  # command key -> the name app.yaml gives it
     directories: Mapping[str, Directory] = field(default_factory=dict)  # by platform (none: NoDirectory)
     capabilities: Mapping[str, Capabilities] = field(default_factory=dict)  # by platform (none: the strictest)

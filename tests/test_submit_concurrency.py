@@ -4,6 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bot.crypto import Keyring, new_key
 from bot.domain.guidance import GuidanceEngine
+from bot.domain.limits import Limits
 from bot.domain.org import Actor
 from bot.domain.report import Delivery
 from bot.store.tinydb_store import TinyDBStore
@@ -15,7 +16,8 @@ from testkit.builders import report_answers
 def test_500_reports_from_10_threads_are_all_stored_with_their_routing(tmp_path, content, clock, org):
     keyring = Keyring(keys=[new_key()])
     store = TinyDBStore.open(tmp_path / "data", keyring)
-    services = Services(store=store, content=content, clock=clock, org=org, guidance=GuidanceEngine(content=content))
+    services = Services(store=store, content=content, clock=clock, org=org, guidance=GuidanceEngine(content=content),
+                        limits=Limits(reports_per_day=500))  # 50 each from 10 people, all at one moment
 
     def submit(n: int) -> bool:
         return submit_report(services, Actor(id=f"console:user{n % 10}"), report_answers(what_happened=f"case {n}")).ok
