@@ -5,6 +5,8 @@ Requests are generated (testkit/fuzz.py) and sent as raw bytes to the real serve
 
 from __future__ import annotations
 
+import json
+import logging
 from urllib.parse import urlencode
 
 import pytest
@@ -12,7 +14,9 @@ from hypothesis import given
 
 from bench.fuzz_bench import fuzz_front_door
 from testkit.fake_slack import FakeSlack
-from testkit.fuzz import FuzzCounts, FuzzRequest, LogWatch, check, signed_bytes, signed_payloads, unsigned_requests
+from testkit.fuzz import (
+    FuzzCounts, FuzzRequest, LogWatch, check, post, signed, signed_bytes, signed_payloads, unsigned_requests,
+)
 from testkit.slack_harness import BOT_TOKEN, SlackBot
 
 
@@ -93,3 +97,39 @@ def test_the_fuzz_bench_counts_what_its_requests_did():
     counts = fuzz_front_door(12)
     assert counts.requests > 0 and sum(counts.by_status.values()) == counts.requests
     assert (counts.server_errors, counts.tracebacks, counts.stored_wrongly) == (0, 0, 0), counts.examples
+
+
+def _interaction(**payload: object) -> bytes:
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+USER = {"id": "U0STAFF01", "team_id": "T0TEAM"}
+VIEW = {"type": "modal", "id": "V1", "callback_id": "report.form", "state": {"values": {}}}
+
+
+MALFORMED = [
+    (b"payload=%7Bnot+json", None, "the body or its payload is not JSON"),
+    (b"payload=%5B1%2C2%5D", None, "the body is not a JSON object"),
+    (b'[{"type": "event_callback"}]', "application/json", "the body is not a JSON object"),
+    (_interaction(type="view_submission", view=VIEW), None, "an interaction without its user"),
+    (_interaction(type="view_submission", user=USER, view=VIEW | {"state": {"values": [1]}}), None,
+     "a form whose answers are of the wrong shape"),
+    (_interaction(type="view_submission", user=USER, view=VIEW | {"state": "x"}), None,
+     "a form whose answers are of the wrong shape"),
+    (_interaction(type="view_submission", user=USER, view=[VIEW]), None, "a payload with a field of the wrong type"),
+    (_interaction(type="block_actions", user=USER, actions={"action_id": "x"}), None, "button presses of the wrong shape"),
+    (_interaction(type="view_submission", user=USER, view=VIEW | {"callback_id": "no.such.form"}), None,
+     "for a form, button or command this app does not have"),
+    (_interaction(type="shortcut", user=USER), None, "a kind of payload this app does not handle"),
+]
+
+
+def test_each_signed_but_malformed_payload_the_attack_run_sent_is_a_400_with_one_content_free_line(bot, caplog):
+    caplog.set_level(logging.WARNING)
+    for body, content_type, why in MALFORMED:  # one bot, fewer requests than the refusal log writes a minute
+        caplog.clear()
+        request = signed("signed:example", body, content_type)
+        assert post(bot.url, request) == 400
+        lines = [r.getMessage() for r in caplog.records if r.name == "bot.slack.http"]
+        assert lines == [f"refused a request (400): signed, but {why}"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR] and bot.services.store.all_reports() == []
