@@ -139,13 +139,14 @@ def _check_text(field: Field, raw: object, today: date) -> tuple[object, str]:
 
 def _check_select(field: Field, raw: object, today: date) -> tuple[object, str]:
     values = {o.value for o in field.options}
-    return (raw, "") if raw in values else (None, "Please choose one of the options.")
+    # Options are strings: anything else (a list, a dict from a forged payload) is simply not one of them.
+    return (raw, "") if isinstance(raw, str) and raw in values else (None, "Please choose one of the options.")
 
 
 def _check_multi(field: Field, raw: object, today: date) -> tuple[object, str]:
     chosen = raw if isinstance(raw, (list, tuple, set, frozenset)) else [raw]
     values = {o.value for o in field.options}
-    if any(c not in values for c in chosen):
+    if any(not isinstance(c, str) or c not in values for c in chosen):
         return None, "Please choose from the options."
     return tuple(dict.fromkeys(chosen)), ""
 
