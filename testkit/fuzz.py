@@ -9,7 +9,6 @@ and the fuzz bench (bench/fuzz_bench.py).
 from __future__ import annotations
 
 import copy
-import errno
 import hashlib
 import hmac
 import http.client
@@ -228,7 +227,7 @@ class LogWatch(logging.Handler):
     def tracebacks(self) -> list[str]:
         """Lines that are errors or carry a traceback (a front door never needs one for hostile input)."""
         return [f"{r.name}: {r.getMessage()[:200]}" for r in self.records
-                if (r.levelno >= logging.ERROR or r.exc_info or "Traceback" in r.getMessage()) and not _closing(r)]
+                if r.levelno >= logging.ERROR or r.exc_info or "Traceback" in r.getMessage()]
 
     def __enter__(self) -> LogWatch:
         logging.getLogger().addHandler(self)
@@ -236,13 +235,6 @@ class LogWatch(logging.Handler):
 
     def __exit__(self, *exc: object) -> None:
         logging.getLogger().removeHandler(self)
-
-
-def _closing(record: logging.LogRecord) -> bool:
-    """Waitress's own race when a server is closed (by a test's stop) while a task finishes: its wake-up
-    pipe is already closed (EBADF). Not a request's doing; any other error still counts."""
-    error = record.exc_info[1] if record.exc_info else None
-    return record.name == "waitress" and isinstance(error, OSError) and error.errno == errno.EBADF
 
 
 @dataclass

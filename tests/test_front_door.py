@@ -33,7 +33,7 @@ def door(tmp_path_factory):
             yield bot, watch
             assert watch.tracebacks() == []  # lines logged after an example's check, by listeners after the ack
         finally:
-            bot.stop()  # (waitress may log a shutdown race of its own here: not the front door's doing)
+            bot.stop()
 
 
 def _send(door, request) -> FuzzCounts:
