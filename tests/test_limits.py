@@ -10,8 +10,11 @@ import yaml
 from bot.config import parse_config
 from bot.domain.errors import ConfigError
 from bot.domain.limits import Limits
+from bot.domain.report import Delivery
+from handlers.delivery import deliver_due
 from handlers.reports import submit_report
 from testkit.builders import report_answers
+from testkit.fakes import RecordingNotifier
 from testkit.slack_harness import APP_YAML, SlackBot, report_state
 from tests.conftest import OTHER, STAFF
 
@@ -69,3 +72,37 @@ def test_on_slack_the_refusal_shows_beside_the_first_field_and_nothing_is_stored
         assert len(bot.services.store.all_reports()) == 1
     finally:
         bot.stop()
+
+
+class OrderedNotifier(RecordingNotifier):
+    """Records sends and downloads in one list, in the order the worker made them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[str] = []
+
+    def send(self, destination, card, *, idempotency_key: str, maybe_sent: bool = False) -> str:
+        self.events.append(f"send:{idempotency_key}")
+        return super().send(destination, card, idempotency_key=idempotency_key, maybe_sent=maybe_sent)
+
+    def fetch_file(self, file_id: str):
+        self.events.append(f"fetch:{file_id}")
+        return super().fetch_file(file_id)
+
+
+def test_one_person_flooding_screenshots_is_capped_and_a_genuine_alert_goes_before_every_download(services, clock):
+    # One person sends as much as the default limits allow: 12 reports with 5 screenshots each (60 files).
+    for n in range(12):
+        assert submit_report(services, OTHER, report_answers(screenshots=[f"F{n}x{k}" for k in range(5)])).ok
+    assert submit_report(services, OTHER, report_answers(screenshots=["F99"])).errors.keys() == {"screenshots"}
+    clock.advance(seconds=1)
+    assert submit_report(services, STAFF, report_answers()).ok  # a genuine report, queued after the flood
+    genuine = services.store.reports_by_reporter(STAFF.id)[0]
+    alert = next(item for item in services.store.outbox_of(genuine.id) if item.kind is Delivery.LEAD_ALERT)
+
+    notifier = OrderedNotifier()
+    while deliver_due(services, notifier, limit=10):
+        pass
+    first_download = next(i for i, event in enumerate(notifier.events) if event.startswith("fetch:"))
+    sent_alert = next(i for i, event in enumerate(notifier.events) if alert.id in event)
+    assert sent_alert < first_download
