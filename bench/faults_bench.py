@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench.fuzz_bench import front_door
 from bench.results import write_section
 from testkit.store_faults import (DAMAGE, Outcome, damage_cases, disk_full_cycles, kill_rounds, pristine_folder,
                                   small_filesystem, tmpfs_full_cycles)
@@ -57,7 +58,7 @@ def disk_full(rng: random.Random) -> list[Outcome]:
     return outcomes
 
 
-PARTS: list[Part] = [kills, damage, disk_full]
+PARTS: list[Part] = [kills, damage, disk_full, front_door]
 
 
 def section(outcomes: list[Outcome], *, seed: int, seconds: float) -> str:

@@ -12,16 +12,31 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import random
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
 from testkit.fake_slack import FakeSlack
 from testkit.fuzz import FuzzCounts, fuzz
+from testkit.store_faults import Outcome
 from testkit.slack_harness import BOT_TOKEN, SlackBot
 
 
-def fuzz_front_door(requests: int = 1000) -> FuzzCounts:
+FUZZ_REQUESTS = 2000  # in make bench-faults: about a minute on shared cores
+
+
+def front_door(rng: random.Random) -> list[Outcome]:
+    """A part of `make bench-faults`: fuzzed requests, where any 5xx, traceback or wrongful store is a loss."""
+    counts = fuzz_front_door(FUZZ_REQUESTS, seed=rng.getrandbits(64))
+    return [Outcome(name="fuzzed requests to the Slack front door", faults=counts.requests,
+                    acknowledged=sum(counts.by_status.values()),
+                    lost=counts.server_errors + counts.tracebacks + counts.stored_wrongly,
+                    detail=f"answers {dict(sorted(counts.by_status.items()))}; 5xx {counts.server_errors}, "
+                           f"tracebacks {counts.tracebacks}, stored when it should not {counts.stored_wrongly}")]
+
+
+def fuzz_front_door(requests: int = 1000, *, seed: int | None = None) -> FuzzCounts:
     """Send `requests` fuzzed requests to a freshly started bot; the counts of what they did."""
     refusals = logging.getLogger("bot.slack.http")
     level = refusals.level
@@ -31,7 +46,7 @@ def fuzz_front_door(requests: int = 1000) -> FuzzCounts:
         bot = SlackBot(tmp_path=Path(folder), slack=slack)
         try:
             return fuzz(bot.url, lambda: len(bot.services.store.all_reports()), requests=requests,
-                        response_url=lambda: slack.response_url("fuzz"))
+                        response_url=lambda: slack.response_url("fuzz"), seed=seed)
         finally:
             bot.stop()
             refusals.setLevel(level)

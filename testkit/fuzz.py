@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, seed as reproducible, settings
 from hypothesis import strategies as st
 
 from testkit.slack_harness import LEAD, LEAD_CHANNEL, SIGNING_SECRET, STAFF, report_state
@@ -265,10 +265,11 @@ def check(url: str, request: FuzzRequest, count_reports: Callable[[], int], coun
 
 
 def fuzz(url: str, count_reports: Callable[[], int], *, requests: int, response_url: Callable[[], str],
-         settle: float = 0.5) -> FuzzCounts:
+         settle: float = 0.5, seed: int | None = None) -> FuzzCounts:
     """Send `requests` generated requests to a running server; count 5xx, tracebacks and wrongful stores."""
     counts = FuzzCounts()
 
+    @reproducible(seed)
     @settings(max_examples=requests, database=None, deadline=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     @given(any_request(response_url))
