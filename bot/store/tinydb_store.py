@@ -146,7 +146,7 @@ class TinyDBStore(TablesStore):
         docs = {t: [self._sealer.seal(t, to_doc(r)) for r in rs] for t, rs in by_table(changes) if rs}
         payload = encode_payload(docs, {})
         with self._lock:
-            self._check_writable()
+            self._check_open()
             # What a commit removes depends on the state, so it is listed here, under the lock.
             removed = self._tables.check(changes)
             if not (docs or removed):
@@ -185,7 +185,7 @@ class TinyDBStore(TablesStore):
     def compact(self) -> None:
         """Fold the journal into a fresh snapshot now."""
         with self._compaction, self._lock:
-            self._check_writable()
+            self._check_open()
             self._compact_locked()
 
     def settle(self) -> None:
@@ -197,7 +197,7 @@ class TinyDBStore(TablesStore):
     def reencrypt(self) -> int:
         """Re-seal every record under the primary key and recompute keyed hashes; returns the count."""
         with self._compaction, self._lock:
-            self._check_writable()
+            self._check_open()
             sealed: Sealed = {
                 table: {
                     rid: self._sealer.seal(table, to_doc(record))
@@ -292,9 +292,6 @@ class TinyDBStore(TablesStore):
         except StoreError as exc:
             self._compact_at = self._journal.size + self._compact_every
             log.warning("compaction failed, will retry later: %s", exc)
-
-    def _check_writable(self) -> None:
-        self._check_open()
 
     def _writes_failed(self, exc: OSError) -> None:
         reason = _reason(exc)
