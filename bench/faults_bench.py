@@ -1,4 +1,4 @@
-"""Reliability under faults: kills, damaged files and full disks against the real store (~2 minutes).
+"""Reliability under faults: kills, damaged files and full disks against the real store, and more (~2 minutes).
 
 Each part runs one kind of fault many times and returns rows: how many faults, how many acknowledged
 records were checked afterwards, and how many of those were lost (must be 0). Another part (the
@@ -67,15 +67,16 @@ def section(outcomes: list[Outcome], *, seed: int, seconds: float) -> str:
     lost = sum(o.lost for o in outcomes)
     rows = "\n".join(f"| {o.name} | {o.faults:,} | {o.acknowledged:,} | {o.lost} | {o.detail} |" for o in outcomes)
     return f"""{START}
-## Reliability: faults, damage and full disks (`bench/faults_bench.py`)
+## Reliability: fuzzed requests, kills, damage and full disks (`bench/faults_bench.py`)
 
 `make bench-faults` at commit {commit}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, seed {seed},
-{seconds:.0f} s on {os.cpu_count()} shared cores. "Acknowledged" counts records whose commit returned
-(for kills: printed by the child only after `commit` returned) checked afterwards; "lost" counts those
-missing from a store that opened without complaint. Damage is refused at start with the folder left
-byte for byte as found, or opens with everything.
+{seconds:.0f} s on {os.cpu_count()} shared cores. For the store, "checked" counts acknowledged records
+(their commit returned; for kills, printed by the child only after `commit` returned) looked for
+afterwards, and "lost" those missing from a store that opened without complaint: damage is refused at
+start with the folder left byte for byte as found, or opens with everything. For the fuzz, "checked"
+counts answered requests, and "lost" any 5xx, traceback or report stored when it should not be.
 
-| fault | runs | acknowledged records checked | lost | notes |
+| fault | runs | checked | lost | notes |
 |---|---:|---:|---:|---|
 {rows}
 
