@@ -16,6 +16,8 @@ import threading
 import uuid
 from typing import Any
 
+from testkit.waits import WAIT_SECONDS
+
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455's fixed key suffix
 TEXT, CLOSE, PING, PONG = 0x1, 0x8, 0x9, 0xA
 
@@ -32,11 +34,11 @@ class FakeSocketMode:
         self._send_lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def wait_connected(self, timeout: float = 20) -> None:
+    def wait_connected(self, timeout: float = WAIT_SECONDS) -> None:
         if not self._connected.wait(timeout):
             raise AssertionError("no Socket Mode client connected")
 
-    def send(self, kind: str, payload: dict[str, Any], *, timeout: float = 10) -> dict[str, Any]:
+    def send(self, kind: str, payload: dict[str, Any], *, timeout: float = WAIT_SECONDS) -> dict[str, Any]:
         """Send one envelope (slash_commands, interactive, events_api) and return the client's ack."""
         envelope_id = str(uuid.uuid4())
         self._send_frame(TEXT, json.dumps({"envelope_id": envelope_id, "type": kind, "payload": payload,

@@ -46,10 +46,14 @@ def test_lead_views_the_case_and_the_view_is_audited(bot, slack):
 
 def test_a_non_lead_pressing_lead_buttons_is_refused_and_audited(bot, slack):
     report_id = file_report(bot, slack)
-    for action in ("case.view", "case.note", "case.status", "case.export", "case.letter"):
+    pressed = ("case.view", "case.note", "case.status", "case.export", "case.letter")
+    for action in pressed:
         bot.press(action, report_id, user=OTHER)
-    refusals = wait_until(lambda: len(slack.responses("action-case.letter")) and slack.responses("action-case.view"))
-    assert "Only the designated leads" in json.dumps(refusals[0].args)
+    # Each refusal is audited, then answered, in its own lazy listener: wait for all five answers.
+    def answers() -> list | None:
+        found = [slack.responses(f"action-{action}") for action in pressed]
+        return found if all(found) else None
+    assert all("Only the designated leads" in json.dumps(answer[0].args) for answer in wait_until(answers))
     assert slack.calls("views.open")[1:] == []  # only the report modal itself was ever opened
     events = bot.services.store.audit(report_id)
     assert sum("refused" in e.detail for e in events) == 5

@@ -20,6 +20,7 @@ import yaml
 from testkit.fake_slack import FakeSlack
 from testkit.fake_socket_mode import FakeSocketMode
 from testkit.slack_harness import APP_YAML, BOT_TOKEN, SIGNING_SECRET, report_state, sign
+from testkit.waits import WAIT_SECONDS
 
 ROOT = Path(__file__).resolve().parents[1]
 SLACK_VARS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "PORT", "HOST")
@@ -111,7 +112,7 @@ def test_serve_answers_on_loopback_and_stops_cleanly_on_sigterm(tmp_path):
             assert refused.value.code == 403
         finally:
             server.send_signal(signal.SIGTERM)
-            _, stderr = server.communicate(timeout=20)
+            _, stderr = server.communicate(timeout=60)
     assert server.returncode == 0
     assert "listening on http://127.0.0.1:" in stderr and "Traceback" not in stderr
     assert "refused a request (403): signed, but from another workspace or app" in stderr
@@ -130,12 +131,12 @@ def test_serve_warns_at_start_when_a_report_could_reach_nobody(tmp_path):
             assert _wait_for_health(port) == {"ok": True}
         finally:
             server.send_signal(signal.SIGTERM)
-            _, stderr = server.communicate(timeout=20)
+            _, stderr = server.communicate(timeout=60)
     assert "a report about Lee Harper" in stderr and "would reach nobody" in stderr
 
 
 def _wait_for_health(port: int) -> dict:
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + WAIT_SECONDS
     while True:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
@@ -188,7 +189,7 @@ def test_socket_mode_serves_commands_and_stores_reports(tmp_path):
             slack.wait_for("chat.postMessage", count=2)  # the alert and the receipt, from the outbox
         finally:
             server.send_signal(signal.SIGTERM)
-            _, stderr = server.communicate(timeout=20)
+            _, stderr = server.communicate(timeout=60)
             socket_mode.close()
     assert server.returncode == 0, stderr
     assert "connected to Slack over Socket Mode" in stderr
