@@ -57,12 +57,16 @@ def reminder_form(content: Content, reminder_id: str = "") -> Form:
                   options=tuple(Option(f.value, label) for f, label in FREQUENCY_LABELS.items())),
             Field("weekdays", "Days of the week", FieldKind.MULTI_SELECT, required=False,
                   options=tuple(Option(str(i), day) for i, day in enumerate(DAYS)),
-                  hint="For \"on the days chosen\" (one or more) and \"weekly\" (one)."),
+                  hint="For \"on the days chosen\" (one or more) and \"weekly\" (one).",
+                  only_if=("frequency", (Frequency.WEEKDAYS.value, Frequency.WEEKLY.value))),
             Field("day_of_month", "Day of the month", FieldKind.NUMBER, required=False, min_value=1, max_value=31,
-                  hint="For \"monthly\". In shorter months it posts on the last day."),
+                  hint="For \"monthly\". In shorter months it posts on the last day.",
+                  only_if=("frequency", (Frequency.MONTHLY.value,))),
             Field("cron", "Cron expression", FieldKind.TEXT, required=False, max_length=100,
-                  placeholder="e.g. 0 9 * * 1-5", hint="Minute, hour, day of month, month, day of week."),
-            Field("time", "Time", FieldKind.TIME, hint="Not used by a cron expression."),
+                  placeholder="e.g. 0 9 * * 1-5", hint="Minute, hour, day of month, month, day of week.",
+                  only_if=("frequency", (Frequency.CRON.value,))),
+            Field("time", "Time", FieldKind.TIME, hint="Not used by a cron expression.",
+                  only_if=("frequency", tuple(f.value for f in Frequency if f is not Frequency.CRON))),
             Field("timezone", "Time zone", FieldKind.TEXT, max_length=60, placeholder=DEFAULT_TIME_ZONE),
             Field("start", "Start date", FieldKind.DATE),
             Field("end", "End date", FieldKind.DATE, required=False),
@@ -118,7 +122,7 @@ def parse_reminder(form: Form, answers: Answers, *, today: date) -> tuple[Remind
     elif start < today:
         start = today  # an edited reminder's old start: nothing before today can run anyway
     time = parse_time(_text(answers.get("time")) or "")
-    if time is None:
+    if time is None and frequency is not Frequency.CRON:  # a cron expression holds its own time
         errors["time"] = "Please give a time as HH:MM, e.g. 09:00."
     schedule = Schedule(
         frequency=frequency,

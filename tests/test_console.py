@@ -42,6 +42,7 @@ REPORT = [
     "1",  # evidence saved: yes
     "1",  # wants
     "1",  # named
+    "yes",  # send, after checking the summary
 ]
 
 

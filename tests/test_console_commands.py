@@ -99,3 +99,65 @@ def test_statuses_typed_with_a_hyphen_and_already_there(services, report):
     lee.type(f"/status {report.reference} in-progress")
     assert services.store.report(report.id).status is Status.IN_PROGRESS
     assert f"{report.reference} is already in progress." in lee.type(f"/status {report.reference} in progress")
+
+
+def test_a_command_typed_mid_form_asks_before_leaving_it(services):
+    sam = Terminal(services, STAFF)
+    said = sam.type("/report", "Posts about me", "/myreports", "no", "/myreports", "yes")
+    assert said.count("Leave it to run /myreports?") == 2 and "Form left. Nothing was saved." in said
+    assert "You have not filed any reports." in said and services.store.reports_by_reporter(STAFF.id) == []
+
+
+REPORT_ANSWERS = ["Posts about me", "1", "https://facebook.com/post/1", "12/11/2026", "2", "2", "1", "", "1,2", "1",
+                  "1", "1"]
+
+
+def test_a_report_is_summarised_and_sent_only_on_yes(services):
+    sam = Terminal(services, STAFF)
+    said = sam.type("/report", *REPORT_ANSWERS, "no")
+    assert "Check your report before it is sent" in said
+    assert "Nothing was sent." in said and services.store.reports_by_reporter(STAFF.id) == []
+    said = sam.type("/report", *REPORT_ANSWERS, "5", "3", "yes")  # change the number of occasions, then send
+    [report] = services.store.reports_by_reporter(STAFF.id)
+    assert report.occasions == 3 and report.first_seen.isoformat() == "2026-11-12"
+
+
+def test_impossible_and_implausible_dates_are_explained(services):
+    said = Terminal(services, STAFF).type("/report", "Posts", "1", "", "31/02/2026", "03/03/1990", "/cancel")
+    assert "There is no 31 February 2026" in said and "more than 10 years ago" in said
+
+
+def test_reminders_are_numbered_a_cron_asks_no_time_and_edit_keeps_values(services):
+    ada = Terminal(services, Actor(id="console:ada", name="Ada"))
+    said = ada.type("/reminders new", "Screens", "staffroom", "1", "5", "0 9 * * 1", "", "", "")
+    assert "? Time\n" not in said and "Saved." in said
+    assert "1. Screens" in ada.type("/reminders")
+    said = ada.type("/reminders edit 1", *[""] * 8)
+    assert "Now: Screens. Press Enter to keep it." in said and "Saved." in said
+    [reminder] = services.store.reminders()
+    assert reminder.name == "Screens" and reminder.schedule.cron == "0 9 * * 1"
+
+
+@pytest.mark.parametrize("actor, role", [(LEAD, "designated lead"), (Actor(id="console:bea"), "backup lead"),
+                                         (Actor(id="console:ada"), "admin"), (STAFF, "staff")])
+def test_the_console_says_each_persons_role(services, actor, role):
+    terminal = Terminal(services, actor)
+    terminal.bot.run()
+    assert f"({role})" in terminal.out[0]
+
+
+def test_help_lists_the_commands_in_order_without_backticks(services):
+    said = Terminal(services, LEAD, lead=True).type("/help")
+    assert "`" not in said
+    assert said.index("/report") < said.index("/reply REF") < said.index("/queue") < said.index("/cancel")
+
+
+def test_web_addresses_and_letters_are_never_cut(services):
+    from bot.console.render import render_card
+    from bot.domain.ui import Card, Section
+
+    url = "https://example.org/" + "a-very-long-path-segment/" * 5
+    text = render_card(Card(title="t", sections=(Section(body=f"See [the page]({url}) now."),
+                                                   Section(quote="Line one of a letter\nLine two"))))
+    assert url in text
+    assert "\nLine one of a letter\nLine two\n" in text  # flush left: copied exactly as it is

@@ -48,7 +48,9 @@ def test_the_lead_alert_is_content_light_and_the_receipt_carries_guidance(servic
     [
         ("what_happened", "   ", "required"),
         ("what_happened", "x" * (MAX_TEXT + 1), "under"),
-        ("first_seen", "31/02/2026", "date like"),
+        ("first_seen", "31/02/2026", "there is no 31 february 2026"),
+        ("first_seen", "12 Smarch 2026", "date like 12/03/2026"),
+        ("first_seen", "12/03/1996", "more than 10 years ago"),
         ("first_seen", "2030-01-01", "future"),
         ("urls", ["not a url"], "not a web address"),
         ("urls", ["javascript:alert(1)"], "not a web address"),
@@ -247,3 +249,9 @@ def test_a_takedown_letter_tells_of_the_platforms_duty_to_offer_reporting(servic
         "description": "A video mocking me.", "sender": "self", "sender_name": "Sam Jones"})
     text = card_text(result.reply.cards)
     assert "section 20" in text and "complaints procedure" in text
+
+
+@pytest.mark.parametrize("typed", ["20/11/2026", "20 November 2026", "20 Nov 26", "2026-11-20", "20th November 2026"])
+def test_first_seen_dates_as_uk_staff_type_them(services, typed):
+    report = submit(services, first_seen=typed)
+    assert report.first_seen.isoformat() == "2026-11-20"

@@ -5,20 +5,20 @@ from __future__ import annotations
 import logging
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
 from itertools import count
 
 from bot.console.render import field_prompt, inert, render_card, render_reply
 from bot.domain.errors import StaffSafeError, user_message
 from bot.incidents import log_incident
 from bot.domain.org import Actor
+from bot.domain.dates import read_date
 from bot.domain.people import name_person
 from bot.domain.platform import CONSOLE, local_id, qualified_id
 from bot.domain.policy import Policy
 from bot.domain.ports import Destination, FetchedFile, PermanentFailure
 from bot.domain.report_form import FORM_ID, check_field
-from bot.domain.ui import Answers, Card, Document, Field, FieldKind, Form, FormResult, Reply
+from bot.domain.ui import Answers, Card, Document, Field, FieldKind, Form, FormResult, Reply, Section
 from handlers import export, reminders
 from handlers.actions import Action
 from handlers.delivery import deliver_due
@@ -34,6 +34,14 @@ CANCEL = "/cancel"
 
 class EndOfInput(Exception):
     """Standard input closed, or the user cancelled, in the middle of a form."""
+
+
+class LeaveForm(EndOfInput):
+    """The user typed a command in the middle of a form and chose to leave it for that command."""
+
+    def __init__(self, line: str) -> None:
+        super().__init__(line)
+        self.line = line
 
 
 class ConsoleNotifier:
@@ -154,9 +162,9 @@ class ConsoleBot:
         action = Action.CASE_HOLD_LIFT if choice == "lift" else Action.CASE_HOLD
         return self.open(action, {"report": _arg(args, 0)})
 
-    def confirm(self, question: str) -> bool:
+    def confirm(self, question: str, *, otherwise: str = "anything else stops") -> bool:
         """Ask before an irreversible step; only "yes" goes ahead."""
-        self.write(f"{question}\n  Type yes to go ahead; anything else stops.")
+        self.write(f"{question}\n  Type yes to go ahead; {otherwise}.")
         try:
             return self.read("  > ").strip().lower() in ("yes", "y")
         except EOFError:
@@ -180,7 +188,11 @@ class ConsoleBot:
     def _reminders(self, args: list[str]) -> object:
         """Admins: /reminders [new | edit N | preview N | send N | pause N | resume N | delete N]."""
         if not args:
-            return self.open(Action.REMINDERS, {})
+            listed = self.open(Action.REMINDERS, {})
+            assert isinstance(listed, Reply)
+            header, *each = listed.cards  # numbered as edit N, delete N... take them (the list's own order)
+            return replace(listed, cards=(header, *(replace(card, title=f"{n}. {card.title}")
+                                                    for n, card in enumerate(each, 1))))
         verb = args[0].lower()
         if verb == "new":
             self._no_words(args[1:], f"/{self.commands['reminders']} new")
@@ -207,8 +219,7 @@ class ConsoleBot:
 
     def run(self) -> None:
         """Read and answer commands until end of input or /quit."""
-        role = "designated lead" if self.lead_mode else "staff"
-        self.write(f"StaffSafe console: you are {local_id(self.actor.id)} ({role}). "
+        self.write(f"StaffSafe console: you are {local_id(self.actor.id)} ({self.roles()}). "
                    f"Type /{self.commands['help']} for commands, /quit to leave.")
         if self.lead_mode and not self.services.org.is_lead(self.actor.id):
             self.write("Note: you are not a designated lead in app.yaml, so lead commands will be refused.")
@@ -236,6 +247,10 @@ class ConsoleBot:
             return
         try:
             self.show(handler(args))
+        except LeaveForm as leaving:
+            self.write("Form left. Nothing was saved.")
+            self.handle(leaving.line)
+            return
         except EndOfInput:
             self.write("Form cancelled. Nothing was saved.")
         except StaffSafeError as error:
@@ -265,17 +280,31 @@ class ConsoleBot:
         run_due_work(self.services, self.policy)
         deliver_due(self.services, self.notifier)
 
+    def roles(self) -> str:
+        """What app.yaml makes this person: designated lead, backup lead, admin, or staff."""
+        org, me = self.services.org, self.actor.id
+        roles = ["designated lead"] if me in org.leads else ["backup lead"] if me in org.backup_leads else []
+        roles += ["admin"] if org.is_admin(me) else []
+        return ", ".join(roles) or "staff"
+
     def _help(self) -> Reply:
         reply = self.open(Action.INFO_HELP, {})
         assert isinstance(reply, Reply)
-        extra = "Also: /reply REF text, /withdraw REF"
-        if self.lead_mode:
-            extra += ". Leads: /queue, /case REF, /ack REF [named | unnamed], /note REF text, /status REF STATUS, " \
-                     "/message REF text, /letter REF, /export REF, /hold REF [lift]"
+        lines = ["- /reply REF text: answer a lead's message on your report",
+                 "- /withdraw REF: close your own report (you are asked to confirm)"]
+        if self.lead_mode or self.services.org.is_lead(self.actor.id):
+            lines += ["- /queue: open reports, oldest first", "- /case REF: the whole case (audited)",
+                      "- /ack REF [named | unnamed]: take the case; being named is confirmed first",
+                      "- /note REF text, /message REF text: an internal note; a message to the reporter",
+                      "- /status REF STATUS: e.g. in progress, waiting, escalated, resolved, closed",
+                      "- /letter REF, /export REF: a takedown letter; the case as a file",
+                      "- /hold REF [lift]: place or lift a legal hold"]
         if reminders.is_admin(self.services, self.actor):
-            extra += f". Admins: /{self.commands['reminders']} [new | edit N | preview N | send N | pause N | " \
-                     "resume N | delete N]"
-        return Reply(cards=reply.cards, text=extra)
+            lines += [f"- /{self.commands['reminders']} [new | edit N | preview N | send N | pause N | resume N | "
+                      "delete N]: N is the reminder's number in the list"]
+        lines += [f"- {CANCEL}: stop a form; /quit: leave"]
+        more = Card(title="More commands here", sections=(Section(body="\n".join(lines)),))
+        return Reply(cards=(*reply.cards, more))
 
     def fill_form(self, form: Form) -> FormResult | Reply:
         """Ask each field, re-asking on an inline error; submit to the form's route; re-ask only fields it rejects."""
@@ -286,12 +315,15 @@ class ConsoleBot:
             if not self.confirm(f"{form.submit_label}?"):
                 return Reply.say("Nothing was changed.")
             return self.submit(form.id, form.context, {})
-        answers: Answers = {}
+        answers: Answers = dict(form.initial)  # editing: each answer starts as it is, Enter keeps it
         fields = [f for f in form.fields if f.kind is not FieldKind.FILES]
         precheck = form.id == FORM_ID  # the report's own rules (no future dates...); others check on submit
         for _ in range(5):
             for field in fields:
-                answers[field.id] = self._ask(field, precheck=precheck)
+                if field.applies(answers):  # e.g. a cron reminder asks for no time
+                    answers[field.id] = self._ask(field, precheck=precheck, current=form.initial.get(field.id))
+            if form.id == FORM_ID and not self._confirm_report(form, answers, precheck):
+                return Reply.say("Nothing was sent.")
             result = self.submit(form.id, form.context, answers)
             if result.ok:
                 return result
@@ -300,8 +332,28 @@ class ConsoleBot:
                 self.write(f"  ✗ {field.label}: {result.errors[field.id]}")
         return Reply.say("The form was not accepted. Nothing was saved.")
 
-    def _ask(self, field: Field, *, precheck: bool = True) -> object:
-        self.write(field_prompt(field))
+    def _confirm_report(self, form: Form, answers: Answers, precheck: bool) -> bool:
+        """Show the answers and send only on "yes"; a question's number asks it again first."""
+        asked = [f for f in form.fields if f.kind is not FieldKind.FILES]
+        while True:
+            lines = [f"  {n}. {f.label} {inert(_shown(f, answers.get(f.id))) or '(none)'}"
+                     for n, f in enumerate(asked, 1)]
+            self.write("── Check your report before it is sent ──\n" + "\n".join(lines))
+            self.write("  Type yes to send it, a number to change that answer; anything else stops (nothing is sent).")
+            try:
+                choice = self.read("  > ").strip().lower()
+            except EOFError:
+                raise EndOfInput from None
+            if choice in ("yes", "y"):
+                return True
+            if not (choice.isdigit() and 1 <= int(choice) <= len(asked)):
+                return False
+            field = asked[int(choice) - 1]
+            answers[field.id] = self._ask(field, precheck=precheck)
+
+    def _ask(self, field: Field, *, precheck: bool = True, current: object = None) -> object:
+        now = _shown(field, current)
+        self.write(field_prompt(field) + (f"\n  Now: {inert(now)}. Press Enter to keep it." if now else ""))
         today = self.services.clock.now().date()
         while True:
             try:
@@ -310,6 +362,14 @@ class ConsoleBot:
                 raise EndOfInput from None
             if raw == CANCEL:
                 raise EndOfInput
+            if not raw and now:
+                return current
+            if raw.startswith("/"):  # a command, not an answer: ask before dropping the form for it
+                if self.confirm(f"You are filling in a form. Leave it to run {raw.split()[0]}? Nothing in the form "
+                                "is saved.", otherwise="anything else goes back to the question"):
+                    raise LeaveForm(raw)
+                self.write(field_prompt(field))
+                continue
             if field.kind is FieldKind.USER:
                 named = name_person(self.services.org, raw, platform=CONSOLE)
                 value, error = named.user_id, named.problem
@@ -326,13 +386,22 @@ class ConsoleBot:
         if field.kind is FieldKind.MULTI_SELECT:
             return [_pick(field, part.strip()) for part in raw.split(",") if part.strip()]
         if field.kind is FieldKind.DATE:
-            today = self.services.clock.now().date()
-            return {"today": today, "yesterday": today - timedelta(days=1)}.get(raw.lower(), raw)
+            day, _ = read_date(raw, today=self.services.clock.now().date())
+            return day or raw  # the form's own check explains a date it cannot read
         if field.kind is FieldKind.URLS:
             return raw.split()
         if field.kind is FieldKind.CHANNELS:
             return [qualified_id(CONSOLE, part.strip().lstrip('#').lower()) for part in raw.split(",") if part.strip()]
         return raw
+
+
+def _shown(field: Field, value: object) -> str:
+    """An answer as the person gave it: option labels, not values; several joined."""
+    if value is None or value == "" or value == [] or value == ():
+        return ""
+    values = value if isinstance(value, (list, tuple, set, frozenset)) else [value]
+    return ", ".join(field.option_label(str(v)) if field.options else local_id(str(v)) if ":" in str(v)
+                     else str(v) for v in values)
 
 
 def _pick(field: Field, raw: str) -> str:

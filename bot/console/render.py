@@ -11,6 +11,7 @@ from bot.domain.visible import reveal_hidden
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")  # keeps \t and \n; drops ESC and friends
 WIDTH = 78
+QUOTE_RULE = "  " + "┄" * 20
 
 
 def inert(text: str) -> str:
@@ -27,8 +28,9 @@ def _wrap(text: str, indent: str = "  ") -> list[str]:
     lines = []
     for paragraph in text.splitlines() or [""]:
         bullet = paragraph.startswith("- ")
-        lines += textwrap.wrap(paragraph, WIDTH, initial_indent=indent,
-                               subsequent_indent=indent + ("  " if bullet else "")) or [""]
+        # Never break inside a word: a web address cut in two cannot be copied or opened.
+        lines += textwrap.wrap(paragraph, WIDTH, initial_indent=indent, subsequent_indent=indent + ("  " if bullet else ""),
+                               break_long_words=False, break_on_hyphens=False) or [""]
     return lines
 
 
@@ -41,7 +43,8 @@ def render_section(section: Section) -> list[str]:
         value = inert(fact.value).replace("\n", "\n      ")
         lines.append(f"  • {fact.label}: {value}")
     if section.quote:
-        lines += ["  │ " + line for line in inert(section.quote).splitlines()]
+        # Flush left between rules, unwrapped: a letter is copied exactly as it is, with no gutter.
+        lines += [QUOTE_RULE, *inert(section.quote).splitlines(), QUOTE_RULE]
     return lines
 
 
@@ -73,7 +76,7 @@ def field_prompt(field: Field) -> str:
     if field.kind is FieldKind.MULTI_SELECT:
         lines.append("  Type the numbers you want, separated by commas.")
     elif field.kind is FieldKind.DATE:
-        lines.append("  As YYYY-MM-DD, or 'today' or 'yesterday'.")
+        lines.append("  Like 12/03/2026 or 12 March 2026, or 'today' or 'yesterday'.")
     elif field.kind is FieldKind.URLS:
         lines.append("  Here, separate several links with spaces.")
     elif field.kind is FieldKind.USER:

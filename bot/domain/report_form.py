@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from bot.domain.platform import STRICTEST, Capabilities
 from bot.domain.content import Content
+from bot.domain.dates import read_date
 from bot.domain.report import Adult, Nature, Perpetrator, Want
 from bot.domain.ui import Answers, Field, FieldErrors, FieldKind, Form, Option, as_date
 
@@ -19,6 +20,7 @@ MAX_URLS = 10
 MAX_URL_LENGTH = 2000
 MAX_OCCASIONS = 999
 MAX_FILES = 5
+OLDEST_YEARS = 10  # a first-seen date further back than this is almost certainly a mistyped year
 MAX_FILE_REF = 2048  # characters of a platform's reference to an uploaded file
 
 NATURE_LABELS = {
@@ -152,13 +154,13 @@ def _check_multi(field: Field, raw: object, today: date) -> tuple[object, str]:
 
 
 def _check_date(field: Field, raw: object, today: date) -> tuple[object, str]:
-    day = as_date(raw)
+    day, problem = (raw, "") if isinstance(raw, date) else read_date(str(raw), today=today)
     if day is None:
-        return None, "Please give a date like 2026-11-24."
+        return None, problem
     if day > today:
         return None, "This date is in the future."
-    if day.year < 1990:
-        return None, "Please check the year."
+    if day < date(today.year - OLDEST_YEARS, 1, 1):
+        return None, f"That is more than {OLDEST_YEARS} years ago: please check the year."
     return day, ""
 
 

@@ -51,6 +51,16 @@ class Field:
     max_length: int = 0  # 0: the kind's default
     min_value: int | None = None
     max_value: int | None = None
+    # Asked only when another field's answer is one of these (field id, values); platforms that show
+    # every field at once (a Slack modal) say so in the hint instead.
+    only_if: tuple[str, tuple[str, ...]] = ()
+
+    def applies(self, answers: Answers) -> bool:
+        """Whether this field means anything given the answers so far."""
+        if not self.only_if:
+            return True
+        other, values = self.only_if
+        return str(answers.get(other) or "") in values
 
     def option_label(self, value: str) -> str:
         """The label shown for an option value."""
