@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
@@ -79,6 +80,7 @@ class SlackRuntime:
     worker: OutboxWorker
     scheduler: Scheduler
     services: Services  # with Slack's directory
+    listeners: Executor  # Bolt's lazy listeners: the work that follows each ack
 
     def start(self) -> None:
         """Start delivering and scheduling."""
@@ -86,8 +88,9 @@ class SlackRuntime:
         self.scheduler.start()
 
     def stop(self) -> None:
-        """Stop both background threads."""
+        """Stop the background threads, once the work after acks already given is done (then the store may close)."""
         self.scheduler.stop()
+        self.listeners.shutdown(wait=True)
         self.worker.stop()
 
 
@@ -113,7 +116,9 @@ def build_slack(services: Services, config: AppConfig, settings: Settings, *,
     notifiers = Notifiers([notifier])
     worker = OutboxWorker(deliver=lambda: deliver_due(services, notifiers, pacer=pacer), poll_seconds=poll_seconds)
     scheduler = scheduler_for(services, config, wake_outbox=worker.wake, poll_seconds=scheduler_seconds)
+    listeners = ThreadPoolExecutor(max_workers=5, thread_name_prefix="slack-listener")  # Bolt's own default size
     bolt = App(
+        listener_executor=listeners,
         client=listener_client,
         signing_secret=settings.slack_signing_secret,
         request_verification_enabled=False,  # done in SlackHttpApp, before Bolt can log a rejected body
@@ -133,7 +138,8 @@ def build_slack(services: Services, config: AppConfig, settings: Settings, *,
                         clock=signature_clock, detail=lambda: _health_detail(services, notifiers),
                         workspace=Workspace(team_id=settings.slack_team_id, app_id=settings.slack_app_id),
                         api_url=settings.slack_api_url)
-    return SlackRuntime(bolt=bolt, http=http, worker=worker, scheduler=scheduler, services=services)
+    return SlackRuntime(bolt=bolt, http=http, worker=worker, scheduler=scheduler, services=services,
+                        listeners=listeners)
 
 
 def _health_detail(services: Services, notifiers: Notifiers) -> dict[str, object]:

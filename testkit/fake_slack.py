@@ -172,6 +172,7 @@ class FakeSlack:
         self._attempts: list[Call] = []
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
         self._down = False
+        self._held: dict[str, threading.Event] = {}
         self._counter = 0
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._views: dict[str, dict[str, Any]] = {}
@@ -229,6 +230,9 @@ class FakeSlack:
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
+        with self._lock:
+            for release in self._held.values():
+                release.set()  # a held call must not keep its handler thread, and so stop(), waiting
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -393,6 +397,13 @@ class FakeSlack:
         with self._lock:
             self._down = False
 
+    def hold(self, method: str) -> threading.Event:
+        """A slow Slack: calls of `method`, once received (see attempts()), wait until the returned event is set."""
+        release = threading.Event()
+        with self._lock:
+            self._held[method] = release
+        return release
+
     # -- request pipeline (called from handler threads) ------------------------------------------------
 
     def _serve(self, handler: _Handler, verb: str) -> None:
@@ -447,6 +458,9 @@ class FakeSlack:
             if needs_auth and call.headers.get("Authorization") != f"Bearer {token}":
                 return _Reply.payload({"ok": False, "error": "invalid_auth"})
             failure = self._take_failure(method)
+            held = self._held.get(method)
+        if held is not None:
+            held.wait(WAIT_SECONDS)
         if failure is not None:
             if failure.disconnect:
                 return None

@@ -96,9 +96,10 @@ class SlackBot:
             return Answer(error.code, error.read().decode())
 
     def stop(self) -> None:
-        self.runtime.stop()
+        """As `staffsafe serve` stops: no more requests, the work after their acks done, then the store closed."""
         stop_http(self.server)
         self._thread.join(WAIT_SECONDS)
+        self.runtime.stop()
         self._running.__exit__(None, None, None)
         assert not self._thread.is_alive(), "the HTTP server did not stop"
 
