@@ -72,7 +72,10 @@ def read_snapshot(path: Path, sealer: Sealer) -> Snapshot | None:
         )
     if fmt not in (FORMAT, UNTAGGED_FORMAT):
         raise StoreCorrupt(f"{path} has format {fmt!r}; this version reads formats {UNTAGGED_FORMAT} and {FORMAT}")
-    sealer.verify_key_checks(checks, folder=str(path.parent), authenticated=fmt == FORMAT)
+    if fmt == UNTAGGED_FORMAT:
+        _check_untagged(path, sealer, checks)
+    else:
+        sealer.verify_key_checks(checks, folder=str(path.parent))
     return Snapshot(seq=seq, key_checks=checks, tables=tables, format=fmt)
 
 
@@ -92,6 +95,21 @@ def _check_tag(path: Path, sealer: Sealer, signed: bytes, tag: str, raw: bytes) 
         raise
     if not matches:
         raise _edited(path)
+
+
+def _check_untagged(path: Path, sealer: Sealer, checks: dict[str, str]) -> None:
+    try:
+        sealer.verify_key_checks(checks, folder=str(path.parent), authenticated=False)
+    except KeyMismatch:
+        try:
+            sealer.verify_key_checks(checks, folder=str(path.parent), authenticated=True)
+        except KeyMismatch:
+            raise  # truly written with other keys
+        # Key checks of the tagged format in a file that says it is untagged: its tag was stripped.
+        raise StoreCorrupt(
+            f"snapshot {path} says it is of the old, untagged format but was written tagged: it was edited; "
+            "it was left untouched; restore it from a backup"
+        ) from None
 
 
 def _edited(path: Path) -> StoreCorrupt:
