@@ -161,3 +161,12 @@ def test_web_addresses_and_letters_are_never_cut(services):
                                                    Section(quote="Line one of a letter\nLine two"))))
     assert url in text
     assert "\nLine one of a letter\nLine two\n" in text  # flush left: copied exactly as it is
+
+
+def test_another_persons_private_message_never_shows_in_this_terminal(services, clock):
+    reports.submit_report(services, STAFF, report_answers(perpetrator="colleague", subject=LEAD.id))
+    lee = Terminal(services, LEAD, lead=True)
+    lee.bot._deliver()  # lee's session happens to deliver the alert meant for the backup lead alone
+    shown = "\n".join(lee.out)
+    assert "private message to bea" not in shown and "New report" not in shown
+    assert any(i.delivered_at for i in services.store.outbox_of(services.store.reports_by_reporter(STAFF.id)[0].id))

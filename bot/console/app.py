@@ -49,21 +49,30 @@ class ConsoleNotifier:
 
     platform = CONSOLE
 
-    def __init__(self, *, write: Callable[[str], None]) -> None:
+    def __init__(self, *, write: Callable[[str], None], viewer: str = "") -> None:
         self._write = write
+        self._viewer = viewer  # whose terminal this is: another person's private messages are not shown in it
         self._sent = count(1)
 
     def send(self, destination: Destination, card: Card, *, idempotency_key: str, maybe_sent: bool = False) -> str:
-        """Print the card under the pane it would reach."""
-        self._write(f"\n── {_pane(destination)} ──\n{render_card(card)}")
+        """Print the card under the pane it would reach; someone else's private message is not shown at all."""
+        if not self._hidden(destination):
+            self._write(f"\n── {_pane(destination)} ──\n{render_card(card)}")
         return f"console-{next(self._sent)}"
 
+    def _hidden(self, destination: Destination) -> bool:
+        # A notice to another lead may be about the person at this terminal: not even its header shows here.
+        return bool(self._viewer and destination.user_id and destination.user_id != self._viewer)
+
     def update(self, destination: Destination, message_id: str, card: Card) -> None:
-        """Print the edited message, marked as an edit of the earlier one."""
-        self._write(f"\n── {_pane(destination)} (message {message_id} edited) ──\n{render_card(card)}")
+        """Print the edited message, marked as an edit of the earlier one (not someone else's)."""
+        if not self._hidden(destination):
+            self._write(f"\n── {_pane(destination)} (message {message_id} edited) ──\n{render_card(card)}")
 
     def upload(self, destination: Destination, document: Document, *, idempotency_key: str) -> str:
-        """Print the document, marked as a file, under the pane it would reach."""
+        """Print the document, marked as a file, under the pane it would reach (not someone else's)."""
+        if self._hidden(destination):
+            return f"console-file-{next(self._sent)}"
         self._write(f"\n── {_pane(destination)} ──\n── {document.filename} ──\n{inert(document.text)}"
                     f"── end of {document.filename} ──")
         return f"console-file-{next(self._sent)}"
@@ -94,7 +103,7 @@ class ConsoleBot:
     policy: Policy = Policy()  # the scheduler runs a pass after each command, so due work shows at once
 
     def __post_init__(self) -> None:
-        self.notifier = ConsoleNotifier(write=self.write)
+        self.notifier = ConsoleNotifier(write=self.write, viewer=self.actor.id)
         self._handlers = self._table()
 
     def _table(self) -> dict[str, Callable[[list[str]], object]]:
