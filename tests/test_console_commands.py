@@ -170,3 +170,9 @@ def test_another_persons_private_message_never_shows_in_this_terminal(services, 
     shown = "\n".join(lee.out)
     assert "private message to bea" not in shown and "New report" not in shown
     assert any(i.delivered_at for i in services.store.outbox_of(services.store.reports_by_reporter(STAFF.id)[0].id))
+
+
+def test_the_summary_shows_answers_as_given(services):
+    said = Terminal(services, STAFF).type("/report", *REPORT_ANSWERS[:7], "Lee Harper", *REPORT_ANSWERS[8:], "no")
+    assert "Links to the content https://facebook.com/post/1" in said and "who? lee" in said
+    assert "(optional) (optional" not in said

@@ -409,8 +409,11 @@ def _shown(field: Field, value: object) -> str:
     if value is None or value == "" or value == [] or value == ():
         return ""
     values = value if isinstance(value, (list, tuple, set, frozenset)) else [value]
-    return ", ".join(field.option_label(str(v)) if field.options else local_id(str(v)) if ":" in str(v)
-                     else str(v) for v in values)
+    if field.options:
+        return ", ".join(field.option_label(str(v)) for v in values)
+    if field.kind in (FieldKind.USER, FieldKind.CHANNELS):  # platform-qualified ids, shown as typed here
+        return ", ".join(local_id(str(v)) for v in values)
+    return ", ".join(str(v) for v in values)
 
 
 def _pick(field: Field, raw: str) -> str:

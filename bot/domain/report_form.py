@@ -84,7 +84,7 @@ def report_form(content: Content, limits: Capabilities = STRICTEST) -> Form:
             Field("perpetrator", "Who do you think is responsible?", FieldKind.SELECT,
                   options=_options(PERPETRATOR_LABELS)),
             Field("adult", "Is that person an adult?", FieldKind.SELECT, options=_options(ADULT_LABELS)),
-            Field("subject", "If a colleague, who? (optional)", FieldKind.USER, required=False,
+            Field("subject", "If a colleague, who?", FieldKind.USER, required=False,
                   hint="Keeps this report from ever reaching them."),
             Field("natures", "What is it like? (choose any)", FieldKind.MULTI_SELECT, required=False,
                   options=_options(NATURE_LABELS)),
