@@ -45,8 +45,8 @@ def reply_form(report: Report) -> Form:
 def withdraw_form(report: Report) -> Form:
     """The reporter confirms closing their own report."""
     return _case_form(report, Action.REPORT_WITHDRAW, "Withdraw report", "Withdraw",
-                      f"Close your report **{report.reference}**? The designated leads will see that it is "
-                      "closed. You can file a new report at any time.")
+                      f"Close your report **{report.reference}**? It shows as closed to anyone handling it, and "
+                      "you cannot reopen it yourself. You can file a new report at any time.")
 
 
 def status_form(report: Report) -> Form:
