@@ -12,7 +12,7 @@ from bot.domain.platform import STRICTEST, Capabilities
 from bot.domain.content import Content
 from bot.domain.dates import read_date
 from bot.domain.report import Adult, Nature, Perpetrator, Want
-from bot.domain.ui import Answers, Field, FieldErrors, FieldKind, Form, Option, as_date
+from bot.domain.ui import Answers, Field, FieldErrors, FieldKind, Form, Option
 
 FORM_ID = "report.form"
 MAX_TEXT = STRICTEST.max_text  # the longest answer every platform accepts; a form takes its platform's
