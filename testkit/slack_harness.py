@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from bot.app import build_slack, running
 from bot.settings import Settings
-from bot.slack.serve import http_server, stop_http
+from bot.slack.serve import http_server
 from testkit.waits import WAIT_SECONDS, wait_until
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
@@ -97,7 +97,7 @@ class SlackBot:
 
     def stop(self) -> None:
         """As `staffsafe serve` stops: no more requests, the work after their acks done, then the store closed."""
-        stop_http(self.server)
+        self.server.stop()
         self._thread.join(WAIT_SECONDS)
         self.runtime.stop()
         self._running.__exit__(None, None, None)

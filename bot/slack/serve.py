@@ -19,13 +19,50 @@ log = logging.getLogger(__name__)
 THREADS = 8  # request threads: acks are short (a commit at most), so a few threads serve many clients
 
 
-def http_server(wsgi_app: Any, *, host: str, port: int) -> Any:
+class HttpServer:
+    """A waitress server that another thread (or a signal, through one) can stop without racing its loop."""
+
+    def __init__(self, server: Any) -> None:
+        self._server = server
+        self._stopping = threading.Event()
+        self._woken = threading.Event()
+        self._left: list[Any] = []  # the connections the loop let go of, closed once it has returned
+        self.effective_port: int = server.effective_port
+
+    def run(self) -> None:
+        """Serve until stop(); the sockets are closed here, on the loop's own thread, once it has left."""
+        self._server.run()
+        if self._stopping.is_set():
+            self._woken.wait()  # stop() has written its wake-up byte: the trigger may be closed now
+        for channel in self._left:
+            channel.close()
+        self._server.close()
+
+    def stop(self) -> None:
+        """End run(), after the requests in hand are answered; from any thread but the loop's."""
+        # Closing sockets from here would race the loop's select() and the trigger's own wake-up
+        # write (EBADF, or a reused descriptor written to). So the request threads finish first (they
+        # wake the loop through its trigger), then the loop, woken, lets go of every socket and, with
+        # none left in its map, returns; run() closes them.
+        self._stopping.set()
+        self._server.task_dispatcher.shutdown()
+        server = self._server
+
+        def leave() -> None:
+            self._left = list(server.active_channels.values())
+            for dispatcher in (*self._left, server, server.trigger):
+                dispatcher.del_channel()
+        server.trigger.pull_trigger(leave)  # the loop may run `leave` before this returns
+        self._woken.set()
+
+
+def http_server(wsgi_app: Any, *, host: str, port: int) -> HttpServer:
     """A waitress server bound to host:port (port 0 picks a free one: see `.effective_port`)."""
     # Waitress warns each time requests queue for a free thread: normal under bursts, and it would
     # drown the log (measured: one line per request at 50 concurrent clients).
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    return create_server(wsgi_app, host=host, port=port, threads=THREADS, ident="StaffSafe",
-                         max_request_body_size=MAX_BODY, clear_untrusted_proxy_headers=True)
+    return HttpServer(create_server(wsgi_app, host=host, port=port, threads=THREADS, ident="StaffSafe",
+                                    max_request_body_size=MAX_BODY, clear_untrusted_proxy_headers=True))
 
 
 def serve_http(wsgi_app: Any, *, host: str, port: int) -> None:
@@ -37,25 +74,10 @@ def serve_http(wsgi_app: Any, *, host: str, port: int) -> None:
         # A signal handler runs on the loop's own thread, between any two of its steps: it only starts the stop.
         if not stopping.is_set():
             stopping.set()
-            threading.Thread(target=stop_http, args=(server,), name="http-stop").start()
+            threading.Thread(target=server.stop, name="http-stop").start()
     _on_stop(stop)
     log.warning("StaffSafe is listening on http://%s:%s/slack/events", host, server.effective_port)
     server.run()
-
-
-def stop_http(server: Any) -> None:
-    """End `server.run()` from another thread, after the requests in hand are answered."""
-    # Closing the sockets from here would race the loop's select() and its own closing (EBADF, or a
-    # reused descriptor written to). So: let the request threads finish (they wake the loop through the
-    # trigger, which must stay open until then), then have the loop close every socket itself; with none
-    # left, run() returns.
-    server.task_dispatcher.shutdown()
-
-    def close_all() -> None:
-        for channel in list(server.active_channels.values()):
-            channel.close()
-        server.close()
-    server.trigger.pull_trigger(close_all)
 
 
 def serve_socket(bolt_app: Any, *, app_token: str, api_url: str) -> None:
