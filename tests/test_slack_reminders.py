@@ -303,3 +303,10 @@ reminders:
         assert len(again.services.store.reminders()) == 1
     finally:
         again.stop()
+
+
+def test_reminders_refuses_words_it_does_not_take(bot, slack):
+    assert bot.command("reminders", "delete 1", user=ADMIN).status == 200
+    refusal = wait_until(lambda: slack.responses("cmd-reminders"))
+    assert "takes nothing after its name" in refusal[-1].args["text"]
+    assert not slack.calls("views.open")

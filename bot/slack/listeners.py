@@ -26,7 +26,7 @@ from bot.slack.transport import LETTER, Present, SlackTransport, friendly
 from bot.slack.views import card_modal, done_modal, open_or_push
 from handlers import home
 from handlers.actions import Action
-from handlers.routes import COMMANDS, FORMS_ONLY, ROUTES, SUBMISSION, Route, button_context, command_context
+from handlers.routes import COMMANDS, FORMS_ONLY, ROUTES, SUBMISSION, Command, Route, button_context, command_context
 from handlers.services import Services
 
 # Buttons whose answer is told where the button was (ephemerally) rather than shown in a modal.
@@ -55,7 +55,7 @@ class SlackListeners:
         app.view(Action.TAKEDOWN_SUBMIT.value)(ack=self._takedown_submit, lazy=[t.lazy(t.send_letter)])
         for key, command in COMMANDS.items():
             if key in AFTER_ACK:
-                app.command(f"/{self.commands[key]}")(ack=ack_only, lazy=[t.lazy(self._press(command.route, ""))])
+                app.command(f"/{self.commands[key]}")(ack=ack_only, lazy=[t.lazy(self._after_ack(command))])
             else:
                 app.command(f"/{self.commands[key]}")(ack=self._command_ack(key), lazy=[t.lazy(t.after_ack)])
         for action in (str(i) for i in ROUTES if i not in FORMS_ONLY):
@@ -83,6 +83,16 @@ class SlackListeners:
         return ack_command
 
     # --- buttons ----------------------------------------------------------------------------
+
+    def _after_ack(self, command: Command) -> Callable[..., None]:
+        """A command answered after its ack; words it does not take are refused (the lazy wrapper says so)."""
+        press = self._press(command.route, "")
+
+        def run_command(body: Body, **rest: Any) -> None:
+            command_context(command, str(body.get("text") or ""))
+            press(body=body, **rest)
+        run_command.__name__ = press.__name__
+        return run_command
 
     def _press(self, action: str, value: str | None = None) -> Callable[..., None]:
         """A button's (or a command's) route, opened after the ack, its outcome shown the Slack way."""
