@@ -11,7 +11,9 @@ from bot.domain.ui import Card, FormResult, Reply
 from bot.domain.workflow import STATUS_WORDS, Role, check_move
 from handlers.cards import awaits_acknowledgement, case_card, queue_card
 from handlers.escalation import escalated_by_lead, escalation_targets
-from handlers.reports import audit, find_report, note_changes, refuse, text_error
+from handlers.reports import (
+    audit, commit_note_once, find_report, note_changes, refuse, submission_id, text_error,
+)
 from handlers.services import Services
 from handlers.takedown import letter_for_report
 
@@ -69,9 +71,9 @@ def add_note(services: Services, actor: Actor, reference_or_id: str, text: str) 
     return note_case(services, actor, find_case(services, actor, reference_or_id, "case.note"), text)
 
 
-def note_case(services: Services, actor: Actor, report: Report, text: str) -> FormResult:
-    """`add_note`, for a case `find_case` gave."""
-    return _note(services, actor, report, text, NoteKind.INTERNAL, f"Note added to {report.reference}.")
+def note_case(services: Services, actor: Actor, report: Report, text: str, *, submission: str = "") -> FormResult:
+    """`add_note`, for a case `find_case` gave; a repeated `submission` is stored once."""
+    return _note(services, actor, report, text, NoteKind.INTERNAL, f"Note added to {report.reference}.", submission)
 
 
 def set_status(services: Services, actor: Actor, reference_or_id: str, status: str) -> FormResult:
@@ -127,20 +129,21 @@ def message_reporter(services: Services, actor: Actor, reference_or_id: str, tex
     return message_case(services, actor, find_case(services, actor, reference_or_id, "case.message"), text)
 
 
-def message_case(services: Services, actor: Actor, report: Report, text: str) -> FormResult:
-    """`message_reporter`, for a case `find_case` gave."""
+def message_case(services: Services, actor: Actor, report: Report, text: str, *, submission: str = "") -> FormResult:
+    """`message_reporter`, for a case `find_case` gave; a repeated `submission` is sent once."""
     done = f"Your message will be sent to the reporter of {report.reference}."
-    return _note(services, actor, report, text, NoteKind.TO_REPORTER, done)
+    return _note(services, actor, report, text, NoteKind.TO_REPORTER, done, submission)
 
 
-def _note(services: Services, actor: Actor, report: Report, text: str, kind: NoteKind, done: str) -> FormResult:
+def _note(services: Services, actor: Actor, report: Report, text: str, kind: NoteKind, done: str,
+          submission: str = "") -> FormResult:
     # Written on the lead's platform; a message to the reporter must also fit theirs.
     platforms = {platform_of(actor.id)} | ({platform_of(report.reporter_id)} if kind is NoteKind.TO_REPORTER else set())
     error = text_error(text, min(services.capabilities_on(p).max_text for p in platforms))
     if error:
         return FormResult(errors={"text": error})
-    _, changes = note_changes(services, actor, report, text.strip(), kind)
-    services.store.commit(changes)
+    commit_note_once(services, *note_changes(services, actor, report, text.strip(), kind,
+                                             note_id=submission_id("note", actor, submission)))
     return FormResult(reply=Reply.say(done))
 
 

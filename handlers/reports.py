@@ -48,7 +48,7 @@ def submit_report(services: Services, actor: Actor, answers: Answers, *, form: F
     `submission` identifies one submission on its platform (opaque here): the same submission sent
     again, a retry or a replay, stores nothing more and gets the first one's receipt.
     """
-    report_id = _report_id(actor, submission)
+    report_id = submission_id("report", actor, submission)
     earlier = _submitted_before(services, actor, report_id)
     if earlier is not None:
         return earlier
@@ -105,12 +105,25 @@ def submit_report(services: Services, actor: Actor, answers: Answers, *, form: F
     return _receipt(services, report)
 
 
-def _report_id(actor: Actor, submission: str) -> str:
+def submission_id(kind: str, actor: Actor, submission: str) -> str:
     """A new id, or for an identified submission one derived from it (with the submitter, so no one
-    else's replay can reach it): storing that report again is a Conflict, however many instances run."""
+    else's replay can reach it): storing that record again is a Conflict, however many instances run."""
     if not submission:
         return new_id()
-    return hashlib.sha256(f"report-submission\0{actor.id}\0{submission}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"{kind}-submission\0{actor.id}\0{submission}".encode()).hexdigest()[:32]
+
+
+def commit_note_once(services: Services, note: Note, changes: Changes) -> None:
+    """Commit a note with what it sets off, unless the same submission stored it already (a retry, a replay)."""
+    def stored() -> bool:
+        return any(earlier.id == note.id for earlier in services.store.notes(note.report_id))
+    if stored():
+        return
+    try:
+        services.store.commit(changes)
+    except Conflict:
+        if not stored():  # not the same submission arriving twice at once: a real conflict
+            raise
 
 
 def _submitted_before(services: Services, actor: Actor, report_id: str) -> FormResult | None:
@@ -177,12 +190,13 @@ def reply_to_leads(services: Services, actor: Actor, reference_or_id: str, text:
     return relay_reply(services, actor, own_report(services, actor, reference_or_id, "report.reply"), text)
 
 
-def relay_reply(services: Services, actor: Actor, report: Report, text: str) -> FormResult:
-    """`reply_to_leads`, for a report `own_report` gave."""
+def relay_reply(services: Services, actor: Actor, report: Report, text: str, *, submission: str = "") -> FormResult:
+    """`reply_to_leads`, for a report `own_report` gave; a repeated `submission` is relayed once."""
     error = text_error(text, _limits(services, actor).max_text)
     if error:
         return FormResult(errors={"text": error})
-    services.store.commit(note_changes(services, actor, report, text.strip(), NoteKind.FROM_REPORTER)[1])
+    commit_note_once(services, *note_changes(services, actor, report, text.strip(), NoteKind.FROM_REPORTER,
+                                             note_id=submission_id("note", actor, submission)))
     if not has_recipient(services.org, report):
         return FormResult(reply=Reply.say(f"Your reply is saved with {report.reference}. "
                                           + no_reader_text(services.content, admins_told=False)))
@@ -207,10 +221,11 @@ _NOTE_EFFECTS = {
 }
 
 
-def note_changes(services: Services, actor: Actor, report: Report, text: str, kind: NoteKind) -> tuple[Note, Changes]:
+def note_changes(services: Services, actor: Actor, report: Report, text: str, kind: NoteKind, *,
+                 note_id: str = "") -> tuple[Note, Changes]:
     """A note on a case, with its relay (if any) and audit event, to commit together."""
     now = services.clock.now()
-    note = Note(id=new_id(), report_id=report.id, kind=kind, author_id=actor.id, text=text, at=now)
+    note = Note(id=note_id or new_id(), report_id=report.id, kind=kind, author_id=actor.id, text=text, at=now)
     delivery, action = _NOTE_EFFECTS[kind]
     if delivery is Delivery.LEAD_MESSAGE:
         outbox = lead_notices(services.org, report, delivery, now, note_id=note.id)

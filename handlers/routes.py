@@ -75,6 +75,15 @@ def _case_form(action: Action, build: Callable[[Report], Form],
     return Route(open=lambda s, actor, context: build(_case(s, actor, context, action)), submit=submit, key="report")
 
 
+def _case_text(action: Action, build: Callable[[Report], Form],
+               relay: Callable[..., FormResult]) -> Route:
+    """A lead's text about one case (a note, a message to the reporter): stored once per submission."""
+    def submit(services: Services, actor: Actor, context: Context, read: ReadAnswers) -> FormResult:
+        report = _case(services, actor, context, action)
+        return relay(services, actor, report, _text(read(build(report))), submission=context.get(SUBMISSION, ""))
+    return Route(open=lambda s, actor, context: build(_case(s, actor, context, action)), submit=submit, key="report")
+
+
 def _text(answers: Answers) -> str:
     return str(answers.get("text") or "")
 
@@ -87,7 +96,8 @@ def _acknowledge(services: Services, actor: Actor, report: Report, answers: Answ
 
 def _reply_to_leads(services: Services, actor: Actor, context: Context, read: ReadAnswers) -> FormResult:
     report = reports.own_report(services, actor, context.get("report", ""), Action.REPORTER_REPLY.value)
-    return reports.relay_reply(services, actor, report, _text(read(forms.reply_form(report))))
+    return reports.relay_reply(services, actor, report, _text(read(forms.reply_form(report))),
+                               submission=context.get(SUBMISSION, ""))
 
 
 def _submit_report(services: Services, actor: Actor, context: Context, read: ReadAnswers) -> FormResult:
@@ -171,12 +181,10 @@ ROUTES: dict[str, Route] = {
     Action.LEAD_QUEUE: Route(open=lambda s, actor, context: leads.lead_queue(s, actor)),
     Action.CASE_VIEW: _on_case(lambda s, actor, case: Reply(cards=(leads.view_case(s, actor, case),))),
     Action.CASE_ACK: _case_form(Action.CASE_ACK, forms.ack_form, _acknowledge),
-    Action.CASE_NOTE: _case_form(Action.CASE_NOTE, forms.note_form,
-                                 lambda s, actor, report, answers: leads.note_case(s, actor, report, _text(answers))),
+    Action.CASE_NOTE: _case_text(Action.CASE_NOTE, forms.note_form, leads.note_case),
     Action.CASE_STATUS: _case_form(Action.CASE_STATUS, forms.status_form, lambda s, actor, report, answers:
                                    leads.move_case(s, actor, report, str(answers.get("status") or ""))),
-    Action.CASE_MESSAGE: _case_form(Action.CASE_MESSAGE, forms.message_form, lambda s, actor, report, answers:
-                                    leads.message_case(s, actor, report, _text(answers))),
+    Action.CASE_MESSAGE: _case_text(Action.CASE_MESSAGE, forms.message_form, leads.message_case),
     Action.CASE_LETTER: _on_case(leads.takedown_letter),
     Action.CASE_EXPORT: _on_case(export.request_export),
     Action.CASE_HOLD: _on_case(leads.set_legal_hold),

@@ -8,10 +8,12 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlencode
 
-from handlers import reports
+from handlers import leads, reports
+from handlers.actions import Action
+from handlers.routes import ROUTES, SUBMISSION
 from testkit.builders import report_answers
 from testkit.slack_harness import LEAD_CHANNEL, Answer, posts_to, report_state, sign, wait_until
-from tests.conftest import OTHER, STAFF
+from tests.conftest import LEAD, OTHER, STAFF
 
 
 def _submission(bot, view_hash: str = "1700000000.abc") -> str:
@@ -71,3 +73,26 @@ def _post(bot, body: str, headers: dict[str, str] | None = None):
             return Answer(response.status, response.read().decode())
     except urllib.error.HTTPError as error:
         return Answer(error.code, error.read().decode())
+
+
+def test_a_repeated_reply_note_or_message_submission_is_stored_and_relayed_once(services):
+    assert reports.submit_report(services, STAFF, report_answers()).ok
+    report = services.store.reports_by_reporter(STAFF.id)[0]
+
+    def read(form) -> dict:
+        return {"text": "Typed once, sent twice"}  # the answers the platform read
+
+    def submit_each() -> None:
+        for action, actor in ((Action.REPORTER_REPLY, STAFF), (Action.CASE_NOTE, LEAD), (Action.CASE_MESSAGE, LEAD)):
+            result = ROUTES[action].submit(services, actor, {"report": report.id, SUBMISSION: f"k-{action}"}, read)
+            assert result.ok, result.errors
+
+    submit_each()
+    notes, outbox = services.store.notes(report.id), services.store.outbox_of(report.id)
+    assert len(notes) == 3
+    submit_each()  # Slack's retry, or a replay: the same submissions again
+    assert services.store.notes(report.id) == notes and services.store.outbox_of(report.id) == outbox
+    # Without a key (the console has none), each submission is its own note.
+    leads.note_case(services, LEAD, report, "Called the parent")
+    leads.note_case(services, LEAD, report, "Called the parent")
+    assert len(services.store.notes(report.id)) == 5
