@@ -15,10 +15,12 @@ from slack_sdk.signature import Clock as SignatureClock
 
 from bot.config import AppConfig, load_config
 from bot.content import load_content
-from bot.crypto import Keyring, load_keyring
+from bot.crypto import Keyring, key_file_a_start_creates, load_keyring, new_key
+from bot.domain.content import Content
 from bot.domain.guidance import GuidanceEngine
 from bot.domain.platform import SLACK
 from bot.domain.ports import Clock, Notifiers, Store, SystemClock
+from bot.domain.report import Changes
 from bot.pacing import Pacer
 from bot.settings import Settings
 from bot.slack.directory import SlackDirectory
@@ -27,12 +29,13 @@ from bot.slack.listeners import SlackListeners
 from bot.slack.transport import SlackTransport, log_error
 from bot.slack.logs import library_logger, quiet_slack_libraries
 from bot.slack.notifier import SLACK_CAPABILITIES, SlackNotifier
+from bot.store.read_only import ReadOnlyStore
 from bot.store.tinydb_store import TinyDBStore
-from bot.store.upgrades import adopt_unrouted
+from bot.store.upgrades import adopt_unrouted, unrouted_items
 from bot.worker import OutboxWorker, Scheduler
 from handlers.delivery import deliver_due
 from handlers.outbox_state import waiting_by_platform
-from handlers.reminders import seed_reminders
+from handlers.reminders import reminders_to_seed, seed_reminders
 from handlers.scheduled import run_due_work
 from handlers.services import Services
 
@@ -55,13 +58,57 @@ def running(settings: Settings, *, clock: Clock | None = None, store: Store | No
     store = store or open_store(settings)
     try:
         adopt_unrouted(store)
-        services = Services(store=store, content=content, clock=clock or SystemClock(), org=config.organisation,
-                            guidance=GuidanceEngine(content=content), commands=config.commands,
-                            limits=config.limits)
+        services = _services(store, config, content, clock or SystemClock())
         seed_reminders(services, config.reminders)
         yield services, config
     finally:
         store.close()
+
+
+@contextmanager
+def checking(settings: Settings) -> Iterator[tuple[Services, AppConfig, list[str]]]:
+    """Build what `running` builds, changing nothing on disk; and what a start would change, in words.
+
+    The store is opened read-only and no key file is created; what a start adopts and seeds is only
+    previewed in memory, so counts are a start's.
+    """
+    config = load_config(settings.config_path)
+    content = load_content()
+    keyring, new_key_file = peek_keys(settings)
+    store = ReadOnlyStore.open(settings.data_dir, keyring)
+    try:
+        services = _services(store, config, content, SystemClock())
+        next_start = [*store.next_start, *new_key_file]
+        unrouted = unrouted_items(store)
+        if unrouted:
+            store.preview(Changes(outbox=tuple(unrouted)))
+            next_start.append(f"{len(unrouted)} outbox item(s) were stored before items carried their platform: "
+                              "the next start gives each the platform it was meant for.")
+        seeds = reminders_to_seed(services, config.reminders)
+        if seeds:
+            store.preview(Changes(reminders=tuple(seeds)))
+            next_start.append(f"{len(seeds)} reminder(s) from app.yaml do not exist yet: the next start creates "
+                              f"them ({', '.join(r.name for r in seeds)}).")
+        yield services, config, next_start
+    finally:
+        store.close()
+
+
+def peek_keys(settings: Settings) -> tuple[Keyring, list[str]]:
+    """The configured keys, creating none; where a start would create the key file, a throwaway key and words saying so.
+
+    A start only creates a key file in a folder without data, so the throwaway key has nothing to open.
+    """
+    created = key_file_a_start_creates(data_dir=settings.data_dir, secret_file=settings.secret_file,
+                                       env_value=settings.secret_key)
+    if created is None:
+        return load_keys(settings), []
+    return Keyring(keys=[new_key()]), [f"There is no secret key file {created}: the next start creates one."]
+
+
+def _services(store: Store, config: AppConfig, content: Content, clock: Clock) -> Services:
+    return Services(store=store, content=content, clock=clock, org=config.organisation,
+                    guidance=GuidanceEngine(content=content), commands=config.commands, limits=config.limits)
 
 
 def scheduler_for(services: Services, config: AppConfig, *, wake_outbox: Callable[[], None],

@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from bot.app import open_store, running
+from bot.app import checking, open_store, running
 from bot.config import all_problems, load_config, recipient_warnings
 from bot.content import load_content
 from bot.console.app import ConsoleBot
@@ -120,21 +120,23 @@ def run_keys(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run_check(settings: Settings, args: argparse.Namespace) -> int:
-    """Load everything once, as a start would, and report success; with --repair, mend the journal first."""
+    """Load everything once, as a start would, changing nothing, and say what a start would change; --repair mends first."""
     if args.repair:
         from datetime import datetime, timezone
 
-        from bot.app import load_keys
+        from bot.app import peek_keys
         from bot.store.repair import repair_data_folder
 
-        for line in repair_data_folder(settings.data_dir, load_keys(settings), now=datetime.now(timezone.utc)):
+        for line in repair_data_folder(settings.data_dir, peek_keys(settings)[0], now=datetime.now(timezone.utc)):
             print(line)
     problems = start_problems(settings, socket_mode=args.socket, token=True)
     if problems:
         raise ConfigError(all_problems(problems))
-    with running(settings) as (services, config):
+    with checking(settings) as (services, config, next_start):
         print(f"OK: {config.organisation.name}, {len(config.organisation.leads)} lead(s), "
               f"{len(services.store.open_reports())} open report(s).")
+        for change in next_start:
+            print(change)
         for warning in recipient_warnings(config):
             print(f"Warning: {warning}")
         waiting = waiting_words(waiting_by_platform(services.store, services.clock.now()))

@@ -196,8 +196,7 @@ def load_keyring(
     if env_value:
         return Keyring(keys=_parse_keys(env_value.split(","), source="STAFFSAFE_SECRET_KEY"))
     path = Path(data_dir) / SECRET_FILE_NAME
-    if not path.exists():
-        _refuse_a_new_key_beside_data(Path(data_dir), path)
+    if key_file_a_start_creates(data_dir=data_dir) is not None:
         try:
             _create_dir(Path(data_dir))
             _write_key_file(path, [new_key()], exclusive=True)
@@ -208,6 +207,20 @@ def load_keyring(
             ) from None
         log.info("created a new secret key file in %s", data_dir)
     return Keyring(keys=_read_key_file(path))
+
+
+def key_file_a_start_creates(
+    *, data_dir: Path, secret_file: Path | None = None, env_value: str | None = None
+) -> Path | None:
+    """The key file `load_keyring` would create (no key is configured or found), None if it creates none.
+
+    ConfigError where it would refuse: a new key in a folder that holds data. Changes nothing.
+    """
+    path = Path(data_dir) / SECRET_FILE_NAME
+    if secret_file is not None or env_value or path.exists():
+        return None
+    _refuse_a_new_key_beside_data(Path(data_dir), path)
+    return path
 
 
 # Files a data folder holds besides its key and its lock; any of them means data a new key cannot open.

@@ -169,6 +169,17 @@ def press(services: Services, actor: Actor, run: str, button: PressKind) -> Repl
 
 def seed_reminders(services: Services, seeds: Iterable) -> int:
     """Create the reminders app.yaml lists that do not exist yet; returns how many were created."""
+    created = reminders_to_seed(services, seeds)
+    for reminder in created:
+        try:
+            services.store.commit(Changes(reminders=(reminder,)))
+        except Conflict:
+            pass  # seeded by another instance starting at the same time
+    return len(created)
+
+
+def reminders_to_seed(services: Services, seeds: Iterable) -> list[Reminder]:
+    """The reminders app.yaml lists that do not exist yet, as a start would create them; ConfigError for a bad topic."""
     now = services.clock.now()
     created = []
     for seed in seeds:
@@ -179,12 +190,7 @@ def seed_reminders(services: Services, seeds: Iterable) -> int:
             created.append(Reminder(id=seed.key, name=seed.name, channels=seed.channels, schedule=seed.schedule,
                                     topic=seed.topic, created_by=SEEDED_BY, created_at=now,
                                     next_run=next_run(seed.schedule, now)))
-    for reminder in created:
-        try:
-            services.store.commit(Changes(reminders=(reminder,)))
-        except Conflict:
-            pass  # seeded by another instance starting at the same time
-    return len(created)
+    return created
 
 
 def _reminder(services: Services, reminder_id: str) -> Reminder:

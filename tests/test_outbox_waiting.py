@@ -27,7 +27,7 @@ def test_healthz_names_items_waiting_for_a_platform_that_does_not_run_here(bot, 
 
 def test_check_names_items_waiting_to_be_sent(tmp_path):
     data = tmp_path / "data"
-    assert staffsafe("check", data_dir=data).returncode == 0  # creates the folder and its key
+    assert staffsafe("check", data_dir=data).returncode == 0  # a folder the next start creates checks fine
     settings = settings_from_env({"STAFFSAFE_DATA_DIR": str(data), "STAFFSAFE_CONFIG": str(ROOT / "app.yaml")})
     with open_store(settings) as store:
         store.commit(Changes(outbox=(for_teams("t1"),)))

@@ -47,6 +47,7 @@ class Recovered:
     needs_snapshot: bool  # a new folder, a key to record in the key checks, or an old format
     torn_at: int | None  # byte offset of a torn last journal line, to cut away
     upgraded_from: int | None = None  # the snapshot format read, when older than the one written
+    replayed: int = 0  # journal entries read after the snapshot (a start folds them into a new one)
 
 
 def recover(paths: DataPaths, sealer: Sealer) -> Recovered:
@@ -110,6 +111,7 @@ def recover(paths: DataPaths, sealer: Sealer) -> Recovered:
         needs_snapshot=created or key_checks is not snapshot.key_checks,
         torn_at=journal.torn_at,
         upgraded_from=snapshot.format if untagged else None,
+        replayed=seq - snapshot.seq,
     )
 
 

@@ -92,13 +92,13 @@ class TinyDBStore(TablesStore):
             data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             lock_fd = lock_folder(data_dir)
         except OSError as exc:
-            raise _unusable(data_dir, exc) from None
+            raise unusable_folder(data_dir, exc) from None
         try:
             return cls._load(data_dir, Sealer(keyring=keyring), lock_fd, compact_every, write)
         except BaseException as exc:
             os.close(lock_fd)
             if isinstance(exc, OSError):
-                raise _unusable(data_dir, exc) from None
+                raise unusable_folder(data_dir, exc) from None
             raise
 
     @classmethod
@@ -317,7 +317,8 @@ def _reason(exc: OSError) -> str:
     return f"{name}: {exc.strerror}" if exc.strerror else name
 
 
-def _unusable(data_dir: Path, exc: OSError) -> StoreError:
+def unusable_folder(data_dir: Path, exc: OSError) -> StoreError:
+    """The one clear error for a data folder that cannot be used as `exc` says (not writable, disk full)."""
     return StoreError(
         f"the data folder {data_dir} cannot be used ({_reason(exc)}); check that it exists, "
         "is writable by this user, and that its disk is neither full nor read-only"
@@ -327,8 +328,24 @@ def _unusable(data_dir: Path, exc: OSError) -> StoreError:
 def lock_folder(data_dir: Path) -> int:
     """Take the data folder's lock (one process at a time); StoreLocked if another process has it."""
     fd = os.open(data_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    return _flock(fd, data_dir, fcntl.LOCK_EX)
+
+
+def share_folder_lock(data_dir: Path) -> int | None:
+    """Take the data folder's lock shared, to read while nothing writes; None if no process ever locked it.
+
+    Creates nothing: a folder without a lock file was never opened for writing.
+    """
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fd = os.open(data_dir / LOCK_NAME, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    return _flock(fd, data_dir, fcntl.LOCK_SH)
+
+
+def _flock(fd: int, data_dir: Path, operation: int) -> int:
+    try:
+        fcntl.flock(fd, operation | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
         raise StoreLocked(

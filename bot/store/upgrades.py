@@ -56,8 +56,19 @@ UPGRADES: dict[type, tuple[str, Callable[[Doc], dict[str, Any]]]] = {OutboxItem:
 def adopt_unrouted(store: Store) -> int:
     """Give outbox items stored before items had a platform the platform they were meant for; how many.
 
+    Runs once at start; cheap when done.
+    """
+    adopted = unrouted_items(store)
+    if adopted:
+        store.commit(Changes(outbox=tuple(adopted)))
+    return len(adopted)
+
+
+def unrouted_items(store: Store) -> list[OutboxItem]:
+    """Outbox items stored before items had a platform, each given the platform it was meant for.
+
     Deployments then served one platform, so everything about a report was on its reporter's platform,
-    and an admin's notice on its reminder's channels' platform. Runs once at start; cheap when done.
+    and an admin's notice on its reminder's channels' platform.
     """
     adopted: list[OutboxItem] = []
     for report in store.all_reports():
@@ -68,6 +79,4 @@ def adopt_unrouted(store: Store) -> int:
             platform = platform_of(run.channels[0]) if run.channels else ""
             adopted += [replace(o, platform=platform) for o in store.outbox_of_run(run.id)
                         if not o.platform and platform]
-    if adopted:
-        store.commit(Changes(outbox=tuple(adopted)))
-    return len(adopted)
+    return adopted
