@@ -6,12 +6,29 @@ import hashlib
 import json
 import logging
 
+import pytest
 
 from bot.domain.report import Status
 from testkit.slack_harness import (
-    BACKUP, BOT_TOKEN, LEAD, LEAD_CHANNEL, OTHER, STAFF, choice, dm_channel, file_report, posts_to, report_state, state,
-    text, wait_until,
+    BACKUP, BOT_TOKEN, LEAD, LEAD_CHANNEL, OTHER, STAFF, SlackBot, choice, dm_channel, file_report, posts_to,
+    report_state, state, text, wait_until,
 )
+
+
+@pytest.fixture
+def clocked(tmp_path, slack, clock):
+    """The bot on a fake clock, so an outbox retry's backoff passes as the test moves the clock, not in real time."""
+    running = SlackBot(tmp_path=tmp_path, slack=slack, clock=clock)
+    yield running
+    running.stop()
+
+
+def retried_until(clock, check):
+    """Wait for `check()`, moving the clock a second each time it is asked (past any backoff)."""
+    def moved():
+        clock.advance(seconds=1)
+        return check()
+    return wait_until(moved)
 
 
 def opened(slack, callback_id: str = "", title: str = "") -> dict:
@@ -161,7 +178,8 @@ def test_export_arrives_as_a_file_in_the_leads_dm_with_evidence_hashes(bot, slac
     assert "case.export" in actions(report_id, bot.services.store)
 
 
-def test_slack_down_during_routing_delays_the_alert_and_delivers_it_once(bot, slack):
+def test_slack_down_during_routing_delays_the_alert_and_delivers_it_once(clocked, slack, clock):
+    bot = clocked
     assert bot.command("report").status == 200
     view = bot.opened_view("report.form")
     slack.down()
@@ -171,8 +189,7 @@ def test_slack_down_during_routing_delays_the_alert_and_delivers_it_once(bot, sl
     wait_until(lambda: len(slack.attempts("chat.postMessage")) + len(slack.attempts("conversations.open")) >= 2)
     assert posts_to(slack, LEAD_CHANNEL) == []
     slack.up()
-    wait_until(lambda: posts_to(slack, LEAD_CHANNEL))
-    wait_until(lambda: dms_to(slack, STAFF))
+    retried_until(clock, lambda: posts_to(slack, LEAD_CHANNEL) and dms_to(slack, STAFF))
     assert len(posts_to(slack, LEAD_CHANNEL)) == 1 and len(posts_to(slack, dm_channel(STAFF))) == 1
 
 
@@ -184,11 +201,11 @@ def test_rate_limited_alert_waits_for_retry_after_then_posts_once(bot, slack):
     assert len(slack.attempts("chat.postMessage")) == 4
 
 
-def test_a_post_that_lands_but_loses_its_answer_is_not_posted_twice(bot, slack):
+def test_a_post_that_lands_but_loses_its_answer_is_not_posted_twice(clocked, slack, clock):
+    bot = clocked
     slack.fail_next("chat.postMessage", disconnect_after_processing=True)
     file_report(bot, slack)
-    wait_until(lambda: slack.calls("conversations.history"))
-    wait_until(lambda: dms_to(slack, STAFF))
+    retried_until(clock, lambda: slack.calls("conversations.history") and dms_to(slack, STAFF))
     assert len(posts_to(slack, LEAD_CHANNEL)) + len(posts_to(slack, dm_channel(STAFF))) == 2
 
 
@@ -253,10 +270,11 @@ def test_the_bot_token_is_never_sent_to_a_download_address_off_slack(bot, slack)
     assert "1 attached file(s) could not be stored" in json.dumps(opened(slack, title="could not be stored"))
 
 
-def test_a_leads_channel_without_the_bot_is_logged_by_slacks_error_code_and_retried(bot, slack, caplog):
+def test_a_leads_channel_without_the_bot_is_logged_by_slacks_error_code_and_retried(clocked, slack, clock, caplog):
+    bot = clocked
     caplog.set_level(logging.ERROR)
     slack.fail_next("chat.postMessage", error="not_in_channel")
     file_report(bot, slack)
     wait_until(lambda: "not_in_channel" in caplog.text)
-    wait_until(lambda: posts_to(slack, LEAD_CHANNEL))  # delivered once the bot is in
+    retried_until(clock, lambda: posts_to(slack, LEAD_CHANNEL))  # delivered once the bot is in
     assert len(posts_to(slack, LEAD_CHANNEL)) == 1
