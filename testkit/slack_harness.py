@@ -76,6 +76,7 @@ class SlackBot:
                                    signature_clock=signature_clock, scheduler_seconds=3600, pacer=pacer)
         self.server = http_server(self.runtime.http, host="127.0.0.1", port=0)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self._stopped = False
         self._thread = threading.Thread(target=self.server.run, name="http-loop", daemon=True)
         self._thread.start()
         self.runtime.start()
@@ -96,7 +97,13 @@ class SlackBot:
             return Answer(error.code, error.read().decode())
 
     def stop(self) -> None:
-        """As `staffsafe serve` stops: no more requests, the work after their acks done, then the store closed."""
+        """As `staffsafe serve` stops: no more requests, the work after their acks done, then the store closed.
+
+        A test may stop the bot itself (to have everything it started finished); the fixture's stop is then a no-op.
+        """
+        if self._stopped:
+            return
+        self._stopped = True
         self.server.stop()
         self._thread.join(WAIT_SECONDS)
         self.runtime.stop()

@@ -39,7 +39,9 @@ class HttpServer:
         self._server.close()
 
     def stop(self) -> None:
-        """End run(), after the requests in hand are answered; from any thread but the loop's."""
+        """End run(), after the requests in hand are answered; from any thread but the loop's (again: no-op)."""
+        if self._stopping.is_set():
+            return  # the trigger may be closed already: writing to it could reach a reused descriptor
         # Closing sockets from here would race the loop's select() and the trigger's own wake-up
         # write (EBADF, or a reused descriptor written to). So the request threads finish first (they
         # wake the loop through its trigger), then the loop, woken, lets go of every socket and, with
