@@ -193,7 +193,8 @@ def run_serve(settings: Settings, args: argparse.Namespace) -> int:
         runtime.start()
         try:
             if args.socket:
-                serve_socket(runtime.bolt, app_token=settings.slack_app_token, api_url=settings.slack_api_url)
+                serve_socket(runtime.bolt, door=runtime.http, app_token=settings.slack_app_token,
+                             api_url=settings.slack_api_url)
             else:
                 serve_http(runtime.http, host=settings.host, port=settings.port)
         finally:

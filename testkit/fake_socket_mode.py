@@ -38,11 +38,14 @@ class FakeSocketMode:
         if not self._connected.wait(timeout):
             raise AssertionError("no Socket Mode client connected")
 
-    def send(self, kind: str, payload: dict[str, Any], *, timeout: float = WAIT_SECONDS) -> dict[str, Any]:
-        """Send one envelope (slash_commands, interactive, events_api) and return the client's ack."""
+    def send(self, kind: str, payload: Any, *, timeout: float = WAIT_SECONDS, **fields: Any) -> dict[str, Any]:
+        """Send one envelope (slash_commands, interactive, events_api) and return the client's ack.
+
+        `payload` may be anything JSON (Slack's is an object); `fields` adds to the envelope (retry_attempt...).
+        """
         envelope_id = str(uuid.uuid4())
         self._send_frame(TEXT, json.dumps({"envelope_id": envelope_id, "type": kind, "payload": payload,
-                                           "accepts_response_payload": kind != "events_api"}).encode())
+                                           "accepts_response_payload": kind != "events_api", **fields}).encode())
         while True:
             ack = self._acks.get(timeout=timeout)
             if ack.get("envelope_id") == envelope_id:

@@ -159,10 +159,24 @@ def _at(value: Any, path: tuple) -> Any:
 
 @st.composite
 def signed_payloads(draw: Callable[..., Any], response_url: Callable[[], str]) -> FuzzRequest:
-    """A well-formed payload of one kind, with up to three parts replaced by arbitrary JSON (or removed).
+    """A well-formed payload of one kind, with up to three parts replaced by arbitrary JSON (or removed), signed.
 
     `response_url()`: where the fake Slack takes answers, as Slack's would (asked when drawing, once it runs).
     """
+    name, how, payload = draw(spoilt_payloads(response_url))
+    if how == "form":
+        fields = payload.items() if isinstance(payload, dict) else [("x", payload)]
+        body, content_type = urlencode({str(k): v if isinstance(v, str) else json.dumps(v) for k, v in fields}), None
+    elif how == "payload":
+        body, content_type = urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+    else:
+        body, content_type = json.dumps(payload), "application/json"
+    return signed(f"signed:{name}", body.encode(), content_type)
+
+
+@st.composite
+def spoilt_payloads(draw: Callable[..., Any], response_url: Callable[[], str]) -> tuple[str, str, Any]:
+    """(template name, how it is sent, payload): a well-formed payload with up to three parts spoilt."""
     kinds = templates(response_url())
     name = draw(st.sampled_from(sorted(kinds)))
     how, payload = kinds[name]
@@ -182,14 +196,7 @@ def signed_payloads(draw: Callable[..., Any], response_url: Callable[[], str]) -
                 target[key] = draw(JSON)
         elif target:
             target[draw(st.integers(0, len(target) - 1))] = draw(JSON)
-    if how == "form":
-        fields = payload.items() if isinstance(payload, dict) else [("x", payload)]
-        body, content_type = urlencode({str(k): v if isinstance(v, str) else json.dumps(v) for k, v in fields}), None
-    elif how == "payload":
-        body, content_type = urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
-    else:
-        body, content_type = json.dumps(payload), "application/json"
-    return signed(f"signed:{name}", body.encode(), content_type)
+    return name, how, payload
 
 
 def any_request(response_url: Callable[[], str]) -> st.SearchStrategy[FuzzRequest]:

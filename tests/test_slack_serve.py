@@ -171,7 +171,7 @@ def test_manifest_refuses_a_plain_http_url(tmp_path):
 
 
 def test_socket_mode_serves_commands_and_stores_reports(tmp_path):
-    with FakeSlack(token=BOT_TOKEN) as slack:
+    with FakeSlack(token=BOT_TOKEN, team_id="T0TEAM") as slack:
         socket_mode = FakeSocketMode()
         slack.socket_url = socket_mode.url
         env = environment(tmp_path, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=slack.app_token,
@@ -194,11 +194,17 @@ def test_socket_mode_serves_commands_and_stores_reports(tmp_path):
                 "view": view | {"id": "V1", "state": {"values": report_state()}}})
             assert ack["payload"]["response_action"] == "update"
             slack.wait_for("chat.postMessage", count=2)  # the alert and the receipt, from the outbox
+            # From a workspace auth.test did not name: acknowledged (or Slack sends it again), not handled.
+            ack = socket_mode.send("interactive", {
+                "type": "view_submission", "team": {"id": "T0ELSEWHERE"}, "user": {"id": "U0STAFF01", "name": "sam"},
+                "view": view | {"id": "V2", "state": {"values": report_state()}}})
+            assert not ack.get("payload")
         finally:
             server.send_signal(signal.SIGTERM)
             _, stderr = server.communicate(timeout=60)
             socket_mode.close()
     assert server.returncode == 0, stderr
-    assert "connected to Slack over Socket Mode" in stderr
+    assert "connected to Slack over Socket Mode" in stderr and "Traceback" not in stderr
+    assert "refused a request (403): over Socket Mode, from another workspace or app" in stderr
     reopened = run("check", "--socket", env=env)
     assert "1 open report(s)" in reopened.stdout

@@ -40,6 +40,7 @@ _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 SEEN_EVENTS = 10_000  # event ids remembered, to answer Slack's retries without handling them again
 
 StartResponse = Callable[..., Any]
+ALREADY_HANDLED = (200, "")  # Slack's retry of an event already handled: acknowledged, not handled again
 
 
 class Clock(Protocol):
@@ -83,7 +84,7 @@ class SlackHttpApp:
         self._healthy = healthy
         self._detail = detail  # ids and counts only: the health check is not authenticated
         self.workspace = workspace or Workspace()
-        self._rejections = rejections or RejectionLog(logger=log)
+        self.rejections = rejections or RejectionLog(logger=log)
         self._seen_events: OrderedDict[str, None] = OrderedDict()
         self._seen_lock = threading.Lock()
 
@@ -110,13 +111,26 @@ class SlackHttpApp:
             return self._refuse(start_response, 400, "a signed body that is not UTF-8")
         except Malformed as problem:
             return self._refuse(start_response, 400, f"signed, but {problem}")
-        if self.workspace.refuses(payload):
-            return self._refuse(start_response, 403, "signed, but from another workspace or app")
-        if not self._answerable(payload):
-            return self._refuse(start_response, 400, "signed, but its response address is not Slack's")
-        if self._handled_before(payload, headers):
-            return _respond(start_response, 200, {})  # Slack's retry of an event already handled
+        refusal = self.screen(payload, headers)
+        if refusal == ALREADY_HANDLED:
+            return _respond(start_response, 200, {})
+        if refusal:
+            return self._refuse(start_response, refusal[0], f"signed, but {refusal[1]}")
         return self._dispatch(start_response, text, payload, environ.get("QUERY_STRING", ""), headers)
+
+    def screen(self, payload: Body, headers: dict[str, str]) -> tuple[int, str] | None:
+        """Why a well-formed payload must not reach Bolt, as (status, fixed wording), or None to handle it.
+
+        Both front doors ask (HTTP here, Socket Mode in bot/slack/socket_mode.py), so they share one
+        memory of the events handled: a retry is recognised whichever way it comes.
+        """
+        if self.workspace.refuses(payload):
+            return 403, "from another workspace or app"
+        if not self._answerable(payload):
+            return 400, "its response address is not Slack's"
+        if self._handled_before(payload, headers):
+            return ALREADY_HANDLED
+        return None
 
     def _answerable(self, payload: Body) -> bool:
         """Whether answers to this payload (its response_url) would go to Slack, and nowhere else."""
@@ -164,7 +178,7 @@ class SlackHttpApp:
         return seen and bool(headers.get("x-slack-retry-num"))
 
     def _refuse(self, start_response: StartResponse, status: int, why: str) -> list[bytes]:
-        self._rejections.refused(status, why)
+        self.rejections.refused(status, why)
         return _respond(start_response, status, {"error": HTTPStatus(status).phrase.lower()})
 
 

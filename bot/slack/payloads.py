@@ -51,6 +51,11 @@ def parse_payload(text: str, content_type: str | None) -> Body:
         body = parse_body(text, content_type)
     except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
         raise Malformed("the body or its payload is not JSON") from None
+    return check_payload(body)
+
+
+def check_payload(body: object) -> Body:
+    """A payload already parsed (a Socket Mode envelope's, or a body), checked; Malformed if it cannot be used."""
     if not isinstance(body, dict):
         raise Malformed("the body is not a JSON object")
     problem = _problem(body)

@@ -7,12 +7,12 @@ import signal
 import threading
 from typing import Any
 
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 from waitress.server import create_server
 
-from bot.slack.http import MAX_BODY
+from bot.slack.http import MAX_BODY, SlackHttpApp
 from bot.slack.logs import library_logger
+from bot.slack.socket_mode import ScreenedSocketModeHandler
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +82,12 @@ def serve_http(wsgi_app: Any, *, host: str, port: int) -> None:
     server.run()
 
 
-def serve_socket(bolt_app: Any, *, app_token: str, api_url: str) -> None:
-    """Connect to Slack over Socket Mode and serve until SIGINT or SIGTERM."""
+def serve_socket(bolt_app: Any, *, door: SlackHttpApp, app_token: str, api_url: str) -> None:
+    """Connect to Slack over Socket Mode and serve until SIGINT or SIGTERM; `door` screens each envelope."""
     # The app token opens the connection, through the same Web API host as everything else.
     web_client = WebClient(token=app_token, base_url=api_url, logger=library_logger("slack_sdk"))
-    handler = SocketModeHandler(bolt_app, app_token=app_token, web_client=web_client,
-                                logger=library_logger("slack_socket_mode"))
+    handler = ScreenedSocketModeHandler(bolt_app, door=door, app_token=app_token, web_client=web_client,
+                                        logger=library_logger("slack_socket_mode"))
     stopped = threading.Event()
     _on_stop(stopped.set)
     handler.connect()
