@@ -94,7 +94,7 @@ def _where_field(target: str, identify_by: str, platform_name: str) -> Field:
     if identify_by:
         return Field("urls", f"What identifies it on {platform_name}?", FieldKind.PARAGRAPH, max_length=1500,
                      hint=f"For example {identify_by}. One per line.")
-    return Field("urls", "Links to the content", FieldKind.URLS, hint="One per line.")
+    return Field("urls", "Links to the content", FieldKind.URLS)
 
 
 def takedown_form(target: str, title: str, *, identify_by: str = "", platform_name: str = "") -> Form:

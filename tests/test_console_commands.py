@@ -174,5 +174,13 @@ def test_another_persons_private_message_never_shows_in_this_terminal(services, 
 
 def test_the_summary_shows_answers_as_given(services):
     said = Terminal(services, STAFF).type("/report", *REPORT_ANSWERS[:7], "Lee Harper", *REPORT_ANSWERS[8:], "no")
-    assert "Links to the content https://facebook.com/post/1" in said and "who? lee" in said
+    assert "Links to the content: https://facebook.com/post/1" in said and "who? lee" in said
+    assert "What is it like? (choose any): " in said
     assert "(optional) (optional" not in said
+
+
+def test_the_links_question_says_how_to_give_several_here(services):
+    said = Terminal(services, STAFF).type("/report", *REPORT_ANSWERS[:2])
+    links = said[said.index("? Links to the content"):]
+    assert "Separate several links with spaces." in links
+    assert "per line" not in links.lower()  # one line is all a console answer holds

@@ -345,7 +345,7 @@ class ConsoleBot:
         """Show the answers and send only on "yes"; a question's number asks it again first."""
         asked = [f for f in form.fields if f.kind is not FieldKind.FILES]
         while True:
-            lines = [f"  {n}. {f.label} {inert(_shown(f, answers.get(f.id))) or '(none)'}"
+            lines = [f"  {n}. {_asked(f.label)} {inert(_shown(f, answers.get(f.id))) or '(none)'}"
                      for n, f in enumerate(asked, 1)]
             self.write("── Check your report before it is sent ──\n" + "\n".join(lines))
             self.write("  Type yes to send it, a number to change that answer; anything else stops (nothing is sent).")
@@ -402,6 +402,11 @@ class ConsoleBot:
         if field.kind is FieldKind.CHANNELS:
             return [qualified_id(CONSOLE, part.strip().lstrip('#').lower()) for part in raw.split(",") if part.strip()]
         return raw
+
+
+def _asked(label: str) -> str:
+    """A question's label as the start of a summary line: a label that is no question ends in a colon."""
+    return label if label.endswith("?") else f"{label}:"
 
 
 def _shown(field: Field, value: object) -> str:

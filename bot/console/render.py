@@ -78,7 +78,7 @@ def field_prompt(field: Field) -> str:
     elif field.kind is FieldKind.DATE:
         lines.append("  Like 12/03/2026 or 12 March 2026, or 'today' or 'yesterday'.")
     elif field.kind is FieldKind.URLS:
-        lines.append("  Here, separate several links with spaces.")
+        lines.append("  Separate several links with spaces.")
     elif field.kind is FieldKind.USER:
         lines.append("  Type their name or their user id (capitals don't matter).")
     return "\n".join(lines)

@@ -77,7 +77,7 @@ def report_form(content: Content, limits: Capabilities = STRICTEST) -> Form:
                   hint="In your own words. Do not paste passwords."),
             Field("where", "Where did it happen?", FieldKind.SELECT, options=_options(places)),
             Field("urls", "Links to the content", FieldKind.URLS, required=False,
-                  hint=f"One per line, up to {MAX_URLS}.", placeholder="https://..."),
+                  hint=f"Up to {MAX_URLS}.", placeholder="https://..."),
             Field("first_seen", "When did you first see it?", FieldKind.DATE),
             Field("occasions", "On how many occasions?", FieldKind.NUMBER, min_value=1,
                   max_value=MAX_OCCASIONS, hint="Two or more can be a course of conduct."),

@@ -141,8 +141,10 @@ def input_block(field: Field, initial: object = None) -> dict[str, Any]:
         _initial(field, element, initial)
     block: dict[str, Any] = {"type": "input", "block_id": field.id, "label": _plain(field.label, MAX_LABEL),
                              "optional": not field.required, "element": element}
-    if field.hint:
-        block["hint"] = _plain(field.hint, MAX_LABEL)
+    # Several links go one per line in Slack's multi-line box; the core hint says nothing of how to separate them.
+    hint = " ".join(filter(None, ("One per line." if field.kind is FieldKind.URLS else "", field.hint)))
+    if hint:
+        block["hint"] = _plain(hint, MAX_LABEL)
     return block
 
 
