@@ -116,9 +116,9 @@ def takedown_form(target: str, title: str, *, identify_by: str = "", platform_na
             Field("sender_role", "Your role, if writing for the organisation (e.g. Headteacher)", FieldKind.TEXT,
                   required=False, max_length=100),
             Field("affected_name", "Name of the person affected, if writing for the organisation", FieldKind.TEXT,
-                  required=False, max_length=100),
+                  required=False, max_length=100, only_if=("sender", (ORGANISATION,))),
             Field("consent", "Has the person affected agreed to this request? (if writing for the organisation)",
-                  FieldKind.SELECT, required=False, options=CONSENT),
+                  FieldKind.SELECT, required=False, options=CONSENT, only_if=("sender", (ORGANISATION,))),
         ),
         context={"target": target},
     )

@@ -184,3 +184,17 @@ def test_the_links_question_says_how_to_give_several_here(services):
     links = said[said.index("? Links to the content"):]
     assert "Separate several links with spaces." in links
     assert "per line" not in links.lower()  # one line is all a console answer holds
+
+
+def test_a_question_asked_because_of_an_earlier_answer_is_not_offered_as_skippable(services):
+    sam = Terminal(services, STAFF)
+    said = sam.type("/takedown facebook", "1", "https://facebook.com/p/1", "yesterday", "Photos", "2", "Sam Smith",
+                    "", "Ann Other", "1")
+    assert "? Name of the person affected, if writing for the organisation\n" in said  # no "optional": needed
+    assert "Has the person affected agreed to this request? (if writing for the organisation)\n" in said
+    assert "Ann Other" in said and "Your letter" in said
+    mine = sam.type("/takedown facebook", "1", "https://facebook.com/p/1", "yesterday", "Photos", "1", "Sam Smith", "")
+    assert "Name of the person affected" not in mine and "agreed to this request" not in mine  # not asked of "Me"
+    assert "Your letter" in mine
+    weekly = Terminal(services, Actor(id="console:ada", name="Ada")).type("/reminders new", "Weekly tip", "general", "", "3")
+    assert "? Days of the week\n" in weekly

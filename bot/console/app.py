@@ -330,7 +330,9 @@ class ConsoleBot:
         for _ in range(5):
             for field in fields:
                 if field.applies(answers):  # e.g. a cron reminder asks for no time
-                    answers[field.id] = self._ask(field, precheck=precheck, current=form.initial.get(field.id))
+                    # Asked only because of another answer, it is needed (optional only where every field shows).
+                    asked = replace(field, required=True) if field.only_if else field
+                    answers[field.id] = self._ask(asked, precheck=precheck, current=form.initial.get(field.id))
             if form.id == FORM_ID and not self._confirm_report(form, answers, precheck):
                 return Reply.say("Nothing was sent.")
             result = self.submit(form.id, form.context, answers)
