@@ -8,7 +8,7 @@ from bot.domain.report import Changes, Delivery, NoteKind, OutboxState, Report, 
 from bot.domain.platform import platform_of
 from bot.domain.routing import alert_updates, to_reporter
 from bot.domain.ui import Card, FormResult, Reply
-from bot.domain.workflow import STATUS_WORDS, Role, check_move
+from bot.domain.workflow import STATUS_WORDS, Role, allowed_moves, check_move
 from handlers.cards import awaits_acknowledgement, case_card, queue_card
 from handlers.escalation import escalated_by_lead, escalation_targets
 from handlers.reports import (
@@ -85,7 +85,10 @@ def move_case(services: Services, actor: Actor, report: Report, status: str) -> 
     """`set_status`, for a case `find_case` gave."""
     target = parse_status(status)
     if target is None:
-        return FormResult(errors={"status": "Choose one of: " + ", ".join(status_name(s) for s in Status) + "."})
+        # Only the moves open from here: "new" or the case's own status would be refused anyway.
+        moves = ", ".join(status_name(s) for s in Status if s in allowed_moves(Role.LEAD, report.status))
+        return FormResult(errors={"status": f"That is not a status {report.reference} can move to. It is "
+                                            f"{status_name(report.status)}; choose one of: {moves}."})
     if target is report.status:
         return FormResult(reply=Reply.say(f"{report.reference} is already {status_name(target)}."))
     check_move(Role.LEAD, report.status, target)

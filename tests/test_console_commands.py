@@ -198,3 +198,12 @@ def test_a_question_asked_because_of_an_earlier_answer_is_not_offered_as_skippab
     assert "Your letter" in mine
     weekly = Terminal(services, Actor(id="console:ada", name="Ada")).type("/reminders new", "Weekly tip", "general", "", "3")
     assert "? Days of the week\n" in weekly
+
+
+def test_an_unknown_status_lists_only_the_moves_open_from_here(services, report):
+    lee = Terminal(services, LEAD, lead=True)
+    lee.type(f"/ack {report.reference} unnamed")
+    said = lee.type(f"/status {report.reference} bogus")
+    assert said == (f"That is not a status {report.reference} can move to. It is acknowledged; choose one of: "
+                    "in progress, waiting, escalated, resolved, closed.")
+    assert services.store.report(report.id).status is Status.ACKNOWLEDGED

@@ -276,7 +276,7 @@ class ConsoleBot:
         if isinstance(outcome, FormResult) and outcome.next is not None:
             outcome = self.fill_form(outcome.next)
         if isinstance(outcome, FormResult):
-            outcome = outcome.reply or Reply.say("Please correct: " + "; ".join(outcome.errors.values()))
+            outcome = outcome.reply or Reply.say(" ".join(outcome.errors.values()))  # each a whole sentence
         if isinstance(outcome, Document):
             self.write(f"── {outcome.filename} ──\n{inert(outcome.text)}── end of {outcome.filename} ──")
             return
