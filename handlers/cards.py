@@ -9,7 +9,7 @@ from bot.domain.content import Content
 from bot.domain.guidance import Step, is_safeguarding
 from bot.domain.report import Evidence, Note, NoteKind, Report, Status
 from bot.domain.report_form import ADULT_LABELS, NATURE_LABELS, OTHER_CHANNELS, PERPETRATOR_LABELS, WANT_LABELS
-from bot.domain.ui import Button, Card, Fact, Section, Style
+from bot.domain.ui import Button, Card, Fact, Section, Style, counted
 from bot.domain.workflow import STATUS_WORDS
 from handlers.actions import Action
 
@@ -98,7 +98,7 @@ def lead_alert_card(report: Report, content: Content, *, handler_name: str = "")
     if report.handler_id and report.status is not Status.NEW:
         status = f"{report.status.value.replace('_', ' ')}, handled by {handler_name or 'a designated lead'}"
     elif report.escalations and awaits_acknowledgement(report):
-        status = f"not yet acknowledged; chased {report.escalations} time(s)"
+        status = f"not yet acknowledged; chased {counted(report.escalations, 'time')}"
     buttons = [Button("View details", Action.CASE_VIEW, report.id, Style.PRIMARY)]
     if awaits_acknowledgement(report):
         buttons.append(Button("Acknowledge", Action.CASE_ACK, report.id))
@@ -150,7 +150,7 @@ def case_card(report: Report, notes: list[Note], content: Content, *, now: datet
                                                        f"SHA-256 {f.sha256[:16]}…") for f in evidence)
         sections.append(Section(heading="Attached files (in the export, with full hashes)", facts=files))
     if files_refused:
-        sections.append(Section(body=f"**{files_refused} attached file(s) could not be stored** (too large, or "
+        sections.append(Section(body=f"**{counted(files_refused, 'attached file')} could not be stored** (too large, or "
                                      "no longer available). Ask the reporter to send them another way."))
     if timeline:
         sections.append(Section(heading="Notes and messages", facts=timeline))
@@ -210,7 +210,7 @@ def escalation_card(report: Report, content: Content, *, now: datetime) -> Card:
             body=f"This report has waited **{waited}** and no designated lead has acknowledged it. "
                  "StaffSafe is telling the reporter it is being chased.",
             facts=(Fact("Where", place_name(content, report.where)), Fact("Flags", flags(report)),
-                   Fact("Chased", f"{report.escalations} time(s)")),
+                   Fact("Chased", counted(report.escalations, "time"))),
         ),),
         buttons=(Button("View details", Action.CASE_VIEW, report.id),
                  Button("Acknowledge", Action.CASE_ACK, report.id, Style.PRIMARY)),

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.content import Content, Tip
 from bot.domain.reminder import ROTATION, PressKind, Reminder
 from bot.domain.schedule import describe
-from bot.domain.ui import Button, Card, Fact, Section, Style
+from bot.domain.ui import Button, Card, Fact, Section, Style, counted
 from handlers.actions import Action
 
 SHOWN_CHANNELS = 5  # a reminder may post in 1,000 channels: name a few, count the rest
@@ -42,7 +42,7 @@ def show_me_how_card(content: Content, tip: Tip) -> Card:
 
 def reminders_header(count: int) -> Card:
     """The top of the admins' list."""
-    body = f"{count} reminder(s)." if count else "No reminders yet."
+    body = f"{counted(count, 'reminder')}." if count else "No reminders yet."
     return Card(title="Awareness reminders", sections=(Section(body=body + " Counts show how many people "
                                                                 "pressed each button, never who."),),
                 buttons=(Button("New reminder", Action.REMINDER_NEW, style=Style.PRIMARY),))
@@ -58,7 +58,7 @@ def reminder_summary(reminder: Reminder, content: Content, *, counts: Mapping[Pr
         Fact("Tip", topic_label(content, reminder.topic)),
         Fact("Channels", _channels(labels, len(reminder.channels))),
         Fact("Responses", f"Done: {counts.get(PressKind.DONE, 0)}, Show me how: {counts.get(PressKind.HOW, 0)} "
-                          f"(over {sends} send(s))"),
+                          f"(over {counted(sends, 'send')})"),
     ]
     if blocked:
         facts.append(Fact("Not posting in", f"{_channels(blocked, len(reminder.blocked_channels))}: the bot cannot post there. "

@@ -10,7 +10,7 @@ from bot.domain.org import Actor
 from bot.domain.reminder import ROTATION, SEEDED_BY, PressKind, Reminder, ReminderPress
 from bot.domain.report import Changes, new_id
 from bot.domain.schedule import next_run, time_zone_error
-from bot.domain.ui import Answers, Card, Form, FormResult, Reply
+from bot.domain.ui import Answers, Card, Form, FormResult, Reply, counted
 from handlers.actions import Action
 from handlers.reminder_cards import (
     SHOWN_CHANNELS,
@@ -110,7 +110,7 @@ def send_reminder_now(services: Services, actor: Actor, reminder_id: str) -> Rep
     if not reminder.targets:
         raise StaffSafeError("This reminder has no channel it can post in. Edit it, or press Resume.")
     _commit(services, send_now(services, reminder, actor.id))
-    return Reply.say(f"Sending now to {len(reminder.targets)} channel(s).")
+    return Reply.say(f"Sending now to {counted(len(reminder.targets), 'channel')}.")
 
 
 def pause(services: Services, actor: Actor, reminder_id: str) -> Reply:

@@ -207,3 +207,9 @@ def test_an_unknown_status_lists_only_the_moves_open_from_here(services, report)
     assert said == (f"That is not a status {report.reference} can move to. It is acknowledged; choose one of: "
                     "in progress, waiting, escalated, resolved, closed.")
     assert services.store.report(report.id).status is Status.ACKNOWLEDGED
+
+
+def test_counts_read_as_words_not_as_placeholders(services):
+    services.store.commit(Changes(reminders=(a_reminder(created_by="console:ada"),)))
+    said = Terminal(services, Actor(id="console:ada", name="Ada")).type("/reminders")
+    assert "1 reminder. " in said and "(over 0 sends)" in said and "(s)" not in said

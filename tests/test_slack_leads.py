@@ -267,7 +267,7 @@ def test_the_bot_token_is_never_sent_to_a_download_address_off_slack(bot, slack)
     item = wait_until(lambda: [o for o in store.outbox_of(report_id) if o.kind.value == "evidence.fetch" and o.delivered_at])
     assert item[0].state.value == "refused" and store.evidence(report_id) == []
     bot.press("case.view", report_id, user=LEAD)
-    assert "1 attached file(s) could not be stored" in json.dumps(opened(slack, title="could not be stored"))
+    assert "1 attached file could not be stored" in json.dumps(opened(slack, title="could not be stored"))
 
 
 def test_a_leads_channel_without_the_bot_is_logged_by_slacks_error_code_and_retried(clocked, slack, clock, caplog):

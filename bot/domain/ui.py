@@ -184,3 +184,8 @@ class Document:
 
     filename: str
     text: str
+
+
+def counted(count: int, noun: str) -> str:
+    """A count and its noun as people write it: "1 reminder", "3 reminders" (nouns that take an s)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
