@@ -213,3 +213,10 @@ def test_counts_read_as_words_not_as_placeholders(services):
     services.store.commit(Changes(reminders=(a_reminder(created_by="console:ada"),)))
     said = Terminal(services, Actor(id="console:ada", name="Ada")).type("/reminders")
     assert "1 reminder. " in said and "(over 0 sends)" in said and "(s)" not in said
+
+
+def test_cancel_at_the_leave_the_form_question_stops_the_form(services):
+    said = Terminal(services, STAFF).type("/takedown facebook", "/queue", "/cancel", "1")
+    assert "/cancel to stop the form" in said
+    assert said.endswith("Form cancelled. Nothing was saved.")
+    assert said.count("? What is it?") == 1  # not asked again

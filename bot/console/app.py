@@ -376,9 +376,7 @@ class ConsoleBot:
             if not raw and now:
                 return current
             if raw.startswith("/"):  # a command, not an answer: ask before dropping the form for it
-                if self.confirm(f"You are filling in a form. Leave it to run {raw.split()[0]}? Nothing in the form "
-                                "is saved.", otherwise="anything else goes back to the question"):
-                    raise LeaveForm(raw)
+                self._leave_for(raw)
                 self.write(field_prompt(field))
                 continue
             if field.kind is FieldKind.USER:
@@ -390,6 +388,19 @@ class ConsoleBot:
             if not error:
                 return value
             self.write(f"  ✗ {error}")
+
+    def _leave_for(self, line: str) -> None:
+        """Leave the form for a command typed mid-form on "yes" (LeaveForm), stop it on /cancel; else return."""
+        self.write(f"You are filling in a form. Leave it to run {line.split()[0]}? Nothing in the form is saved.\n"
+                   f"  Type yes to go ahead, {CANCEL} to stop the form; anything else goes back to the question.")
+        try:
+            answer = self.read("  > ").strip().lower()
+        except EOFError:
+            raise EndOfInput from None
+        if answer == CANCEL:
+            raise EndOfInput
+        if answer in ("yes", "y"):
+            raise LeaveForm(line)
 
     def _parse(self, field: Field, raw: str) -> object:
         if field.kind is FieldKind.SELECT:
