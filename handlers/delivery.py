@@ -82,8 +82,8 @@ def _with_reason(services: Services, item: OutboxItem, report: Report, message: 
     if not item.recipient or not isinstance(message, Card) or item.kind is Delivery.LEAD_EXPORT:
         return message
     if report.subject_id is not None and services.org.is_lead(report.subject_id):
-        why = ("You are receiving this privately because the report names another designated lead, so it is kept "
-               "out of the leads' channel. Do not discuss it where that lead can see.")
+        why = ("You are receiving this privately because the report names one of the designated leads, so it is "
+               "kept out of the leads' channel. Do not discuss it where that lead can see.")
     elif item.kind in (Delivery.ESCALATION, Delivery.RETENTION_WARNING):
         why = "You are receiving this as a backup lead: escalations and retention warnings come to backup leads too."
     else:
