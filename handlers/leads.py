@@ -52,6 +52,8 @@ def acknowledge(services: Services, actor: Actor, reference_or_id: str, *, named
 def acknowledge_case(services: Services, actor: Actor, report: Report, *, named: bool = True) -> Reply:
     """`acknowledge`, for a case `find_case` gave."""
     if not awaits_acknowledgement(report):
+        if report.handler_id == actor.id:  # not "acknowledged by a designated lead", as if someone else
+            return Reply.say(f"You are already handling {report.reference}.")
         return Reply.say(f"{report.reference} is already {STATUS_WORDS[report.status]}.")
     now = services.clock.now()
     updated = report.evolve(now=now, status=Status.ACKNOWLEDGED, handler_id=actor.id, handler_named=named)

@@ -220,3 +220,11 @@ def test_cancel_at_the_leave_the_form_question_stops_the_form(services):
     assert "/cancel to stop the form" in said
     assert said.endswith("Form cancelled. Nothing was saved.")
     assert said.count("? What is it?") == 1  # not asked again
+
+
+def test_acknowledging_your_own_case_again_says_you_handle_it(services, report):
+    lee = Terminal(services, LEAD, lead=True)
+    lee.type(f"/ack {report.reference} unnamed")
+    assert lee.type(f"/ack {report.reference} unnamed") == f"You are already handling {report.reference}."
+    bea = Terminal(services, Actor(id="console:bea", name="Bea Moss"), lead=True)
+    assert bea.type(f"/ack {report.reference} unnamed") == f"{report.reference} is already acknowledged by a designated lead."
