@@ -7,8 +7,10 @@ from datetime import datetime
 
 from bot.domain.content import Content
 from bot.domain.guidance import Step, is_safeguarding
+from bot.domain.org import Organisation
 from bot.domain.report import Evidence, Note, NoteKind, Report, Status
 from bot.domain.report_form import ADULT_LABELS, NATURE_LABELS, OTHER_CHANNELS, PERPETRATOR_LABELS, WANT_LABELS
+from bot.domain.routing import has_recipient
 from bot.domain.ui import Button, Card, Fact, Section, Style, counted
 from bot.domain.workflow import STATUS_WORDS
 from handlers.actions import Action
@@ -251,15 +253,21 @@ def retention_warning_card(report: Report, *, purge_on: datetime) -> Card:
     )
 
 
-def my_reports_card(reports: list[Report]) -> Card:
-    """A reporter's own reports and where each one is."""
+def my_reports_card(reports: list[Report], org: Organisation) -> Card:
+    """A reporter's own reports and where each one is (one nobody set up may read says so, not "waiting")."""
     if not reports:
         return Card(title="Your reports", sections=(Section(body="You have not filed any reports."),),
                     buttons=(Button("Report cyberbullying", Action.REPORT_OPEN, style=Style.PRIMARY),))
     facts = tuple(
-        Fact(r.reference, f"{status_words(r)} (filed {r.created_at:%Y-%m-%d})") for r in reports
+        Fact(r.reference, f"{_reporter_status(r, org)} (filed {r.created_at:%Y-%m-%d})") for r in reports
     )
     return Card(title="Your reports", sections=(Section(facts=facts),))
+
+
+def _reporter_status(report: Report, org: Organisation) -> str:
+    if awaits_acknowledgement(report) and not has_recipient(org, report):
+        return "received; nobody set up here can read it yet (my private message says where else to go)"
+    return status_words(report)
 
 
 def reporter_update_card(report: Report, status: Status, *, handler_name: str = "") -> Card:

@@ -23,7 +23,7 @@ def home_cards(services: Services, actor: Actor, commands: Mapping[str, str]) ->
         cards.append(Card(title="For admins", sections=(Section(body=(
             f"Schedule awareness reminders to channels with {command(commands['reminders'])}.")),),
             buttons=(Button("Awareness reminders", Action.REMINDERS),)))
-    cards += [my_reports_card(services.store.reports_by_reporter(actor.id)), checklist_card(services.content)]
+    cards += [my_reports_card(services.store.reports_by_reporter(actor.id), services.org), checklist_card(services.content)]
     return cards
 
 

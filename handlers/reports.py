@@ -157,7 +157,7 @@ def audit(report: Report, actor: Actor, action: str, now, detail: str = "") -> A
 
 def my_reports(services: Services, actor: Actor) -> Reply:
     """The asker's own reports, newest first."""
-    return Reply(cards=(my_reports_card(services.store.reports_by_reporter(actor.id)),))
+    return Reply(cards=(my_reports_card(services.store.reports_by_reporter(actor.id), services.org),))
 
 
 def find_report(services: Services, reference_or_id: str) -> Report | None:

@@ -167,3 +167,15 @@ def test_a_backup_lead_is_told_why_they_received_a_notice(services, notifier, cl
     to_backup = text_of(c for c in notifier.to_user(BACKUP.id) if waiting.reference in c.title)
     assert "as a backup lead" in to_backup
     assert "as a backup lead" not in text_of(notifier.to_leads())
+
+
+def test_my_reports_never_says_a_report_nobody_can_read_is_waiting_for_a_lead(sole_lead):
+    submit(sole_lead, perpetrator="colleague", subject=LEAD.id)
+    mine = text_of(reports.my_reports(sole_lead, STAFF).cards)
+    assert "waiting for a designated lead" not in mine
+    assert "nobody set up here can read it yet" in mine
+
+
+def test_my_reports_says_waiting_when_a_lead_can_read_it(sole_lead):
+    submit(sole_lead)
+    assert "received, waiting for a designated lead" in text_of(reports.my_reports(sole_lead, STAFF).cards)
