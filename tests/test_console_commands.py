@@ -228,3 +228,8 @@ def test_acknowledging_your_own_case_again_says_you_handle_it(services, report):
     assert lee.type(f"/ack {report.reference} unnamed") == f"You are already handling {report.reference}."
     bea = Terminal(services, Actor(id="console:bea", name="Bea Moss"), lead=True)
     assert bea.type(f"/ack {report.reference} unnamed") == f"{report.reference} is already acknowledged by a designated lead."
+
+
+def test_help_refuses_words_it_does_not_take_like_every_command(services):
+    said = Terminal(services, STAFF).type("/help me")
+    assert said == "This command takes nothing after its name (you typed 'me'): type it on its own."

@@ -110,7 +110,7 @@ class ConsoleBot:
         """The configured commands from the core's route table, then the console's own (a reference first)."""
         table: dict[str, Callable[[list[str]], object]] = {
             self.commands[key]: self._command(command) for key, command in COMMANDS.items()}
-        table[self.commands["help"]] = lambda args: self._help()
+        table[self.commands["help"]] = lambda args: self._help(" ".join(args))
         table[self.commands["reminders"]] = self._reminders
 
         def case(action: Action, answers: Callable[[list[str]], Answers] | None = None, *,
@@ -296,8 +296,8 @@ class ConsoleBot:
         roles += ["admin"] if org.is_admin(me) else []
         return ", ".join(roles) or "staff"
 
-    def _help(self) -> Reply:
-        reply = self.open(Action.INFO_HELP, {})
+    def _help(self, words: str = "") -> Reply:
+        reply = self.open(Action.INFO_HELP, command_context(COMMANDS["help"], words))  # refuses words, as on Slack
         assert isinstance(reply, Reply)
         lines = ["- /reply REF text: answer a lead's message on your report",
                  "- /withdraw REF: close your own report (you are asked to confirm)"]
