@@ -8,6 +8,7 @@ from datetime import datetime
 from bot.domain.content import Content
 from bot.domain.guidance import Step, is_safeguarding
 from bot.domain.org import Organisation
+from bot.domain.platform import local_id
 from bot.domain.report import Evidence, Note, NoteKind, Report, Status
 from bot.domain.report_form import ADULT_LABELS, NATURE_LABELS, OTHER_CHANNELS, PERPETRATOR_LABELS, WANT_LABELS
 from bot.domain.routing import has_recipient
@@ -43,7 +44,8 @@ def named_person(report: Report) -> str:
     """The colleague the reporter named as responsible, for the leads handling the case ("" if none)."""
     if not report.subject_id:
         return ""
-    return f"{report.subject_name} ({report.subject_id})" if report.subject_name else report.subject_id
+    shown = local_id(report.subject_id)  # the id as people know it here, not our platform-qualified key
+    return f"{report.subject_name} ({shown})" if report.subject_name else shown
 
 
 def flags(report: Report) -> str:
