@@ -213,7 +213,8 @@ def _commands(value: object, where: str) -> dict[str, str]:
             raise ConfigError(f"{where}: commands.{key}: unknown command (known: {', '.join(COMMANDS)})")
         name = str(name).strip().lstrip("/")
         if not name or len(name) > 31 or not all(ch.isalnum() or ch in "-_" for ch in name) or name != name.lower():
-            raise ConfigError(f"{where}: commands.{key}: {name!r} is not a valid command name (lower case, up to 31)")
+            raise ConfigError(f"{where}: commands.{key}: {name!r} is not a valid command name: use lower-case "
+                              "letters, digits, - or _, up to 31 characters")
         commands[key] = name
     if len(set(commands.values())) != len(commands):
         raise ConfigError(f"{where}: commands: two commands share a name")

@@ -34,7 +34,9 @@ def test_leads_are_platform_qualified_with_display_names():
         ({"leads": {}}, "'leads'"),
         ({"leads": {"console": [{"name": "no id"}]}}, "leads.console[0]"),
         ({"leads": {"myspace": ["x"]}}, "leads.myspace"),
-        ({"commands": {"report": "Bad Name!"}}, "commands.report"),
+        ({"commands": {"report": "Bad Name!"}},
+         "commands.report: 'Bad Name!' is not a valid command name: use lower-case letters, digits, - or _, "
+         "up to 31 characters"),
         ({"commands": {"launch": "x"}}, "commands.launch"),
         ({"commands": {"report": "help"}}, "share a name"),
         ({"escalation": {"window_hours": -1}}, "escalation.window_hours"),
