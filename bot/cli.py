@@ -15,6 +15,7 @@ from bot.domain.errors import ConfigError, ContentError, StaffSafeError
 from bot.slack.checks import slack_problems, uses_slack
 from bot.domain.org import Actor
 from bot.domain.platform import CONSOLE, local_id, qualified_id
+from bot.domain.ui import counted
 from handlers.outbox_state import waiting_by_platform, waiting_words
 from bot.settings import Settings, settings_from_env
 
@@ -133,8 +134,8 @@ def run_check(settings: Settings, args: argparse.Namespace) -> int:
     if problems:
         raise ConfigError(all_problems(problems))
     with checking(settings) as (services, config, next_start):
-        print(f"OK: {config.organisation.name}, {len(config.organisation.leads)} lead(s), "
-              f"{len(services.store.open_reports())} open report(s).")
+        print(f"OK: {config.organisation.name}, {counted(len(config.organisation.leads), 'lead')}, "
+              f"{counted(len(services.store.open_reports()), 'open report')}.")
         for change in next_start:
             print(change)
         for warning in recipient_warnings(config):

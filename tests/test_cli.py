@@ -17,7 +17,7 @@ def staffsafe(*args, data_dir, config=ROOT / "app.yaml", stdin=""):
 
 def test_check_reports_ok(tmp_path):
     done = staffsafe("check", data_dir=tmp_path / "data")
-    assert done.returncode == 0 and "OK: Example Academy Trust, 1 lead(s), 0 open report(s)" in done.stdout
+    assert done.returncode == 0 and "OK: Example Academy Trust, 1 lead, 0 open reports." in done.stdout
 
 
 def test_a_bad_app_yaml_stops_the_start_naming_the_setting(tmp_path):

@@ -207,4 +207,4 @@ def test_socket_mode_serves_commands_and_stores_reports(tmp_path):
     assert "connected to Slack over Socket Mode" in stderr and "Traceback" not in stderr
     assert "refused a request (403): over Socket Mode, from another workspace or app" in stderr
     reopened = run("check", "--socket", env=env)
-    assert "1 open report(s)" in reopened.stdout
+    assert "1 open report." in reopened.stdout
