@@ -176,6 +176,7 @@ def test_the_summary_shows_answers_as_given(services):
     said = Terminal(services, STAFF).type("/report", *REPORT_ANSWERS[:7], "Lee Harper", *REPORT_ANSWERS[8:], "no")
     assert "Links to the content: https://facebook.com/post/1" in said and "who? lee" in said
     assert "What is it like? (choose any): " in said
+    assert "When did you first see it? 12 November 2026" in said  # as typed (12/11/2026), not 2026-11-12
     assert "(optional) (optional" not in said
 
 

@@ -6,6 +6,7 @@ import logging
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import date
 from itertools import count
 
 from bot.console.render import field_prompt, inert, render_card, render_reply
@@ -431,7 +432,17 @@ def _shown(field: Field, value: object) -> str:
         return ", ".join(field.option_label(str(v)) for v in values)
     if field.kind in (FieldKind.USER, FieldKind.CHANNELS):  # platform-qualified ids, shown as typed here
         return ", ".join(local_id(str(v)) for v in values)
+    if field.kind is FieldKind.DATE:  # as UK staff write it (12 March 2026), not 2026-03-12
+        return ", ".join(_long_date(v) for v in values)
     return ", ".join(str(v) for v in values)
+
+
+def _long_date(value: object) -> str:
+    try:
+        day = value if isinstance(value, date) else date.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return f"{day.day} {day:%B %Y}"
 
 
 def _pick(field: Field, raw: str) -> str:
