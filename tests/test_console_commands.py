@@ -234,3 +234,7 @@ def test_acknowledging_your_own_case_again_says_you_handle_it(services, report):
 def test_help_refuses_words_it_does_not_take_like_every_command(services):
     said = Terminal(services, STAFF).type("/help me")
     assert said == "This command takes nothing after its name (you typed 'me'): type it on its own."
+
+
+def test_cancel_outside_a_form_says_there_is_none(services):
+    assert Terminal(services, STAFF).type("/cancel") == "There is no form to stop."

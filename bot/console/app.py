@@ -252,6 +252,9 @@ class ConsoleBot:
             words = line.strip().split()
         name, args = words[0].lstrip("/").lower(), words[1:]
         handler = self._handlers.get(name)
+        if handler is None and f"/{name}" == CANCEL:  # the help lists it: not "I don't know" outside a form
+            self.write("There is no form to stop.")
+            return
         if handler is None:
             self.write(f"I don't know '{inert(name)}'. Type /{self.commands['help']} for the commands.")
             return
