@@ -268,7 +268,7 @@ def my_reports_card(reports: list[Report], org: Organisation) -> Card:
 
 def _reporter_status(report: Report, org: Organisation) -> str:
     if awaits_acknowledgement(report) and not has_recipient(org, report):
-        return "received; nobody set up here can read it yet (my private message says where else to go)"
+        return "received, but nobody set up here can read it yet: my private message says where else to go"
     return status_words(report)
 
 
