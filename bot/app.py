@@ -21,6 +21,7 @@ from bot.domain.guidance import GuidanceEngine
 from bot.domain.platform import SLACK
 from bot.domain.ports import Clock, Notifiers, Store, SystemClock
 from bot.domain.report import Changes
+from bot.domain.ui import counted
 from bot.pacing import Pacer
 from bot.settings import Settings
 from bot.slack.directory import SlackDirectory
@@ -82,13 +83,13 @@ def checking(settings: Settings) -> Iterator[tuple[Services, AppConfig, list[str
         unrouted = unrouted_items(store)
         if unrouted:
             store.preview(Changes(outbox=tuple(unrouted)))
-            next_start.append(f"{len(unrouted)} outbox item(s) were stored before items carried their platform: "
+            next_start.append(f"{counted(len(unrouted), 'outbox item')} stored before items carried their platform: "
                               "the next start gives each the platform it was meant for.")
         seeds = reminders_to_seed(services, config.reminders)
         if seeds:
             store.preview(Changes(reminders=tuple(seeds)))
-            next_start.append(f"{len(seeds)} reminder(s) from app.yaml do not exist yet: the next start creates "
-                              f"them ({', '.join(r.name for r in seeds)}).")
+            next_start.append(f"{counted(len(seeds), 'reminder')} from app.yaml not created yet: the next start creates "
+                              f"{'it' if len(seeds) == 1 else 'them'} ({', '.join(r.name for r in seeds)}).")
         yield services, config, next_start
     finally:
         store.close()

@@ -119,7 +119,7 @@ CASES = {
     "torn": Case(with_a_torn_tail, (f"ends in a torn write of {len(TORN)} bytes (a write interrupted before it was "
                                     "acknowledged): the next start drops it",)),
     "format1": Case(of_format1, ("is in the old format 1, without authentication tags: the next start rewrites it",
-                                 "2 outbox item(s) were stored before items carried their platform")),
+                                 "2 outbox items stored before items carried their platform")),
     "leftover": Case(with_a_leftover_snapshot, ("store.json.tmp is left over from an interrupted snapshot: "
                                                 "the next start deletes it",)),
     "new key": Case(with_a_new_key, ("is new to this data folder: the next start records it in the snapshot",)),
@@ -154,10 +154,10 @@ def test_reminders_app_yaml_would_seed_are_named_not_seeded(tmp_path: Path, chec
     before = state_of(data)
     code, out, err = check(data, config=config)
     assert code == 0, err
-    assert "1 reminder(s) from app.yaml do not exist yet: the next start creates them (Lock your screen)." in out
+    assert "1 reminder from app.yaml not created yet: the next start creates it (Lock your screen)." in out
     assert state_of(data) == before
     start_once(data, config)
-    assert "reminder(s) from app.yaml" not in check(data, config=config)[1]
+    assert "from app.yaml not created yet" not in check(data, config=config)[1]
 
 
 DAMAGED = {
