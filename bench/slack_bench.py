@@ -107,7 +107,7 @@ def rounds(runner: Runner, args: argparse.Namespace) -> None:
 def phase(args: argparse.Namespace, preloaded: int) -> Phase:
     """Preload, start the servers, run the rounds, stop StaffSafe with SIGTERM and check its store."""
     print(f"phase: {preloaded:,} reports stored at start", flush=True)
-    with tempfile.TemporaryDirectory(prefix="slack-bench-") as tmp, FakeSlack(token=BOT_TOKEN) as slack:
+    with tempfile.TemporaryDirectory(prefix="slack-bench-") as tmp, FakeSlack(token=BOT_TOKEN, team_id="T0TEAM") as slack:
         work = Path(tmp)
         # A load test files many reports as few people: lift the per-person limits.
         (work / "app.yaml").write_text(APP_YAML + "limits: {reports_per_day: 1000000, files_per_day: 1000000}\n")
