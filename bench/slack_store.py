@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 from bench.slack_report import Ledger
@@ -11,6 +10,7 @@ from bot.domain.org import Actor
 from bot.domain.report import Changes
 from bot.settings import Settings
 from bot.slack.forms import answers_from_state
+from handlers.outbox_state import delivered
 from handlers.reports import open_report_form, submit_report
 from testkit.slack_harness import report_state
 
@@ -30,8 +30,7 @@ def preload(settings: Settings, count: int) -> None:
         # Otherwise the server would spend the measured runs delivering the backlog to the fake.
         now = services.clock.now()
         while due := services.store.due_outbox(now + timedelta(days=1), BATCH):
-            services.store.commit(Changes(outbox=tuple(replace(item, delivered_at=now, receipt="preload")
-                                                       for item in due)))
+            services.store.commit(Changes(outbox=tuple(delivered(item, now, receipt="preload") for item in due)))
 
 
 def check(settings: Settings, *, preloaded: int, acked: int, references: list[str], exit_code: int) -> Ledger:
