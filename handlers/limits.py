@@ -19,8 +19,7 @@ def limit_errors(services: Services, actor: Actor, files: int, now: datetime) ->
     Kept short (a form shows errors in 150 characters) and beside the fields, so nothing typed is lost.
     """
     limits = services.limits
-    recent = sorted((r for r in services.store.reports_by_reporter(actor.id) if r.created_at > now - WINDOW),
-                    key=lambda r: r.created_at)
+    recent = services.store.reports_by_reporter(actor.id, since=now - WINDOW)[::-1]  # oldest first
     if len(recent) >= limits.reports_per_day:
         again = recent[len(recent) - limits.reports_per_day].created_at + WINDOW
         reports = f"{len(recent)} report" + ("s" if len(recent) != 1 else "")

@@ -389,6 +389,7 @@ class StoreContract:
         )
         assert store.reports_by_reporter("slack:UOTHER") == [theirs]
         assert store.reports_by_reporter("slack:UNOBODY") == []
+        assert store.reports_by_reporter("slack:U100", since=mine[0].created_at) == [mine[2]]
 
     def test_open_reports_oldest_first_and_follow_status(self, store: Store) -> None:
         a, b, c = report(minutes=3), report(minutes=1), report(minutes=2, status=Status.RESOLVED)

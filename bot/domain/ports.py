@@ -52,8 +52,8 @@ class Store(Protocol):
         """The report with this reference (already normalised)."""
         ...
 
-    def reports_by_reporter(self, reporter_id: str) -> list[Report]:
-        """A reporter's reports, newest first."""
+    def reports_by_reporter(self, reporter_id: str, since: datetime | None = None) -> list[Report]:
+        """A reporter's reports (only those created after `since`, if given), newest first."""
         ...
 
     def open_reports(self) -> list[Report]:

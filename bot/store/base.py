@@ -38,9 +38,9 @@ class TablesStore:
         """The report with this reference."""
         return self._read(self._tables.report_by_reference, reference)
 
-    def reports_by_reporter(self, reporter_id: str) -> list[Report]:
-        """A reporter's reports, newest first."""
-        return self._read(self._tables.reports_by_reporter, reporter_id)
+    def reports_by_reporter(self, reporter_id: str, since: datetime | None = None) -> list[Report]:
+        """A reporter's reports (only those created after `since`, if given), newest first."""
+        return self._read(self._tables.reports_by_reporter, reporter_id, since)
 
     def open_reports(self) -> list[Report]:
         """Reports not yet resolved or closed, oldest first."""

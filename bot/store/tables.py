@@ -199,11 +199,13 @@ class Tables:
         report_id = self._by_reference.get(reference)
         return self.reports.get(report_id) if report_id else None
 
-    def reports_by_reporter(self, reporter_id: str) -> list[Report]:
-        """A reporter's reports, newest first."""
+    def reports_by_reporter(self, reporter_id: str, since: datetime | None = None) -> list[Report]:
+        """A reporter's reports (created after `since`, if given), newest first."""
         ids = self._ids(("by_reporter", self._keyed_hash("reporter_id", reporter_id)))
         # The reporter_id comparison guards against a (vanishingly unlikely) keyed-hash collision.
-        found = [self.reports[i] for i in ids if self.reports[i].reporter_id == reporter_id]
+        # Filtered before sorting: the per-person limit asks on every submission for the last day only.
+        found = [self.reports[i] for i in ids if self.reports[i].reporter_id == reporter_id
+                 and (since is None or self.reports[i].created_at > since)]
         return self._oldest_first(found, "created_at")[::-1]
 
     def open_reports(self) -> list[Report]:
