@@ -27,7 +27,7 @@ from slack_bolt import App, BoltRequest
 from bot.incidents import log_incident
 from bot.rejections import RejectionLog
 from bot.slack.notifier import token_may_go_to
-from bot.slack.payloads import Body, Malformed, parse_payload, workspace_of
+from bot.slack.payloads import Body, Malformed, check_payload, parse_payload, workspace_of
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +105,8 @@ class SlackHttpApp:
         if not self._signed(body, headers):
             return self._refuse(start_response, 401, "missing, malformed, wrong or stale Slack signature")
         try:
-            text = body.decode("utf-8")
-            payload = parse_payload(text, headers.get("content-type"))
+            request = _bolt_request(body.decode("utf-8"), environ.get("QUERY_STRING", ""), headers)
+            payload = check_payload(request.body)
         except UnicodeDecodeError:
             return self._refuse(start_response, 400, "a signed body that is not UTF-8")
         except Malformed as problem:
@@ -116,7 +116,7 @@ class SlackHttpApp:
             return _respond(start_response, 200, {})
         if refusal:
             return self._refuse(start_response, refusal[0], f"signed, but {refusal[1]}")
-        return self._dispatch(start_response, text, payload, environ.get("QUERY_STRING", ""), headers)
+        return self._dispatch(start_response, request, payload)
 
     def screen(self, payload: Body, headers: dict[str, str]) -> tuple[int, str] | None:
         """Why a well-formed payload must not reach Bolt, as (status, fixed wording), or None to handle it.
@@ -137,11 +137,9 @@ class SlackHttpApp:
         url = payload.get("response_url")
         return url is None or (isinstance(url, str) and token_may_go_to(url, api_url=self._api_url))
 
-    def _dispatch(self, start_response: StartResponse, text: str, payload: Body, query: str,
-                  headers: dict[str, str]) -> Iterable[bytes]:
+    def _dispatch(self, start_response: StartResponse, request: BoltRequest, payload: Body) -> Iterable[bytes]:
         try:
-            response = self._app.dispatch(BoltRequest(
-                body=text, query=query, headers={name: [value] for name, value in headers.items()}))
+            response = self._app.dispatch(request)
         except Exception as error:  # noqa: BLE001 - a payload Bolt could not read: ours to refuse, not a 500
             log_incident(log, "reading a signed Slack request", error)
             return _respond(start_response, 400, {"error": "invalid request"})
@@ -180,6 +178,19 @@ class SlackHttpApp:
     def _refuse(self, start_response: StartResponse, status: int, why: str) -> list[bytes]:
         self.rejections.refused(status, why)
         return _respond(start_response, status, {"error": HTTPStatus(status).phrase.lower()})
+
+
+def _bolt_request(text: str, query: str, headers: dict[str, str]) -> BoltRequest:
+    """The request as Bolt reads it, its body parsed once (a report form's body is ~15 kB to unquote).
+
+    Bolt parses the body as it builds the request; a body it cannot read is parsed again here, only to
+    name what is wrong (Malformed).
+    """
+    try:
+        return BoltRequest(body=text, query=query, headers={name: [value] for name, value in headers.items()})
+    except Exception:  # noqa: BLE001 - Bolt's parser and context builder fail in many ways on odd bodies
+        parse_payload(text, headers.get("content-type"))  # raises Malformed, naming the problem
+        raise Malformed("the body is not a payload this app reads") from None
 
 
 def _read_body(environ: dict[str, Any]) -> bytes | None:
