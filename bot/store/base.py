@@ -125,6 +125,12 @@ class TablesStore:
         """Delivered (or closed) items of one kind whose delivered_at is before `before`, oldest first."""
         return self._read(self._tables.delivered_outbox, kind, before, limit)
 
+    def _apply_in_memory(self, changes: Changes) -> None:
+        """Check `changes` against the tables and apply them in memory (all or nothing), under the lock."""
+        with self._lock:
+            self._check_open()
+            self._tables.apply(changes, self._tables.check(changes))
+
     def _read(self, query: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         with self._lock:
             self._check_open()

@@ -15,9 +15,7 @@ class MemoryStore(TablesStore):
 
     def commit(self, changes: Changes) -> None:
         """Store every record of `changes` atomically."""
-        with self._lock:
-            self._check_open()
-            self._tables.apply(changes, self._tables.check(changes))
+        self._apply_in_memory(changes)
 
     def close(self) -> None:
         """Refuse later calls."""

@@ -59,9 +59,7 @@ class ReadOnlyStore(TablesStore):
 
     def preview(self, changes: Changes) -> None:
         """Apply `changes` in memory only, as a start would commit them: later reads see them, the disk never does."""
-        with self._lock:
-            self._check_open()
-            self._tables.apply(changes, self._tables.check(changes))
+        self._apply_in_memory(changes)
 
     def close(self) -> None:
         """Release the shared lock; later calls raise StoreError."""
