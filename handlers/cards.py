@@ -68,7 +68,7 @@ def no_reader_text(content: Content, *, admins_told: bool) -> str:
     """The truth when no configured person may read a report, and where else to go."""
     posh = content.helplines["posh"]
     contacts = ", ".join(c.value for c in posh.contacts if c.kind in ("phone", "email"))
-    told = (" An admin has been told that a report is waiting for someone who can read it, without any "
+    told = (" I am telling an admin that a report is waiting for someone who can read it, without any "
             "details." if admins_told else "")
     return ("**Nobody here can read it yet**: it is about the only designated lead, and no backup lead is set "
             "up. Please also tell someone who can act: your line manager or another senior colleague, HR, your "

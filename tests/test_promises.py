@@ -50,7 +50,7 @@ def test_a_report_about_the_only_lead_tells_the_reporter_the_truth_at_once(sole_
     for where_else in ("line manager", "senior colleague", "HR", "union", "Professionals Online Safety Helpline",
                        "0344 381 4772"):
         assert where_else in said
-    assert "An admin has been told" in said
+    assert "I am telling an admin" in said
     kinds = {item.kind for item in sole_lead.store.outbox_of(report.id)}
     assert kinds == {Delivery.RECEIPT, Delivery.REPORT_WAITING}
     deliver_due(sole_lead, notifier)
@@ -75,7 +75,7 @@ def test_an_admin_who_is_the_person_reported_is_not_told(content, clock, notifie
     services = Services(store=MemoryStore(), content=content, clock=clock, org=org,
                         guidance=GuidanceEngine(content=content))
     said, report = submit(services, perpetrator="colleague", subject=LEAD.id)
-    assert "Nobody here can read it yet" in said and "An admin has been told" not in said
+    assert "Nobody here can read it yet" in said and "I am telling an admin" not in said
     assert [i.kind for i in services.store.outbox_of(report.id)] == [Delivery.RECEIPT]
 
 
