@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from slack_bolt import App
 from slack_bolt.authorization import AuthorizeResult
@@ -162,7 +163,11 @@ def build_slack(services: Services, config: AppConfig, settings: Settings, *,
     notifier = SlackNotifier(client=web_client([]), lead_channel=config.lead_channel.get("slack", ""))
     pacer = pacer or Pacer()
     notifiers = Notifiers([notifier])
-    worker = OutboxWorker(deliver=lambda: deliver_due(services, notifiers, pacer=pacer), poll_seconds=poll_seconds)
+    lease = timedelta(seconds=settings.outbox_lease_seconds)
+    worker = OutboxWorker(deliver=lambda: deliver_due(services, notifiers, pacer=pacer, lease=lease),
+                          poll_seconds=poll_seconds)
+    # Woken by every commit that queues work: this process's, and on a shared database other instances' too.
+    services.store.on_queued(worker.wake)
     scheduler = scheduler_for(services, config, wake_outbox=worker.wake, poll_seconds=scheduler_seconds)
     listeners = ThreadPoolExecutor(max_workers=5, thread_name_prefix="slack-listener")  # Bolt's own default size
     bolt = App(

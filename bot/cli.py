@@ -153,6 +153,8 @@ def start_problems(settings: Settings, *, socket_mode: bool, slack: bool = False
     `token`: also ask Slack whether the bot token works (serve asks once the app is built).
     """
     problems = []
+    if settings.outbox_lease_seconds <= 0:
+        problems.append("STAFFSAFE_OUTBOX_LEASE_SECONDS must be a number of seconds above 0 (the default is 120)")
     try:
         config = load_config(settings.config_path)
     except ConfigError as error:

@@ -25,6 +25,9 @@ class Settings:
     slack_api_url: str = "https://slack.com/api/"  # SLACK_API_URL: GovSlack, or a local fake in tests
     host: str = "127.0.0.1"  # HOST: listen on loopback unless told otherwise
     port: int = 3000  # PORT
+    # STAFFSAFE_OUTBOX_LEASE_SECONDS: how long a worker holds the outbox items it claims; a dead
+    # instance's items are taken up by the others this long after it claimed them.
+    outbox_lease_seconds: float = 120.0
 
 
 def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -43,6 +46,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) ->
         slack_api_url=_api_url(env.get("SLACK_API_URL", "")),
         host=env.get("HOST", "").strip() or "127.0.0.1",
         port=_port(env.get("PORT", "")),
+        outbox_lease_seconds=_seconds(env.get("STAFFSAFE_OUTBOX_LEASE_SECONDS", ""), default=120.0),
     )
     return replace(settings, **{key: value for key, value in overrides.items() if value is not None})
 
@@ -62,3 +66,15 @@ def _port(value: str) -> int:
         return int(value)
     except ValueError:
         return -1
+
+
+def _seconds(value: str, *, default: float) -> float:
+    """A positive number of seconds; a wrong value is caught when serving starts, with the setting named."""
+    value = value.strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        return -1.0
+    return seconds if seconds > 0 else -1.0

@@ -53,6 +53,7 @@ from handlers.outbox_state import waiting_by_platform
 from handlers.services import Services
 from testkit.builders import a_reminder, a_report, an_evidence
 from testkit.fakes import Died, FakeClock, LedgerNotifier
+from testkit.waits import wait_until
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 
@@ -885,6 +886,14 @@ class StoreContract:
         _in_threads(update, 6)
         final = store.report(r.id)
         assert final is not None and final.version == 1 + len(wins)
+
+    def test_a_commit_that_queues_outbox_items_calls_on_queued(self, store: Store) -> None:
+        woken: list[int] = []
+        store.on_queued(lambda: woken.append(1))
+        r = report()
+        store.commit(Changes(reports=(r,)))
+        store.commit(Changes(outbox=(alert(r.id),)))
+        wait_until(lambda: woken)  # a store shared by several processes calls it from a listener thread
 
     def test_closed_store_refuses_calls(self, store: Store) -> None:
         store.close()

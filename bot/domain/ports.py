@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
@@ -36,6 +36,9 @@ class Store(Protocol):
       Conflict if the report is unknown or its stored version differs from the one given.
     - `drop_outbox` removes outbox items by id; unknown ids are ignored.
     - Conversation references are upserted by id (one per target: `conversation_id_of`).
+    - `on_queued` callbacks are called soon after every commit that queues outbox items (an item
+      pending and never tried), by whichever process sharing the store committed it, from any thread;
+      they must be quick and are never given anything (a wake-up is a hint: workers poll as well).
     - Every method is safe to call from many threads at once.
     - Returned values are immutable snapshots; lists come in a stable documented order.
     """
@@ -131,6 +134,10 @@ class Store(Protocol):
 
     def delivered_outbox(self, kind: Delivery, before: datetime, limit: int = 500) -> list[OutboxItem]:
         """Delivered (or closed) items of one kind whose delivered_at is before `before`, oldest first."""
+        ...
+
+    def on_queued(self, callback: Callable[[], None]) -> None:
+        """Call `callback` after each later commit that queues outbox items (see the contract), until closed."""
         ...
 
     def close(self) -> None:

@@ -12,6 +12,7 @@ from bot.domain.platform import ConversationRef
 from bot.domain.reminder import PressKind, PurgeRecord, Reminder, ReminderRun
 from bot.domain.report import AuditEvent, Changes, Delivery, Evidence, Note, OutboxItem, Report
 from bot.store.tables import Tables
+from bot.store.wakeups import QueuedCallbacks, Wake
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -24,6 +25,7 @@ class TablesStore:
         self._lock = threading.RLock()
         self._tables = tables
         self._closed = False
+        self._queued = QueuedCallbacks()  # fired by each writing subclass after a commit that queues work
 
     @property
     def healthy(self) -> bool:
@@ -88,6 +90,10 @@ class TablesStore:
     def commit(self, changes: Changes) -> None:
         """Store every record of `changes` atomically (each store says how)."""
         raise NotImplementedError
+
+    def on_queued(self, callback: Wake) -> None:
+        """Call `callback` after each later commit that queues outbox items (one process holds these stores)."""
+        self._queued.add(callback)
 
     def conversation(self, target: str) -> ConversationRef | None:
         """How to reach a platform-qualified user or channel unprompted, if the platform told us."""

@@ -16,6 +16,7 @@ class MemoryStore(TablesStore):
     def commit(self, changes: Changes) -> None:
         """Store every record of `changes` atomically."""
         self._apply_in_memory(changes)
+        self._queued.fire_for(changes)
 
     def close(self) -> None:
         """Refuse later calls."""

@@ -176,6 +176,7 @@ class TinyDBStore(TablesStore):
                 self._compactor = threading.Thread(target=self._compact_beside, name="staffsafe-compact",
                                                    daemon=True)
                 self._compactor.start()
+        self._queued.fire_for(changes)  # outside the lock: waking a worker must not hold up other commits
 
     @property
     def healthy(self) -> bool:
