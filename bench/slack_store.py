@@ -7,7 +7,7 @@ from datetime import timedelta
 from bench.slack_report import Ledger
 from bot.app import open_store, running
 from bot.domain.org import Actor
-from bot.domain.report import Changes
+from bot.domain.ports import Changes
 from bot.settings import Settings
 from bot.slack.forms import answers_from_state
 from handlers.outbox_state import delivered

@@ -23,7 +23,6 @@ from bot.crypto import Keyring, new_key
 from bot.domain.report import (
     Adult,
     AuditEvent,
-    Changes,
     Delivery,
     Nature,
     OutboxItem,
@@ -38,7 +37,7 @@ from bot.domain.content import Content
 from bot.domain.guidance import GuidanceEngine
 from bot.domain.limits import Limits
 from bot.domain.org import Actor, Organisation
-from bot.domain.ports import SystemClock
+from bot.domain.ports import Changes, SystemClock
 from bot.store.codec import to_doc
 from bot.store.tinydb_store import TinyDBStore
 from handlers.reports import submit_report

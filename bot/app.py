@@ -20,8 +20,7 @@ from bot.crypto import Keyring, key_file_a_start_creates, load_keyring, new_key
 from bot.domain.content import Content
 from bot.domain.guidance import GuidanceEngine
 from bot.domain.platform import SLACK
-from bot.domain.ports import Clock, Notifiers, Store, SystemClock
-from bot.domain.report import Changes
+from bot.domain.ports import Changes, Clock, Notifiers, Store, SystemClock
 from bot.domain.ui import counted
 from bot.pacing import Pacer
 from bot.settings import Settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.domain.platform import ConversationRef, conversation_id_of
-from bot.domain.report import Changes
+from bot.domain.ports import Changes
 from handlers.services import Services
 
 

@@ -10,8 +10,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.domain.errors import Conflict
-from bot.domain.ports import Destination, Notifier, Notifiers, PermanentFailure, RateLimited
-from bot.domain.report import Changes, Delivery, OutboxItem, OutboxState, Report, Status, new_evidence
+from bot.domain.ports import Changes, Destination, Notifier, Notifiers, PermanentFailure, RateLimited
+from bot.domain.report import Delivery, OutboxItem, OutboxState, Report, Status, new_evidence
 from bot.domain.routing import LEAD_NOTICES, admin_destination, has_recipient, lead_destination
 from bot.domain.ui import Card, Document, Section
 from bot.pacing import Pacer

@@ -9,7 +9,8 @@ from datetime import datetime
 from bot.domain.errors import Conflict
 from bot.domain.hours import WorkingHours, add_working_time
 from bot.domain.org import Actor
-from bot.domain.report import Changes, Delivery, OutboxItem, Report, Status
+from bot.domain.ports import Changes
+from bot.domain.report import Delivery, OutboxItem, Report, Status
 from bot.domain.routing import alert_updates, has_recipient, lead_notices, to_reporter
 from bot.domain.workflow import Role, allowed_moves
 from handlers.reports import audit

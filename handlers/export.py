@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 from bot.domain.guidance import Step
 from bot.domain.markup import plain
 from bot.domain.org import Actor
-from bot.domain.report import AuditEvent, Changes, Delivery, Evidence, Note, Report
+from bot.domain.ports import Changes
+from bot.domain.report import AuditEvent, Delivery, Evidence, Note, Report
 from bot.domain.report_form import ADULT_LABELS, NATURE_LABELS, PERPETRATOR_LABELS, WANT_LABELS
 from bot.domain.ui import Document, Reply
 from bot.domain.visible import reveal_hidden

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot.domain.errors import NotAllowed, NotFound
 from bot.domain.org import Actor
-from bot.domain.report import Changes, Delivery, NoteKind, OutboxState, Report, Status
+from bot.domain.ports import Changes
+from bot.domain.report import Delivery, NoteKind, OutboxState, Report, Status
 from bot.domain.platform import platform_of
 from bot.domain.routing import alert_updates, to_reporter
 from bot.domain.ui import Card, FormResult, Reply

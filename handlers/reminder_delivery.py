@@ -6,10 +6,10 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.domain.errors import Conflict
-from bot.domain.ports import Destination, Notifier, PermanentFailure
+from bot.domain.ports import Changes, Destination, Notifier, PermanentFailure
 from bot.domain.platform import platform_of
 from bot.domain.reminder import SEEDED_BY, Reminder, ReminderRun
-from bot.domain.report import Changes, Delivery, OutboxItem, OutboxState
+from bot.domain.report import Delivery, OutboxItem, OutboxState
 from bot.domain.routing import person_tag
 from handlers.outbox_state import Outcome, closed, delivered, refused, retried
 from handlers.reminder_cards import SHOWN_CHANNELS, refused_notice_card, reminder_card

@@ -15,7 +15,8 @@ from bot.domain.content import Content
 from bot.domain.errors import Conflict
 from bot.domain.reminder import ROTATION, Reminder, ReminderRun, run_id
 from bot.domain.platform import platform_of
-from bot.domain.report import Changes, Delivery, OutboxItem, new_id
+from bot.domain.ports import Changes
+from bot.domain.report import Delivery, OutboxItem, new_id
 from bot.domain.schedule import due_times, next_run
 from bot.incidents import log_incident
 from handlers.services import Services

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from bot.domain.errors import ConfigError, Conflict, NotAllowed, NotFound, StaffSafeError
 from bot.domain.org import Actor
 from bot.domain.reminder import ROTATION, SEEDED_BY, PressKind, Reminder, ReminderPress
-from bot.domain.report import Changes, new_id
+from bot.domain.ports import Changes
+from bot.domain.report import new_id
 from bot.domain.schedule import next_run, time_zone_error
 from bot.domain.ui import Answers, Card, Form, FormResult, Reply, counted
 from handlers.actions import Action

@@ -7,9 +7,9 @@ import logging
 
 from bot.domain.errors import Conflict, NotFound
 from bot.domain.org import Actor
+from bot.domain.ports import Changes
 from bot.domain.report import (
     AuditEvent,
-    Changes,
     Delivery,
     Note,
     NoteKind,

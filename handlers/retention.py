@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 
 from bot.domain.errors import Conflict
 from bot.domain.reminder import PurgeRecord
-from bot.domain.report import Changes, Delivery, Report, new_id
+from bot.domain.ports import Changes
+from bot.domain.report import Delivery, Report, new_id
 from bot.domain.routing import lead_notices
 from handlers.escalation import SYSTEM
 from handlers.reports import audit

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.domain.policy import Policy
-from bot.domain.report import Changes, Delivery
+from bot.domain.ports import Changes
+from bot.domain.report import Delivery
 from bot.incidents import log_incident
 from handlers.escalation import escalate_due_reports
 from handlers.reminder_sends import send_due_reminders

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from bot.crypto import Keyring, load_keyring
 from bot.domain.errors import ConfigError, StoreError
-from bot.domain.report import AuditEvent, Changes, Report, new_id
+from bot.domain.ports import Changes
+from bot.domain.report import AuditEvent, Report, new_id
 from bot.store.tinydb_store import JOURNAL_NAME, SNAPSHOT_NAME, TinyDBStore
 from testkit.builders import a_report
 
@@ -38,7 +39,8 @@ import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 from bot.crypto import Keyring
-from bot.domain.report import (Adult, Changes, Delivery, Note, NoteKind, OutboxItem, Perpetrator,
+from bot.domain.ports import Changes
+from bot.domain.report import (Adult, Delivery, Note, NoteKind, OutboxItem, Perpetrator,
     Report, Status, new_id, new_reference)
 from bot.store.tinydb_store import TinyDBStore
 

@@ -16,7 +16,7 @@ from typing import Protocol
 import pytest
 
 from bot.domain.errors import Conflict, StoreError
-from bot.domain.ports import Store
+from bot.domain.ports import Changes, Store
 from bot.domain.reminder import (
     Frequency,
     PressKind,
@@ -29,7 +29,6 @@ from bot.domain.reminder import (
 )
 from bot.domain.report import (
     AuditEvent,
-    Changes,
     Delivery,
     Evidence,
     Nature,

@@ -6,7 +6,8 @@ import pytest
 
 from bot.console.app import ConsoleBot
 from bot.domain.org import Actor
-from bot.domain.report import Changes, Status
+from bot.domain.ports import Changes
+from bot.domain.report import Status
 from handlers import reports
 from testkit.builders import a_reminder, report_answers
 from tests.conftest import LEAD, STAFF

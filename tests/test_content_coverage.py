@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 from bot.domain.content import ORGANISATION, SELF, Content
 from bot.domain.guidance import GuidanceEngine
-from bot.domain.report import Adult, Changes, Nature, Perpetrator
+from bot.domain.ports import Changes
+from bot.domain.report import Adult, Nature, Perpetrator
 from bot.domain.report_form import OTHER_CHANNELS
 from bot.domain.ui import Card, Document, Form, Reply
 from handlers import export, info, leads, reminders, takedown

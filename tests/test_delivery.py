@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.domain.ports import FetchedFile, UncertainDelivery
-from bot.domain.report import Changes, Delivery, OutboxState
+from bot.domain.ports import Changes, FetchedFile, UncertainDelivery
+from bot.domain.report import Delivery, OutboxState
 from handlers import leads, reports
 from handlers.delivery import deliver_due
 from handlers.export import request_export

@@ -6,7 +6,8 @@ import base64
 import hashlib
 from datetime import datetime, timedelta, timezone
 
-from bot.domain.report import Changes, Report
+from bot.domain.ports import Changes
+from bot.domain.report import Report
 from handlers import reports
 from handlers.export import export_case
 from handlers.services import Services

@@ -4,7 +4,8 @@ import pytest
 
 from bot.console.render import render_card
 from bot.domain.errors import Conflict, InvalidTransition, NotAllowed, NotFound, user_message
-from bot.domain.report import Changes, Delivery, NoteKind, Status
+from bot.domain.ports import Changes
+from bot.domain.report import Delivery, NoteKind, Status
 from bot.domain.report_form import MAX_TEXT
 from handlers import info, leads, reports, takedown
 from handlers.export import export_case

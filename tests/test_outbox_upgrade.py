@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.domain.report import Changes, Delivery, OutboxItem, OutboxState
+from bot.domain.ports import Changes
+from bot.domain.report import Delivery, OutboxItem, OutboxState
 from bot.store.codec import from_doc, to_doc
 from bot.store.memory import MemoryStore
 from bot.store.upgrades import adopt_unrouted

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from bot.app import open_store
-from bot.domain.report import Changes, Delivery, OutboxItem
+from bot.domain.ports import Changes
+from bot.domain.report import Delivery, OutboxItem
 from bot.settings import settings_from_env
 from tests.test_cli import ROOT, staffsafe
 

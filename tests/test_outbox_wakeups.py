@@ -9,8 +9,8 @@ import pytest
 
 from bot.app import build_slack, running
 from bot.crypto import Keyring, new_key
-from bot.domain.ports import Notifiers
-from bot.domain.report import Changes, OutboxState
+from bot.domain.ports import Changes, Notifiers
+from bot.domain.report import OutboxState
 from bot.settings import Settings, settings_from_env
 from bot.store.memory import MemoryStore
 from bot.store.tinydb_store import TinyDBStore

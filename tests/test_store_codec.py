@@ -5,14 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import date
 
 import pytest
 
 from bot.domain.reminder import Frequency, Reminder, Schedule
 from bot.domain.report import Evidence, Note, OutboxItem, Report, Status, new_evidence
-from bot.store.codec import from_doc, to_doc
+from bot.store.codec import TABLES, from_doc, to_doc
 from testkit.builders import a_reminder
 from tests.store_contract import T0, alert, evidence, note, report
 
@@ -120,3 +120,14 @@ def test_a_damaged_schedule_is_refused(schedule: object) -> None:
     doc["schedule"] = schedule
     with pytest.raises(ValueError, match="schedule"):
         from_doc(Reminder, doc)
+
+
+def test_a_commit_puts_what_a_record_names_before_it() -> None:
+    # The order of application documented on Changes: a database with foreign keys needs it.
+    named_by = {"report_id": "reports", "note_id": "notes", "reminder_id": "reminders", "run_id": "runs"}
+    order = list(TABLES)
+    for table, record in TABLES.items():
+        for field in fields(record):
+            named = named_by.get(field.name)
+            if named is not None:
+                assert order.index(named) < order.index(table), f"{table} names {named}: it must come after"

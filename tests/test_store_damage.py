@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from bot.crypto import Keyring, load_keyring
 from bot.domain.errors import ConfigError, KeyMismatch, StoreCorrupt, StoreError
-from bot.domain.report import Changes
+from bot.domain.ports import Changes
 from bot.store.journal import encode_untagged_line, encode_payload
 from bot.store.snapshot import FORMAT, TAG
 from bot.store.tinydb_store import JOURNAL_NAME, SNAPSHOT_NAME, TinyDBStore

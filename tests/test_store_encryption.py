@@ -13,7 +13,8 @@ import pytest
 from bot.crypto import Keyring, key_id, load_keyring, rotate_key_file
 from bot.domain.errors import Conflict, KeyMismatch, StoreCorrupt
 from bot.domain.reminder import PressKind
-from bot.domain.report import AuditEvent, Changes, Status
+from bot.domain.ports import Changes
+from bot.domain.report import AuditEvent, Status
 from bot.store.snapshot import TAG, TAG_PURPOSE
 from bot.store.tinydb_store import SNAPSHOT_NAME, TinyDBStore
 from tests.store_contract import T0, alert, evidence, note, press, reminder, reminder_run, report, submission

@@ -18,8 +18,8 @@ from tinydb import TinyDB
 
 from bot.crypto import Keyring
 from bot.domain.errors import StoreCorrupt, StoreLocked
-from bot.domain.ports import Store
-from bot.domain.report import MAX_EVIDENCE_BYTES, Changes, Report
+from bot.domain.ports import Changes, Store
+from bot.domain.report import MAX_EVIDENCE_BYTES, Report
 from bot.store.journal import encode_line, encode_payload, scan
 from bot.store.sealing import Sealer
 from bot.store.tinydb_store import JOURNAL_NAME, SNAPSHOT_NAME, TinyDBStore

@@ -9,7 +9,7 @@ import unicodedata
 from hypothesis import given, strategies as st
 
 from bot.console.render import render_card as console_card
-from bot.domain.report import Changes
+from bot.domain.ports import Changes
 from bot.domain.visible import reveal_hidden
 from bot.slack.blocks import render_card as slack_card
 from handlers import leads

@@ -8,16 +8,49 @@ from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 from bot.domain.platform import ConversationRef, local_id, platform_of
-from bot.domain.reminder import PressKind, PurgeRecord, Reminder, ReminderRun
-from bot.domain.report import AuditEvent, Changes, Delivery, Evidence, Note, OutboxItem, Report
+from bot.domain.reminder import PressKind, PurgeRecord, Reminder, ReminderPress, ReminderRun
+from bot.domain.report import AuditEvent, Delivery, Evidence, Note, OutboxItem, Report
 from bot.domain.ui import Card, Document
 
 
+@dataclass(frozen=True)
+class Changes:
+    """One atomic unit of work for a Store: all of it is committed, or none of it.
+
+    Order of application within one commit (every store checks the whole commit before applying
+    any of it, then applies it in this order):
+    1. records, table by table: reports, notes, evidence, audit events, reminders, runs, outbox
+       items, presses, purge records, conversation references. Whatever a record names (a report,
+       a note, a reminder, a run) is put before it, so one commit may add a report with the outbox
+       items, notes and evidence that name it, or a run with the posts that name it;
+    2. `drop_outbox`: so an item queued and dropped in one commit is gone;
+    3. `purge_reports`: each report goes with everything attached to it, including what this same
+       commit added to it.
+    """
+
+    reports: tuple[Report, ...] = ()
+    notes: tuple[Note, ...] = ()
+    audit: tuple[AuditEvent, ...] = ()
+    outbox: tuple[OutboxItem, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    reminders: tuple[Reminder, ...] = ()  # versioned like reports
+    runs: tuple[ReminderRun, ...] = ()  # append-only: a run id is claimed once
+    presses: tuple[ReminderPress, ...] = ()  # append-only; one per (run, button, person)
+    purges: tuple[PurgeRecord, ...] = ()  # append-only
+    # Reports removed with their notes, evidence, audit trail and outbox items. Each is given as
+    # last read: a report changed since (a legal hold placed) is not purged (Conflict).
+    purge_reports: tuple[Report, ...] = ()
+    drop_outbox: tuple[str, ...] = ()  # ids of delivered outbox items no longer needed (unknown ids ignored)
+    conversations: tuple[ConversationRef, ...] = ()  # upserted by id
+
+
 class Store(Protocol):
-    """Durable storage of reports and what hangs off them.
+    """Storage of reports and what hangs off them.
 
     Contract (tests/store_contract.py runs it against every implementation):
-    - `commit` is atomic: every record in `Changes` is stored, or none is (Conflict, crash).
+    - `commit` is atomic: every record in `Changes` is stored, or none is (Conflict, crash), in the
+      order `Changes` documents. When it returns the commit is as durable as that store promises
+      (each store's docstring says how: a synced journal, a database transaction, memory only).
     - A report's reference is unique: a new report reusing one raises Conflict.
     - A report in `Changes.reports` with version 1 must be new; with version n > 1 the stored
       version must be n - 1, otherwise Conflict and nothing is written.
@@ -44,7 +77,7 @@ class Store(Protocol):
     """
 
     def commit(self, changes: Changes) -> None:
-        """Store every record of `changes` atomically and durably (fsync before returning)."""
+        """Store every record of `changes` atomically, in the order `Changes` documents (see the contract)."""
         ...
 
     def report(self, report_id: str) -> Report | None:

@@ -10,8 +10,6 @@ from datetime import date, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from bot.domain.platform import ConversationRef
-from bot.domain.reminder import PurgeRecord, Reminder, ReminderPress, ReminderRun
 
 
 class Perpetrator(StrEnum):
@@ -339,23 +337,3 @@ class OutboxItem:
     def released(self) -> OutboxItem:
         """Back to waiting, untried (a worker claimed more than it could try)."""
         return replace(self, state=OutboxState.PENDING, claimed_by="", claimed_until=None)
-
-
-@dataclass(frozen=True)
-class Changes:
-    """One atomic unit of work for a Store: all of it is committed, or none of it."""
-
-    reports: tuple[Report, ...] = ()
-    notes: tuple[Note, ...] = ()
-    audit: tuple[AuditEvent, ...] = ()
-    outbox: tuple[OutboxItem, ...] = ()
-    evidence: tuple[Evidence, ...] = ()
-    reminders: tuple[Reminder, ...] = ()  # versioned like reports
-    runs: tuple[ReminderRun, ...] = ()  # append-only: a run id is claimed once
-    presses: tuple[ReminderPress, ...] = ()  # append-only; one per (run, button, person)
-    purges: tuple[PurgeRecord, ...] = ()  # append-only
-    # Reports removed with their notes, evidence, audit trail and outbox items. Each is given as
-    # last read: a report changed since (a legal hold placed) is not purged (Conflict).
-    purge_reports: tuple[Report, ...] = ()
-    drop_outbox: tuple[str, ...] = ()  # ids of delivered outbox items no longer needed (unknown ids ignored)
-    conversations: tuple[ConversationRef, ...] = ()  # upserted by id

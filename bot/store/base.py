@@ -10,7 +10,8 @@ from typing import ParamSpec, TypeVar
 from bot.domain.errors import StoreError
 from bot.domain.platform import ConversationRef
 from bot.domain.reminder import PressKind, PurgeRecord, Reminder, ReminderRun
-from bot.domain.report import AuditEvent, Changes, Delivery, Evidence, Note, OutboxItem, Report
+from bot.domain.ports import Changes
+from bot.domain.report import AuditEvent, Delivery, Evidence, Note, OutboxItem, Report
 from bot.store.tables import Tables
 from bot.store.wakeups import QueuedCallbacks, Wake
 

@@ -20,7 +20,8 @@ from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from bot.domain.platform import ConversationRef
 from bot.domain.reminder import PurgeRecord, Reminder, ReminderPress, ReminderRun
-from bot.domain.report import AuditEvent, Changes, Evidence, Note, OutboxItem, Report
+from bot.domain.ports import Changes
+from bot.domain.report import AuditEvent, Evidence, Note, OutboxItem, Report
 from bot.store.upgrades import UPGRADES
 
 Record = (
@@ -29,16 +30,17 @@ Record = (
 )
 D = TypeVar("D")  # a record, or a dataclass nested in one
 
-# Table names, in the order a commit applies them: what a record refers to comes before it
-# (reports first; a reminder before its runs, a run before its presses).
+# Table names, in the order a commit applies them (documented on `Changes`): what a record names
+# comes before it (reports first; a note before the outbox item relaying it; a reminder before its
+# runs, a run before its posts and presses).
 TABLES: dict[str, type[Record]] = {
     "reports": Report,
     "notes": Note,
     "evidence": Evidence,
     "audit": AuditEvent,
-    "outbox": OutboxItem,
     "reminders": Reminder,
     "runs": ReminderRun,
+    "outbox": OutboxItem,
     "presses": ReminderPress,
     "purges": PurgeRecord,
     "conversations": ConversationRef,

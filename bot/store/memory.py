@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain.report import Changes
+from bot.domain.ports import Changes
 from bot.store.base import TablesStore
 from bot.store.tables import Tables
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.crypto import Keyring
 from bot.domain.errors import StoreError
-from bot.domain.report import Changes
+from bot.domain.ports import Changes
 from bot.store.base import TablesStore
 from bot.store.recovery import DataPaths, Recovered, recover
 from bot.store.sealing import Sealer

@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 from bot.domain.errors import Conflict
 from bot.domain.platform import ConversationRef, conversation_id_of
 from bot.domain.reminder import PressKind, PurgeRecord, Reminder, ReminderPress, ReminderRun
-from bot.domain.report import AuditEvent, Changes, ClaimOrder, Delivery, Evidence, Note, OutboxItem, OutboxState, Report
+from bot.domain.ports import Changes
+from bot.domain.report import AuditEvent, ClaimOrder, Delivery, Evidence, Note, OutboxItem, OutboxState, Report
 from bot.store.codec import TABLE_OF, TABLES, Record, by_table
 
 Removed = dict[str, list[str]]  # table -> ids of the records a commit removes

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from bot.crypto import Keyring
 from bot.domain.errors import StoreError, StoreLocked
-from bot.domain.report import Changes
+from bot.domain.ports import Changes
 from bot.store.base import TablesStore
 from bot.store.codec import TABLES, by_table, to_doc
 from bot.store.journal import Journal, Writer, encode_line, encode_payload

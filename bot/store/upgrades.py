@@ -7,8 +7,8 @@ from dataclasses import replace
 from typing import Any
 
 from bot.domain.platform import platform_of
-from bot.domain.ports import Store
-from bot.domain.report import Changes, Delivery, OutboxItem, OutboxState
+from bot.domain.ports import Changes, Store
+from bot.domain.report import Delivery, OutboxItem, OutboxState
 
 Doc = Mapping[str, Any]
 

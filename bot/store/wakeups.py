@@ -11,7 +11,8 @@ import logging
 import threading
 from collections.abc import Callable
 
-from bot.domain.report import Changes, OutboxState
+from bot.domain.ports import Changes
+from bot.domain.report import OutboxState
 from bot.incidents import log_incident
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import psycopg
 
-from bot.domain.report import Changes
+from bot.domain.ports import Changes
 from bot.incidents import log_incident
 from bot.store.wakeups import QueuedCallbacks, Wake, queues_work
 
