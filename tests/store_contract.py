@@ -835,6 +835,139 @@ class StoreContract:
             assert s.delivered_outbox(Delivery.LEAD_ALERT, before) == [alert_sent]
             assert s.delivered_outbox(Delivery.RECEIPT, before) == []
 
+    # --- targeted reads (what a scheduler pass and the handlers read instead of everything)
+
+    def test_one_commit_may_name_what_it_adds(self, factory: StoreFactory, store: Store) -> None:
+        # Changes documents its order of application: what a record names is put before it.
+        r, rem = report(), reminder()
+        relayed = note(r.id, kind=NoteKind.TO_REPORTER)
+        item = alert(r.id, kind=Delivery.REPORTER_MESSAGE, note_id=relayed.id)
+        run = reminder_run(rem.id)
+        posts = tuple(post(run, channel=channel) for channel in run.channels)
+        store.commit(Changes(outbox=(item, *posts), presses=(press(run, "slack:U1"),), runs=(run,),
+                             notes=(relayed,), reminders=(rem,), reports=(r,), evidence=(evidence(r.id),)))
+        for s in _and_reopened(factory, store):
+            assert s.outbox_of(r.id) == [item] and s.notes(r.id) == [relayed] and len(s.evidence(r.id)) == 1
+            assert s.outbox_of_run(run.id) == list(posts) and s.runs_of(rem.id) == [run]
+            assert s.press_counts(rem.id)[PressKind.DONE] == 1 and s.run_count(rem.id) == 1
+
+    def test_open_reports_limited_and_without_those_about_a_lead(self, factory: StoreFactory, store: Store) -> None:
+        about_lee = report(minutes=2, subject_id="slack:ULEE")
+        others = [report(minutes=m) for m in (3, 1, 4)]
+        closed_about_lee = report(minutes=0, subject_id="slack:ULEE", status=Status.CLOSED)
+        store.commit(Changes(reports=(about_lee, *others, closed_about_lee)))
+        oldest = sorted(others, key=lambda r: r.created_at)
+        for s in _and_reopened(factory, store):
+            assert s.open_reports() == [oldest[0], about_lee, *oldest[1:]]
+            assert s.open_reports(2) == [oldest[0], about_lee] and s.open_reports(0) == []
+            assert s.open_reports(not_about="slack:ULEE") == oldest
+            assert s.open_reports(2, not_about="slack:ULEE") == oldest[:2]
+            assert s.open_report_count() == 4 and s.open_report_count(not_about="slack:ULEE") == 3
+            assert s.open_report_count(not_about="slack:UNOBODY") == 4
+        store = s  # reopened: the indexes were rebuilt at start
+        store.commit(Changes(reports=(about_lee.evolve(now=T0, status=Status.RESOLVED),)))
+        assert store.open_report_count() == 3 and store.open_report_count(not_about="slack:ULEE") == 3
+
+    def test_escalation_due_once_per_window_at_exactly_its_end(self, factory: StoreFactory, store: Store) -> None:
+        window = timedelta(hours=24)
+        now = T0 + timedelta(days=3)
+        due_now = report(created_at=now - window)  # its first window ends exactly now
+        not_yet = report(created_at=now - window + timedelta(seconds=1))
+        escalated_once = report(created_at=now - 2 * window + timedelta(seconds=1), escalations=1)
+        escalated_due = report(created_at=now - 2 * window, escalations=1)
+        acknowledged = report(created_at=T0, handler_id="slack:ULEAD", status=Status.ACKNOWLEDGED)
+        closed = report(created_at=T0, status=Status.CLOSED)
+        store.commit(Changes(reports=(due_now, not_yet, escalated_once, escalated_due, acknowledged, closed)))
+        for s in _and_reopened(factory, store):
+            assert s.escalation_due(now, window) == [escalated_due, due_now]
+            assert s.escalation_due(now - timedelta(seconds=1), window) == []
+        store = s  # reopened: the indexes were rebuilt at start
+        store.commit(Changes(reports=(due_now.evolve(now=now, status=Status.ESCALATED, escalations=1),)))
+        assert store.escalation_due(now, window) == [escalated_due]
+        assert store.escalation_due(now + window, window) == [
+            escalated_due, escalated_once, store.report(due_now.id), not_yet]
+
+    def test_escalation_due_pages_oldest_first_ties_by_id(self, factory: StoreFactory, store: Store) -> None:
+        same_time = [report(created_at=T0) for _ in range(4)]
+        older = report(created_at=T0 - timedelta(hours=1), escalations=2)
+        store.commit(Changes(reports=(*same_time, older)))
+        now, window = T0 + timedelta(days=10), timedelta(hours=24)
+        expected = [older, *sorted(same_time, key=lambda r: r.id)]
+        for s in _and_reopened(factory, store):
+            assert s.escalation_due(now, window) == expected
+            first = s.escalation_due(now, window, limit=2)
+            assert first == expected[:2]
+            assert s.escalation_due(now, window, limit=2, after=first[-1]) == expected[2:4]
+            assert s.escalation_due(now, window, limit=2, after=expected[3]) == expected[4:]
+            assert s.escalation_due(now, window, after=expected[-1]) == []
+
+    def test_reports_to_warn_and_to_purge_at_exactly_their_times(self, factory: StoreFactory, store: Store) -> None:
+        at = T0 + timedelta(days=30)
+
+        def closed(when: datetime, **overrides: object) -> Report:
+            values: dict[str, object] = dict(created_at=T0, status=Status.CLOSED, closed_at=when, updated_at=when)
+            return report(**(values | overrides))
+
+        closed_then = closed(at)
+        closed_later = closed(at + timedelta(seconds=1), status=Status.RESOLVED)
+        held = closed(at, legal_hold=True)
+        still_open = report(created_at=T0)
+        warned = closed(at, retention_warned_at=at)
+        warned_later = closed(at - timedelta(days=1), retention_warned_at=at + timedelta(seconds=1))
+        warned_and_held = closed(at, retention_warned_at=at, legal_hold=True)
+        # Closed before closed_at was recorded: the retention clock runs from the last change.
+        legacy = report(created_at=T0, status=Status.CLOSED, updated_at=at - timedelta(days=2))
+        store.commit(Changes(reports=(closed_then, closed_later, held, still_open, warned, warned_later,
+                                      warned_and_held, legacy)))
+        for s in _and_reopened(factory, store):
+            assert s.reports_to_warn(at) == [legacy, closed_then]
+            assert s.reports_to_warn(at, limit=1) == [legacy]
+            assert s.reports_to_warn(at - timedelta(seconds=1)) == [legacy]
+            assert s.reports_to_warn(at + timedelta(days=1)) == [legacy, closed_then, closed_later]
+            assert s.reports_to_purge(at, at) == [warned]
+            assert s.reports_to_purge(at, at + timedelta(seconds=1)) == [warned_later, warned]
+            assert s.reports_to_purge(at, at + timedelta(seconds=1), limit=1) == [warned_later]
+            assert s.reports_to_purge(at - timedelta(seconds=1), at + timedelta(days=1)) == [warned_later]
+            assert s.reports_to_purge(at, at - timedelta(seconds=1)) == []
+        store = s  # reopened: the indexes were rebuilt at start
+        lifted = warned_and_held.evolve(now=at, legal_hold=False, retention_warned_at=None)
+        reopened = closed_then.evolve(now=at, status=Status.IN_PROGRESS)
+        store.commit(Changes(reports=(lifted, reopened), purge_reports=(legacy,)))
+        assert store.reports_to_warn(at + timedelta(days=1)) == [lifted, closed_later]
+        assert store.reports_to_purge(at, at + timedelta(days=1)) == [warned_later, warned]
+
+    def test_due_reminders_earliest_first_at_exactly_their_time(self, factory: StoreFactory, store: Store) -> None:
+        now = T0 + timedelta(days=1)
+        due = [reminder(next_run=now - timedelta(hours=h)) for h in (1, 3, 0)]
+        same_time = [reminder(next_run=now - timedelta(hours=2)) for _ in range(2)]
+        later = reminder(next_run=now + timedelta(seconds=1))
+        paused = reminder(next_run=now - timedelta(hours=5), paused=True)
+        deleted = reminder(next_run=now - timedelta(hours=5), deleted=True)
+        ended = reminder(next_run=None)
+        store.commit(Changes(reminders=(*due, *same_time, later, paused, deleted, ended)))
+        expected = [due[1], *sorted(same_time, key=lambda r: r.id), due[0], due[2]]
+        for s in _and_reopened(factory, store):
+            assert s.due_reminders(now) == expected
+            assert s.due_reminders(now, limit=2) == expected[:2]
+            assert s.due_reminders(now, limit=2, after=expected[1]) == expected[2:4]
+            assert s.due_reminders(now, after=expected[-1]) == []
+            assert s.due_reminders(now + timedelta(seconds=1))[-1] == later
+        store = s  # reopened: the indexes were rebuilt at start
+        moved_on = due[1].evolve(now=now, next_run=now + timedelta(days=1))
+        store.commit(Changes(reminders=(moved_on, paused.evolve(now=now, paused=False))))
+        assert store.due_reminders(now) == [paused.evolve(now=now, paused=False), *expected[1:]]
+
+    def test_run_count_counts_every_claimed_send(self, factory: StoreFactory, store: Store) -> None:
+        r, other = reminder(), reminder()
+        runs = [reminder_run(r.id, minutes=m) for m in (0, 60)]
+        now_run = reminder_run(r.id, id=f"{r.id}@now-1")
+        store.commit(Changes(reminders=(r, other), runs=(*runs, reminder_run(other.id))))
+        store.commit(Changes(runs=(now_run,)))
+        with pytest.raises(Conflict):
+            store.commit(Changes(runs=(runs[0],)))
+        for s in _and_reopened(factory, store):
+            assert s.run_count(r.id) == 3 and s.run_count(other.id) == 1 and s.run_count("missing") == 0
+
     # --- threads and lifecycle
 
     def test_many_threads_commit_at_once(self, factory: StoreFactory, store: Store) -> None:

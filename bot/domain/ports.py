@@ -45,7 +45,7 @@ class Changes:
 
 
 class Store(Protocol):
-    """Storage of reports and what hangs off them.
+    """Storage of reports and what hangs off them, shaped so a database answers each read with an index.
 
     Contract (tests/store_contract.py runs it against every implementation):
     - `commit` is atomic: every record in `Changes` is stored, or none is (Conflict, crash), in the
@@ -74,11 +74,20 @@ class Store(Protocol):
       they must be quick and are never given anything (a wake-up is a hint: workers poll as well).
     - Every method is safe to call from many threads at once.
     - Returned values are immutable snapshots; lists come in a stable documented order.
-    """
 
-    def commit(self, changes: Changes) -> None:
-        """Store every record of `changes` atomically, in the order `Changes` documents (see the contract)."""
-        ...
+    Targeted reads: the scheduler and the handlers read only what is due or asked for, so a pass
+    costs what is due, not what is stored. Reads that a pass could otherwise let grow without bound
+    take a `limit`; those whose results may stay (a report nobody may be told about, a reminder that
+    fails) also take `after`, the last record of the previous page, to read on in the same order.
+    Time bounds are inclusive ("at or before"), except `delivered_outbox`'s `before`.
+    A store answers them from index fields beside its sealed records, never by opening every record:
+    a report's status, created_at, closed_since, retention_warned_at, legal_hold, escalations and
+    whether it is acknowledged (handler_id set, not who); a reminder's next_run, paused, deleted; the
+    keyed hash of a report's subject (`not_about`). These say when and how far a case was handled,
+    which the alerts, the audit trail and the purge records show leads anyway; none is what happened,
+    who reported it, whom it is about or who handles it (DESIGN.md, confidentiality model 1-3).
+    `all_reports` reads everything: for exports, re-encryption and data migrations only.
+    """
 
     def report(self, report_id: str) -> Report | None:
         """The report with this internal id."""
@@ -92,12 +101,44 @@ class Store(Protocol):
         """A reporter's reports (only those created after `since`, if given), newest first."""
         ...
 
-    def open_reports(self) -> list[Report]:
-        """Reports not yet resolved or closed, oldest first."""
+    def open_reports(self, limit: int | None = None, *, not_about: str | None = None) -> list[Report]:
+        """Reports not yet resolved or closed, oldest first (ties in arrival order), at most `limit`.
+
+        `not_about`: leave out the reports about this platform-qualified person (a lead's queue).
+        """
+        ...
+
+    def open_report_count(self, *, not_about: str | None = None) -> int:
+        """How many reports are open (leaving out those about `not_about`, if given)."""
+        ...
+
+    def escalation_due(self, now: datetime, window: timedelta, limit: int = 100,
+                       after: Report | None = None) -> list[Report]:
+        """Open reports no lead has acknowledged whose next escalation window has ended on the clock.
+
+        That is created_at + (escalations + 1) * window <= now: a report escalated once per window
+        is not returned again until its next window ends. Oldest created first, ties by id; at most
+        `limit`, only those after `after` in that order. Working hours only stretch a window, so the
+        caller checks working time on what this returns.
+        """
+        ...
+
+    def reports_to_warn(self, closed_before: datetime, limit: int = 100) -> list[Report]:
+        """Closed reports not on legal hold, not yet warned of their purge, closed (`closed_since`) at or before `closed_before`.
+
+        Earliest `closed_since` first, ties by id; at most `limit`.
+        """
+        ...
+
+    def reports_to_purge(self, closed_before: datetime, warned_before: datetime, limit: int = 100) -> list[Report]:
+        """Closed reports not on legal hold, closed at or before `closed_before` and warned at or before `warned_before`.
+
+        Earliest `closed_since` first, ties by id; at most `limit`.
+        """
         ...
 
     def all_reports(self) -> list[Report]:
-        """Every report, oldest first (exports, retention, re-encryption)."""
+        """Every report, oldest first: for exports, re-encryption and migrations only, never a scheduler pass."""
         ...
 
     def notes(self, report_id: str) -> list[Note]:
@@ -145,12 +186,23 @@ class Store(Protocol):
         """Every reminder, deleted ones too, oldest created first."""
         ...
 
+    def due_reminders(self, now: datetime, limit: int = 100, after: Reminder | None = None) -> list[Reminder]:
+        """Active reminders (neither paused nor deleted) whose next run is at or before `now`.
+
+        Earliest next run first, ties by id; at most `limit`, only those after `after` in that order.
+        """
+        ...
+
     def reminder_run(self, run_id: str) -> ReminderRun | None:
         """One claimed send by id."""
         ...
 
     def runs_of(self, reminder_id: str) -> list[ReminderRun]:
         """A reminder's claimed sends, oldest claimed first."""
+        ...
+
+    def run_count(self, reminder_id: str) -> int:
+        """How many sends of a reminder were claimed (scheduled and "send now")."""
         ...
 
     def outbox_of_run(self, run_id: str) -> list[OutboxItem]:

@@ -137,6 +137,13 @@ class Report:
         return self.status in OPEN_STATUSES
 
     @property
+    def closed_since(self) -> datetime | None:
+        """When its retention clock started (None while open); reports closed before `closed_at` was kept count from their last change."""
+        if self.is_open:
+            return None
+        return self.closed_at or self.updated_at or self.created_at
+
+    @property
     def possible_crime(self) -> bool:
         """The leaflet's police criteria, used as an urgency flag for leads."""
         return bool(self.natures & POLICE_NATURES)

@@ -9,8 +9,8 @@ from typing import ParamSpec, TypeVar
 
 from bot.domain.errors import StoreError
 from bot.domain.platform import ConversationRef
-from bot.domain.reminder import PressKind, PurgeRecord, Reminder, ReminderRun
 from bot.domain.ports import Changes
+from bot.domain.reminder import PressKind, PurgeRecord, Reminder, ReminderRun
 from bot.domain.report import AuditEvent, Delivery, Evidence, Note, OutboxItem, Report
 from bot.store.tables import Tables
 from bot.store.wakeups import QueuedCallbacks, Wake
@@ -45,12 +45,29 @@ class TablesStore:
         """A reporter's reports (only those created after `since`, if given), newest first."""
         return self._read(self._tables.reports_by_reporter, reporter_id, since)
 
-    def open_reports(self) -> list[Report]:
-        """Reports not yet resolved or closed, oldest first."""
-        return self._read(self._tables.open_reports)
+    def open_reports(self, limit: int | None = None, *, not_about: str | None = None) -> list[Report]:
+        """Reports not yet resolved or closed, oldest first, at most `limit`, without those about `not_about`."""
+        return self._read(self._tables.open_reports, limit, not_about)
+
+    def open_report_count(self, *, not_about: str | None = None) -> int:
+        """How many reports are open (without those about `not_about`)."""
+        return self._read(self._tables.open_report_count, not_about)
+
+    def escalation_due(self, now: datetime, window: timedelta, limit: int = 100,
+                       after: Report | None = None) -> list[Report]:
+        """Open, unacknowledged reports whose next escalation window has ended on the clock, oldest first."""
+        return self._read(self._tables.escalation_due, now, window, limit, after)
+
+    def reports_to_warn(self, closed_before: datetime, limit: int = 100) -> list[Report]:
+        """Closed, unheld reports not yet warned of their purge, closed at or before `closed_before`."""
+        return self._read(self._tables.reports_to_warn, closed_before, limit)
+
+    def reports_to_purge(self, closed_before: datetime, warned_before: datetime, limit: int = 100) -> list[Report]:
+        """Closed, unheld reports closed at or before `closed_before` and warned at or before `warned_before`."""
+        return self._read(self._tables.reports_to_purge, closed_before, warned_before, limit)
 
     def all_reports(self) -> list[Report]:
-        """Every report, oldest first."""
+        """Every report, oldest first (exports, re-encryption, migrations)."""
         return self._read(self._tables.all_reports)
 
     def notes(self, report_id: str) -> list[Note]:
@@ -108,6 +125,10 @@ class TablesStore:
         """Every reminder, deleted ones too, oldest created first."""
         return self._read(self._tables.all_reminders)
 
+    def due_reminders(self, now: datetime, limit: int = 100, after: Reminder | None = None) -> list[Reminder]:
+        """Active reminders whose next run is at or before `now`, earliest first, after `after`."""
+        return self._read(self._tables.due_reminders, now, limit, after)
+
     def reminder_run(self, run_id: str) -> ReminderRun | None:
         """One claimed send by id."""
         return self._read(self._tables.runs.get, run_id)
@@ -115,6 +136,10 @@ class TablesStore:
     def runs_of(self, reminder_id: str) -> list[ReminderRun]:
         """A reminder's claimed sends, oldest claimed first."""
         return self._read(self._tables.runs_of, reminder_id)
+
+    def run_count(self, reminder_id: str) -> int:
+        """How many sends of a reminder were claimed."""
+        return self._read(self._tables.run_count, reminder_id)
 
     def outbox_of_run(self, run_id: str) -> list[OutboxItem]:
         """A reminder send's outbox items, in the order queued."""

@@ -5,6 +5,10 @@ without changing anything and returns the ids the commit removes; `apply` then c
 what makes a commit all-or-nothing. A commit applies in this order: its records (in TABLES order),
 then `drop_outbox`, then `purge_reports`; so an item queued for a purged report in the same commit
 goes with it. Only reports and what hangs off them (notes, evidence, audit, outbox) are ever removed.
+
+The indexes are rebuilt from the records whenever a store loads, so adding one changes no file
+format. Ranged queries (what is due by a time) read sorted indexes keyed only on the fields the
+Store port lists as fit to index (statuses, times, counters, flags, keyed hashes).
 """
 
 from __future__ import annotations
@@ -12,8 +16,8 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import Counter
-from collections.abc import Callable, Container, Hashable, Iterable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Container, Hashable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any, TypeVar
 
@@ -23,9 +27,11 @@ from bot.domain.reminder import PressKind, PurgeRecord, Reminder, ReminderPress,
 from bot.domain.ports import Changes
 from bot.domain.report import AuditEvent, ClaimOrder, Delivery, Evidence, Note, OutboxItem, OutboxState, Report
 from bot.store.codec import TABLE_OF, TABLES, Record, by_table
+from bot.store.sorted_index import LAST, Key, SortedIndex
 
 Removed = dict[str, list[str]]  # table -> ids of the records a commit removes
 Listing = tuple[str, str]  # (list name, key): one list of record ids behind a query, e.g. a case's notes
+Ranking = tuple[str, int]  # (index name, part): one sorted index behind a ranged query, see _ranks
 R = TypeVar("R", bound=Record)
 
 # Tables whose records hang off a report: listed as f"{table}_of" under its id, purged with it.
@@ -62,6 +68,9 @@ class Tables:
         self._by_source: set[tuple[str, str]] = set()  # (report_id, source_id) of stored evidence
         self._pressed: set[tuple[str, str, str]] = set()  # (run_id, button, presser key) of stored presses
         self._press_counts: dict[str, Counter[PressKind]] = {}  # by reminder id
+        self._run_counts: Counter[str] = Counter()  # by reminder id
+        # Record ids sorted by the key of a ranged query (what is due by a time); see _ranks.
+        self._sorted: dict[Ranking, SortedIndex] = {}
 
     # --- commit
 
@@ -132,6 +141,7 @@ class Tables:
             self._unlist(listing, record.id)
         for listing in after - before:
             self._lists.setdefault(listing, {})[record.id] = None
+        self._rank(record, old)
         if isinstance(record, Report):
             if old is not None:
                 self._by_reference.pop(old.reference, None)
@@ -141,6 +151,8 @@ class Tables:
         elif isinstance(record, ReminderPress) and old is None:
             self._pressed.add(self._press_key(record))
             self._press_counts.setdefault(record.reminder_id, Counter())[record.button] += 1
+        elif isinstance(record, ReminderRun) and old is None:
+            self._run_counts[record.reminder_id] += 1
 
     def remove(self, removed: Mapping[str, Iterable[str]]) -> None:
         """Remove records by table and id, with every index entry; unknown ids are skipped."""
@@ -150,9 +162,11 @@ class Tables:
                 record = records.pop(record_id, None)
                 if record is None:
                     continue
-                del self._order[type(record), record_id]
                 for listing in self._listings(record):
                     self._unlist(listing, record_id)
+                for ranking in self._ranks(record):  # before its arrival goes: an open report's key holds it
+                    self._unrank(ranking, record_id)
+                del self._order[type(record), record_id]
                 if isinstance(record, Report) and self._by_reference.get(record.reference) == record_id:
                     del self._by_reference[record.reference]
                 elif isinstance(record, Evidence):
@@ -167,7 +181,9 @@ class Tables:
         """The lists a record is on: each is the index of a query."""
         if isinstance(record, Report):
             listings = {("by_reporter", self._keyed_hash("reporter_id", record.reporter_id))}
-            return listings | {("open", "")} if record.is_open else listings
+            if record.is_open and record.subject_id is not None:
+                listings.add(("open_about", self._keyed_hash("subject_id", record.subject_id)))
+            return listings
         if isinstance(record, OutboxItem):
             listings = {("pending", "") if record.pending else ("delivered", record.kind)}
             if record.report_id:  # "" for reminder posts, which belong to no report
@@ -180,6 +196,42 @@ class Tables:
         if isinstance(record, ReminderRun):
             return {("runs_of", record.reminder_id)}
         return set()
+
+    def _ranks(self, record: Record) -> dict[Ranking, Key]:
+        """The sorted indexes a record is in, with its key in each: what ranged queries read.
+
+        Every key holds a status, a time, a counter or an id: nothing sealed is ever needed to rank.
+        """
+        if isinstance(record, Report):
+            if record.is_open:
+                ranks = {("open", 0): (record.created_at, self._order[Report, record.id], record.id)}
+                if not record.acknowledged:  # one index per count: each has its own next window
+                    ranks[("unacknowledged", record.escalations)] = (record.created_at, record.id)
+                return ranks
+            if record.legal_hold or record.closed_since is None:
+                return {}
+            waiting = "to_warn" if record.retention_warned_at is None else "to_purge"
+            return {(waiting, 0): (record.closed_since, record.id)}
+        if isinstance(record, Reminder) and record.active and record.next_run is not None:
+            return {("due_reminders", 0): (record.next_run, record.id)}
+        return {}
+
+    def _rank(self, record: Record, old: Record | None) -> None:
+        before = self._ranks(old) if old is not None else {}
+        after = self._ranks(record)
+        for ranking in before.keys() - after.keys():
+            self._unrank(ranking, record.id)
+        for ranking, key in after.items():
+            self._sorted.setdefault(ranking, SortedIndex()).put(record.id, key)
+
+    def _unrank(self, ranking: Ranking, record_id: str) -> None:
+        index = self._sorted[ranking]
+        index.discard(record_id)
+        if not len(index):
+            del self._sorted[ranking]  # escalation counts come and go: keep only those in use
+
+    def _ranked(self, ranking: Ranking) -> SortedIndex:
+        return self._sorted.get(ranking) or SortedIndex()
 
     def _unlist(self, listing: Listing, record_id: str) -> None:
         ids = self._lists[listing]
@@ -209,9 +261,45 @@ class Tables:
                  and (since is None or self.reports[i].created_at > since)]
         return self._oldest_first(found, "created_at")[::-1]
 
-    def open_reports(self) -> list[Report]:
-        """Reports not resolved or closed, oldest first."""
-        return self._oldest_first((self.reports[i] for i in self._ids(("open", ""))), "created_at")
+    def open_reports(self, limit: int | None = None, not_about: str | None = None) -> list[Report]:
+        """Reports not resolved or closed, oldest first (ties in arrival order), without those about `not_about`."""
+        found = (self.reports[key[-1]] for key in self._ranked(("open", 0)))
+        if not_about is not None:
+            found = (r for r in found if r.subject_id != not_about)
+        return list(itertools.islice(found, limit))
+
+    def open_report_count(self, not_about: str | None = None) -> int:
+        """How many reports are open, without those about `not_about`."""
+        count = len(self._ranked(("open", 0)))
+        if not_about is None:
+            return count
+        about = self._ids(("open_about", self._keyed_hash("subject_id", not_about)))
+        return count - sum(1 for i in about if self.reports[i].subject_id == not_about)
+
+    def escalation_due(self, now: datetime, window: timedelta, limit: int, after: Report | None) -> list[Report]:
+        """Open, unacknowledged reports whose next escalation window has ended on the clock by `now`."""
+        start = None if after is None else (after.created_at, after.id)
+        due: list[Iterator[Key]] = []
+        for (name, escalations), index in self._sorted.items():
+            if name == "unacknowledged":
+                try:
+                    created_by = now - (escalations + 1) * window
+                except OverflowError:
+                    continue  # a window ending before time began: none of these is due
+                due.append(index.upto((created_by, LAST), start))
+        return [self.reports[key[-1]] for key in itertools.islice(heapq.merge(*due), limit)]
+
+    def reports_to_warn(self, closed_before: datetime, limit: int) -> list[Report]:
+        """Closed, unheld, unwarned reports closed at or before `closed_before`, earliest closed first."""
+        keys = self._ranked(("to_warn", 0)).upto((closed_before, LAST))
+        return [self.reports[key[-1]] for key in itertools.islice(keys, limit)]
+
+    def reports_to_purge(self, closed_before: datetime, warned_before: datetime, limit: int) -> list[Report]:
+        """Closed, unheld reports closed at or before `closed_before` and warned at or before `warned_before`."""
+        closed = (self.reports[key[-1]] for key in self._ranked(("to_purge", 0)).upto((closed_before, LAST)))
+        # Warnings go out a fixed time after closing, so few closed long enough ago were warned lately.
+        warned = (r for r in closed if r.retention_warned_at is not None and r.retention_warned_at <= warned_before)
+        return list(itertools.islice(warned, limit))
 
     def all_reports(self) -> list[Report]:
         """Every report, oldest first."""
@@ -267,6 +355,16 @@ class Tables:
     def all_reminders(self) -> list[Reminder]:
         """Every reminder, oldest created first."""
         return self._oldest_first(self.reminders.values(), "created_at")
+
+    def due_reminders(self, now: datetime, limit: int, after: Reminder | None) -> list[Reminder]:
+        """Active reminders whose next run is at or before `now`, earliest first, after `after`."""
+        start = None if after is None or after.next_run is None else (after.next_run, after.id)
+        keys = self._ranked(("due_reminders", 0)).upto((now, LAST), start)
+        return [self.reminders[key[-1]] for key in itertools.islice(keys, limit)]
+
+    def run_count(self, reminder_id: str) -> int:
+        """How many sends of a reminder were claimed."""
+        return self._run_counts[reminder_id]
 
     def runs_of(self, reminder_id: str) -> list[ReminderRun]:
         """A reminder's claimed sends, oldest claimed first."""

@@ -2,7 +2,8 @@
 
 Stock TinyDB rewrites its whole file in place on every insert (slow, and torn by a crash) and is not
 thread-safe, so live writes do not go through it. Records live in memory (decoded, plus their
-sealed documents); each commit is validated, appended to the journal as one line and fsynced
+sealed documents): they are opened once, at start, where the indexes behind the targeted reads are
+built too, so a read never decrypts anything. Each commit is validated, appended to the journal as one line and fsynced
 before `commit` returns. Compaction folds the journal into a new snapshot (temp file, fsync,
 rename) and then drops the journal entries the snapshot holds (the rest go to a new journal file,
 renamed into place); a crash between the steps is harmless because replay skips entries the
