@@ -135,7 +135,7 @@ def run_check(settings: Settings, args: argparse.Namespace) -> int:
         raise ConfigError(all_problems(problems))
     with checking(settings) as (services, config, next_start):
         print(f"OK: {config.organisation.name}, {counted(len(config.organisation.leads), 'lead')}, "
-              f"{counted(len(services.store.open_reports()), 'open report')}.")
+              f"{counted(services.store.open_report_count(), 'open report')}.")
         for change in next_start:
             print(change)
         for warning in recipient_warnings(config):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.domain.errors import Conflict
 from bot.domain.hours import WorkingHours, add_working_time
@@ -13,6 +13,7 @@ from bot.domain.ports import Changes
 from bot.domain.report import Delivery, OutboxItem, Report, Status
 from bot.domain.routing import alert_updates, has_recipient, lead_notices, to_reporter
 from bot.domain.workflow import Role, allowed_moves
+from handlers.paging import every_page
 from handlers.reports import audit
 from handlers.services import Services
 
@@ -21,14 +22,18 @@ log = logging.getLogger(__name__)
 SYSTEM = Actor(id="system:scheduler", name="StaffSafe")
 CHASED = "chased"  # a REPORTER_UPDATE's news: "your report is being chased"
 BY_LEAD = "lead"  # an ESCALATION's cause when a lead escalated the case (automatic ones have none)
+PAGE = 100  # reports read at a time
 
 
 def escalate_due_reports(services: Services, *, window_hours: float, working: WorkingHours | None = None) -> int:
     """Escalate every unacknowledged open report whose next window has passed; returns how many."""
     now = services.clock.now()
+    window = timedelta(hours=window_hours)
     escalated = 0
-    for report in services.store.open_reports():
-        if report.acknowledged or not has_recipient(services.org, report):
+    # Paged: reports nobody may be told about, or not yet due in working time, stay due on the clock.
+    due = every_page(lambda after: services.store.escalation_due(now, window, PAGE, after), PAGE)
+    for report in due:
+        if not has_recipient(services.org, report):
             continue  # nobody to chase: the reporter and an admin were told so when it came in
         windows = windows_passed(report, now, window_hours, working)
         if windows <= report.escalations:

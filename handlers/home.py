@@ -48,12 +48,13 @@ def _actions_card(commands: Mapping[str, str]) -> Card:
 def lead_queue_cards(services: Services, actor: Actor) -> list[Card]:
     """Open cases this lead may handle, oldest first, each with its buttons."""
     now = services.clock.now()
-    visible = [r for r in services.store.open_reports() if services.org.may_handle(actor.id, r)]
-    cards = [Card(title=f"Open reports ({len(visible)})", sections=(
+    # A lead may handle every open report but those about them (Organisation.may_handle).
+    count = services.store.open_report_count(not_about=actor.id)
+    cards = [Card(title=f"Open reports ({count})", sections=(
         Section(body="Oldest first. Details open privately and every view is recorded."
-                if visible else "No open reports."),))]
+                if count else "No open reports."),))]
     shown = services.capabilities_on(platform_of(actor.id)).home_cases  # the rest are counted
-    for report in visible[:shown]:
+    for report in services.store.open_reports(shown, not_about=actor.id):
         cards.append(Card(
             title=report.reference,
             sections=(Section(facts=(
@@ -64,7 +65,7 @@ def lead_queue_cards(services: Services, actor: Actor) -> list[Card]:
             )),),
             buttons=(Button("View details", Action.CASE_VIEW, report.id, Style.PRIMARY),),
         ))
-    if len(visible) > shown:
-        hidden = len(visible) - shown
+    if count > shown:
+        hidden = count - shown
         cards.append(Card(title="More", sections=(Section(body=f"{hidden} more open reports, newer than these."),)))
     return cards

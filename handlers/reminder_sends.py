@@ -19,9 +19,12 @@ from bot.domain.ports import Changes
 from bot.domain.report import Delivery, OutboxItem, new_id
 from bot.domain.schedule import due_times, next_run
 from bot.incidents import log_incident
+from handlers.paging import every_page
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
+
+PAGE = 100  # reminders read at a time
 
 
 def tip_for(content: Content, reminder: Reminder) -> str:
@@ -48,9 +51,8 @@ def send_due_reminders(services: Services, *, grace: timedelta) -> int:
     """Claim every reminder due now; returns how many sends were claimed here."""
     now = services.clock.now()
     claimed = 0
-    for reminder in services.store.reminders():
-        if not reminder.active or reminder.next_run is None or reminder.next_run > now:
-            continue
+    # Paged: a reminder that fails stays due, and must not hold up those after it.
+    for reminder in every_page(lambda after: services.store.due_reminders(now, PAGE, after), PAGE):
         try:
             claimed += _claim_due(services, reminder, now, grace)
         except Conflict:

@@ -56,7 +56,7 @@ def summary(services: Services, reminder: Reminder, actor: Actor) -> Card:
     return reminder_summary(
         reminder, services.content,
         counts=services.store.press_counts(reminder.id),
-        sends=len(services.store.runs_of(reminder.id)),
+        sends=services.store.run_count(reminder.id),
         labels=[label(c) for c in reminder.channels[:SHOWN_CHANNELS]],
         blocked=[label(c) for c in reminder.blocked_channels[:SHOWN_CHANNELS]],
         time_zone=_time_zone(services, actor, reminder),

@@ -17,38 +17,41 @@ from handlers.services import Services
 log = logging.getLogger(__name__)
 
 WARNING = timedelta(days=7)
+BATCH = 200  # warnings, and purges, per pass
 
 
 def purge_date(report: Report, retention_days: float) -> datetime | None:
     """When a closed report will be purged (None while open or held); always 7 days after the warning."""
-    if report.is_open or report.legal_hold:
+    if report.closed_since is None or report.legal_hold:
         return None
-    # Reports closed before closed_at was recorded count from their last change.
-    closed_at = report.closed_at or report.updated_at or report.created_at
-    due = closed_at + timedelta(days=retention_days)
+    due = report.closed_since + timedelta(days=retention_days)
     if report.retention_warned_at is not None:
         due = max(due, report.retention_warned_at + WARNING)
     return due
 
 
 def purge_due_reports(services: Services, *, retention_days: float) -> int:
-    """Warn the leads of purges a week away, and purge what is due; returns how many were purged."""
+    """Warn the leads of purges a week away, and purge what is due; returns how many were purged.
+
+    At most BATCH of each per pass: a backlog (retention just shortened) drains over the next passes.
+    """
     now = services.clock.now()
-    purged = 0
-    for report in services.store.all_reports():
-        due = purge_date(report, retention_days)
-        if due is None:
-            continue
+    retention = timedelta(days=retention_days)
+    for report in services.store.reports_to_warn(now - retention + WARNING, BATCH):
         try:
-            if report.retention_warned_at is None and now >= due - WARNING:
-                services.store.commit(_warning(services, report, now))
-            elif report.retention_warned_at is not None and now >= due:
-                services.store.commit(Changes(purge_reports=(report,), purges=(
-                    PurgeRecord(id=new_id(), reference=report.reference, purged_at=now),)))
-                log.info("purged closed report %s (retention %s days)", report.reference, retention_days)
-                purged += 1
+            services.store.commit(_warning(services, report, now))
         except Conflict:
             continue  # changed meanwhile (a legal hold, a reopening) or handled by another scheduler
+    purged = 0
+    # Purged no sooner than closing + retention, nor than a week after the leads were warned.
+    for report in services.store.reports_to_purge(now - retention, now - WARNING, BATCH):
+        try:
+            services.store.commit(Changes(purge_reports=(report,), purges=(
+                PurgeRecord(id=new_id(), reference=report.reference, purged_at=now),)))
+        except Conflict:
+            continue
+        log.info("purged closed report %s (retention %s days)", report.reference, retention_days)
+        purged += 1
     return purged
 
 
