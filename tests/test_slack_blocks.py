@@ -4,9 +4,7 @@ limits checked by slack_sdk's models and by hand, injection, and forged or long 
 from __future__ import annotations
 
 import json
-import os
 from datetime import date, datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,8 +25,8 @@ from handlers.reminder_cards import refused_notice_card, reminder_card, reminder
 from handlers.reminder_form import initial_answers, reminder_form
 from handlers.takedown import takedown_form
 from testkit.builders import a_reminder, a_report, report_answers
+from testkit.rendered import golden_json, walk
 
-GOLDEN = Path(__file__).parent / "golden"
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
 TODAY = date(2026, 11, 24)
 HOSTILE = "Hi <!channel> and <@U123> see <http://x|y> & more"
@@ -38,15 +36,6 @@ REMINDER = a_reminder(id="1" * 32, name=HOSTILE, channels=("slack:C0STAFF01", "s
 
 
 # --- Slack's limits: slack_sdk's models, plus what they leave unchecked ---------------------------------
-
-def walk(node: Any) -> list[dict[str, Any]]:
-    """Every dict inside a JSON-like value."""
-    if isinstance(node, dict):
-        return [node, *(d for v in node.values() for d in walk(v))]
-    if isinstance(node, list):
-        return [d for v in node for d in walk(v)]
-    return []
-
 
 def check_blocks(blocks: list[dict[str, Any]], limit: int = 50) -> None:
     """Valid by slack_sdk (to_dict validates nested elements too) and by our own counts."""
@@ -135,10 +124,7 @@ NAMES = ["receipt", "lead_alert", "case", "staysafe", "report_modal", "takedown_
 @pytest.mark.parametrize("name", NAMES)
 def test_slack_rendering_matches_golden(content, services, name):
     data = outputs(content, services)[name]
-    path = GOLDEN / f"slack_{name}.json"
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    assert data == json.loads(path.read_text(encoding="utf-8"))
+    assert data == golden_json(f"slack_{name}", data)
 
 
 @pytest.mark.parametrize("name", NAMES)
