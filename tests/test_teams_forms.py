@@ -105,10 +105,11 @@ def test_initial_answers_survive_a_round_trip_and_parse(content):
     form = report_form(content, TEAMS_CAPABILITIES)
     initial = report_answers(subject=f"teams:{PERSON}", urls=["https://a.example/1", "https://b.example/2"],
                              natures=["abusive", "sexist"])
-    card = dialog_card(form, initial=initial)
+    card = dialog_card(form, initial=initial, submission="a1b2c3")
     check_card(card)
     data = decode("task/submit", {"data": submitted(card)})
     assert data.source is Source.FORM and data.route == FORM_ID and data.context == {}
+    assert data.submission == "a1b2c3"
     answers = read_answers(form, data.inputs)
     assert {k: v for k, v in answers.items() if k in initial} == initial
     report, errors = parse_report(form, answers, today=TODAY)

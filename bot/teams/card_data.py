@@ -5,8 +5,10 @@ Every shape comes from the network and may be forged: `decode` gives a `CardData
 
 What we put in a card's `data` (ids only):
 - a button: `{"action": <action id>, "value": <button value>}` (plus `msteams` for a dialog-opening button);
-- a dialog's submit button: `{"form": <form id>, "context": {<key>: <id>}}`, which Teams merges with the
-  form's inputs, each under `field.<field id>` so no input can take the place of our keys.
+- a dialog's submit button: `{"form": <form id>, "context": {<key>: <id>}, "submission": <token>}`, which
+  Teams merges with the form's inputs, each under `field.<field id>` so no input can take the place of our
+  keys. The token is made when the dialog is shown: a retried or replayed task/submit carries the same one,
+  so the core stores it once (Teams gives a submission no identity of its own).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ ACTION = "action"
 VALUE = "value"
 FORM = "form"
 CONTEXT = "context"
+SUBMISSION = "submission"
 INPUT_PREFIX = "field."
 
 # Where an invoke comes from: its `name` (a message activity's `value` is an Action.Submit fallback).
@@ -57,6 +60,7 @@ class CardData:
     value: str = ""  # a button's value
     context: Mapping[str, str] = field(default_factory=dict)  # a form's context (ids)
     inputs: Mapping[str, object] = field(default_factory=dict)  # a form's raw inputs by field id
+    submission: str = ""  # the dialog's submission token ("" if it had none)
 
 
 def decode(name: str, value: object) -> CardData:
@@ -75,7 +79,8 @@ def decode(name: str, value: object) -> CardData:
         data = _mapping(_mapping(value, "value").get("data"), "value.data")
         if name == TASK_SUBMIT and FORM in data:
             return CardData(source=Source.FORM, route=_name(data.get(FORM), FORM),
-                            context=_context(data.get(CONTEXT, {})), inputs=_inputs(data))
+                            context=_context(data.get(CONTEXT, {})), inputs=_inputs(data),
+                            submission=_id(data.get(SUBMISSION, ""), SUBMISSION))
         return _button(data, Source.DIALOG if name == TASK_FETCH else Source.BUTTON)
     raise BadCardData("not a card invoke")
 

@@ -25,7 +25,7 @@ from bot.domain.markup import plain
 from bot.domain.platform import local_id, qualified_id
 from bot.domain.ui import Answers, Field, FieldErrors, FieldKind, Form, Reply, as_date
 from bot.teams.capabilities import TEAMS, TEAMS_CAPABILITIES
-from bot.teams.card_data import CONTEXT, FORM, INPUT_PREFIX
+from bot.teams.card_data import CONTEXT, FORM, INPUT_PREFIX, SUBMISSION
 from bot.teams.cards import CARD, MAX_CARD_BYTES, adaptive_card, reply_dialog_card, size
 from bot.teams.markup import plain_text, rich_text, text_block, text_run
 
@@ -160,17 +160,19 @@ def _placed(errors: FieldErrors, form: Form) -> dict[str, str]:
     return shown
 
 
-def submit_data(form: Form) -> dict[str, Any]:
-    """What the dialog's submit button carries back (ids only): the form and its context."""
-    return {FORM: form.id, CONTEXT: dict(form.context)}
+def submit_data(form: Form, submission: str = "") -> dict[str, Any]:
+    """What the dialog's submit button carries back (ids only): the form, its context, the submission token."""
+    return {FORM: form.id, CONTEXT: dict(form.context), **({SUBMISSION: submission} if submission else {})}
 
 
 def dialog_card(form: Form, *, initial: Answers | None = None, errors: FieldErrors | None = None,
-                notice: str = "", names: Mapping[str, str] | None = None) -> dict[str, Any]:
+                notice: str = "", names: Mapping[str, str] | None = None, submission: str = "") -> dict[str, Any]:
     """A form as a dialog's Adaptive Card; answers kept and each error under its field when shown again.
 
-    `notice` (trusted markup) goes above the form; `names` gives people's names for a picked person.
-    Raises ValueError if the form cannot fit one Teams card (dropping questions would be worse).
+    `notice` (trusted markup) goes above the form; `names` gives people's names for a picked person;
+    `submission`: a token made when the dialog is first shown (kept when it is shown again with errors),
+    read back as CardData.submission. Raises ValueError if the form cannot fit one Teams card (dropping
+    questions would be worse).
     """
     answers = form.initial if initial is None else initial
     placed = _placed(errors or {}, form)
@@ -184,7 +186,8 @@ def dialog_card(form: Form, *, initial: Answers | None = None, errors: FieldErro
     for field in form.fields:
         body += field_elements(field, form, initial=answers.get(field.id), error=placed.get(field.id, ""),
                                names=names)
-    submit = {"type": "Action.Submit", "title": form.submit_label, "style": "positive", "data": submit_data(form)}
+    submit = {"type": "Action.Submit", "title": form.submit_label, "style": "positive",
+              "data": submit_data(form, submission)}
     card = adaptive_card(body, [submit])
     if size(card) > MAX_CARD_BYTES:
         raise ValueError(f"form {form.id} needs {size(card)} bytes; a Teams card holds {MAX_CARD_BYTES}")
@@ -259,9 +262,10 @@ def task_continue(card: dict[str, Any], title: str) -> dict[str, Any]:
 
 
 def form_dialog(form: Form, *, initial: Answers | None = None, errors: FieldErrors | None = None,
-                names: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """task/continue with a form (again with answers and errors, if given)."""
-    return task_continue(dialog_card(form, initial=initial, errors=errors, names=names), form.title)
+                names: Mapping[str, str] | None = None, submission: str = "") -> dict[str, Any]:
+    """task/continue with a form (again with answers and errors, if given); see dialog_card."""
+    return task_continue(dialog_card(form, initial=initial, errors=errors, names=names, submission=submission),
+                         form.title)
 
 
 def reply_dialog(reply: Reply, title: str = "") -> dict[str, Any]:
