@@ -10,7 +10,9 @@ from bot.domain.guidance import Step, is_safeguarding
 from bot.domain.org import Organisation
 from bot.domain.platform import local_id
 from bot.domain.report import Evidence, Note, NoteKind, Report, Status
-from bot.domain.report_form import ADULT_LABELS, NATURE_LABELS, OTHER_CHANNELS, PERPETRATOR_LABELS, WANT_LABELS
+from bot.domain.report_form import (
+    ADULT_LABELS, MAX_FILES, NATURE_LABELS, OTHER_CHANNELS, PERPETRATOR_LABELS, WANT_LABELS,
+)
 from bot.domain.routing import has_recipient
 from bot.domain.ui import Button, Card, Fact, Section, Style, counted
 from bot.domain.workflow import STATUS_WORDS
@@ -75,16 +77,22 @@ def no_reader_text(content: Content, *, admins_told: bool) -> str:
             f"union representative, or the {posh.name} ({contacts}; {posh.hours})." + told)
 
 
-def receipt_card(report: Report, steps: list[Step], *, no_reader: str = "") -> Card:
-    """The reporter's receipt: reference, their next steps, and what happens next (`no_reader`: the truth instead)."""
+def receipt_card(report: Report, steps: list[Step], *, no_reader: str = "", files_after: bool = False) -> Card:
+    """The reporter's receipt: reference, their next steps, and what happens next (`no_reader`: the truth instead;
+    `files_after`: the platform's forms take no files, so it says how to send screenshots here)."""
     next_steps = tuple(Section(heading=("⚠️ " if s.urgent else "") + s.title, body=s.text) for s in steps)
     what_next = no_reader or ("Only the designated leads can read your report. They are being alerted, and a "
                               "lead will contact you here.")
+    screenshots = Section(heading="Screenshots", body=(
+        f"Send them to me here as images (paste them into this chat), with **{report.reference}** in the same "
+        f"message, and I will add them to your report, up to {MAX_FILES} at a time. They are stored encrypted; "
+        "only the designated leads can see them."))
     return Card(
         title=f"Your report {report.reference} is saved",
         summary=f"Your report {report.reference} is saved.",
         sections=(
             Section(body=f"Quote **{report.reference}** if you ask about it. {what_next}"),
+            *((screenshots,) if files_after else ()),
             Section(heading="Your next steps"),
             *next_steps,
         ),

@@ -49,7 +49,8 @@ def render_delivery(services: Services, item: OutboxItem, report: Report) -> tup
     reporter = Destination(platform=item.platform, user_id=report.reporter_id)
     if item.kind is Delivery.RECEIPT:
         no_reader = "" if has_recipient(services.org, report) else no_reader_text(services.content, admins_told=False)
-        return reporter, receipt_card(report, services.guidance.steps(report), no_reader=no_reader)
+        return reporter, receipt_card(report, services.guidance.steps(report), no_reader=no_reader,
+                                      files_after=services.capabilities_on(item.platform).files_after_form)
     if item.kind is Delivery.REPORTER_UPDATE and item.update == CHASED:
         return reporter, chased_card(report)
     if item.kind is Delivery.REPORTER_UPDATE:

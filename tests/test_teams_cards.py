@@ -3,6 +3,7 @@ Adaptive Card 1.5 schema, user text never markup, buttons carrying ids only and 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import datetime, timezone
@@ -13,9 +14,11 @@ from hypothesis import given, strategies as st
 
 from bot.domain.guidance import GuidanceEngine
 from bot.domain.markup import reflow
-from bot.domain.report import Note, NoteKind
+from bot.domain.report import Delivery, Note, NoteKind
+from bot.domain.routing import to_reporter
 from bot.domain.ui import Button, Card, Document, Fact, Reply, Section, Style
 from bot.domain.visible import reveal_hidden
+from bot.teams.capabilities import TEAMS_CAPABILITIES
 from bot.teams.card_data import BadCardData, CardData, Source, decode
 from bot.teams.cards import (
     CONTINUED, IN_PLACE, MAX_CARD_BYTES, REFRESH, SHORTENED, Refresh, command_buttons, document_card,
@@ -24,6 +27,7 @@ from bot.teams.cards import (
 from bot.teams.markup import DEFUSER, escape_markdown, markdown, plain_text
 from handlers import home, info
 from handlers.actions import Action
+from handlers.delivery import render_delivery
 from handlers.cards import (
     case_card, chased_card, escalation_card, lead_alert_card, lead_buttons, queue_card, receipt_card,
     reporter_message_card, retention_warning_card,
@@ -49,7 +53,7 @@ def sample_cards(content, services) -> dict[str, Card]:
     steps = GuidanceEngine(content=content).steps(REPORT)
     tip = content.tips["device-locking"]
     cards = {
-        "receipt": receipt_card(REPORT, steps),
+        "receipt": receipt_card(REPORT, steps, files_after=TEAMS_CAPABILITIES.files_after_form),
         "lead_alert": lead_alert_card(REPORT, content),
         "case": case_card(REPORT, [note], content, now=NOW, duties=GuidanceEngine(content=content).lead_steps(REPORT)),
         "reminder": reminder_card(tip, "run-1"),
@@ -350,3 +354,14 @@ def test_help_has_a_button_per_command(services):
 
 def test_reflowed_content_keeps_its_paragraphs_and_bullets():
     assert markdown(reflow("One\nline.\n\n- a\n- b\nAfter.")) == "One line.\n\n- a\n- b\n\nAfter."
+
+
+def test_the_receipt_on_teams_invites_screenshots_in_the_chat(services):
+    teams = dataclasses.replace(services, capabilities={"teams": TEAMS_CAPABILITIES})
+    report = a_report(reporter_id=f"teams:{'a' * 8}-aaaa-4aaa-8aaa-{'a' * 12}")
+    _, card = render_delivery(teams, to_reporter(report, Delivery.RECEIPT, NOW), report)
+    invite = next(s for s in card.sections if s.heading == "Screenshots")
+    assert f"with **{report.reference}** in the same message" in invite.body and "paste them" in invite.body
+    slack_report = a_report(reporter_id="slack:U0ABC123")
+    _, slack_card = render_delivery(teams, to_reporter(slack_report, Delivery.RECEIPT, NOW), slack_report)
+    assert all(s.heading != "Screenshots" for s in slack_card.sections)  # Slack's form took them already

@@ -60,6 +60,8 @@ class Capabilities:
     max_text: int = 3000  # characters of one typed answer (Slack's plain_text_input holds 3,000)
     max_title: int = 24  # characters of a form's title (Slack's modal title holds 24)
     home_cases: int = 15  # open cases a home view lists one by one (Slack's 100 blocks hold 15 and the rest)
+    # Forms take no files: a reporter sends screenshots in the chat after the report, and the receipt says how.
+    files_after_form: bool = False
 
 
 STRICTEST = Capabilities()  # for a platform that has not said what it can do

@@ -21,4 +21,6 @@ TEAMS_CAPABILITIES = Capabilities(
     # Teams has no App Home: a lead's list comes as cards in the personal chat, ~1 KB each, so 15 fit one
     # message well within the size limit, as on Slack.
     home_cases=15,
+    # Adaptive Cards have no file input: screenshots are pasted into the personal chat after the report.
+    files_after_form=True,
 )
