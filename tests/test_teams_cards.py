@@ -21,8 +21,8 @@ from bot.domain.visible import reveal_hidden
 from bot.teams.capabilities import TEAMS_CAPABILITIES
 from bot.teams.card_data import BadCardData, CardData, Source, decode
 from bot.teams.cards import (
-    CONTINUED, IN_PLACE, MAX_CARD_BYTES, REFRESH, SHORTENED, Refresh, command_buttons, document_card,
-    file_consent, opens_dialog, render_button, render_card, render_reply, reply_dialog_card, with_buttons,
+    CONTINUED, CUT, IN_PLACE, MAX_CARD_BYTES, REFRESH, SHORTENED, Refresh, command_buttons, document_card,
+    file_consent, opens_dialog, render_button, render_card, render_one, render_reply, reply_dialog_card, with_buttons,
 )
 from bot.teams.markup import DEFUSER, escape_markdown, markdown, plain_text
 from handlers import home, info
@@ -325,7 +325,11 @@ def test_a_single_element_too_big_is_shortened_and_says_so():
     dialog = reply_dialog_card(Reply(cards=(Card(title="T", sections=tuple(
         Section(quote="q " * 2000) for _ in range(20))),)))
     check_card(dialog)
-    assert runs(dialog["body"][-1]) == ["(Shortened: the rest is too long for one Teams dialog.)"]
+    assert runs(dialog["body"][-1]) == [CUT]
+    one = render_one(Card(title="T", sections=tuple(Section(quote="q " * 2000) for _ in range(20)),
+                          buttons=(Button("Go", Action.CASE_HOLD, "x"),)), refresh=Refresh(value="x"))
+    check_card(one)
+    assert runs(one["body"][-1]) == [CUT] and one["actions"] and one["refresh"]
 
 
 def test_documents_show_in_a_dialog_or_go_as_a_file_consent_card():

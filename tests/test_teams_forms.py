@@ -15,6 +15,7 @@ from bot.content import load_content as load
 from bot.domain.org import Actor
 from bot.domain.report_form import FORM_ID, parse_report, report_form
 from bot.domain.ui import Button, Card, Field, FieldKind, Form, Option, Reply, Section
+from bot.domain.visible import reveal_hidden
 from bot.teams.capabilities import TEAMS_CAPABILITIES
 from bot.teams.card_data import CardData, Source, decode
 from bot.teams.forms import (
@@ -234,3 +235,16 @@ def test_invoke_bodies(content):
 def forms_card() -> Card:
     return Card(title="Case SS-ABCDE-FGHJK", sections=(Section(body="Details"),),
                 buttons=(Button("Add note", Action.CASE_NOTE, REPORT.id),))
+
+
+@given(st.text(min_size=1).filter(lambda t: t.strip()))
+def test_user_text_in_answers_and_errors_stays_out_of_markdown(user):
+    form = Form("f", "F", "Send", (Field("text", "Text", FieldKind.PARAGRAPH),
+                                  Field("links", "Links", FieldKind.URLS, required=False)), intro="**Intro**")
+    card = dialog_card(form, initial={"text": user, "links": [user]}, errors={"links": f"Not a link: {user}"})
+    texts = [e["text"] for e in walk(card) if e.get("type") == "TextBlock"]
+    assert texts == ["**Intro**"]  # only our markup is Markdown; the answer and the error are not
+    shown = [r["text"].replace(DEFUSER, "") for r in walk(card) if r.get("type") == "TextRun"]
+    assert f"Not a link: {reveal_hidden(user)}" in shown
+    value = next(e for e in inputs_of(card) if e["id"] == "field.text").get("value", "")
+    assert value == user[:3000]  # an input gives back exactly what the person typed

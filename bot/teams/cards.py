@@ -40,6 +40,7 @@ MAX_PRIMARY_ACTIONS = 6  # Teams shows six buttons; the rest go in the card's ".
 MAX_SUMMARY = 250  # a notification's preview line
 SHORTENED = "(Shortened: this part is too long for one Teams message.)"
 CONTINUED = "(Continued in the next message.)"
+CUT = "(Shortened: the rest is too long for one Teams card.)"
 TASK_FETCH = {"type": "task/fetch"}
 # The verb of a card's automatic refresh (Universal Actions): the bot answers it with the card as it is now.
 REFRESH = "card.refresh"
@@ -288,15 +289,23 @@ def reply_dialog_card(reply: Reply) -> Element:
     return one_card(elements, render_actions(buttons, in_dialog=True))
 
 
-def one_card(elements: list[Element], actions: list[Element]) -> Element:
+def one_card(elements: list[Element], actions: list[Element], *, refresh: Refresh | None = None,
+             fallback_text: str = "") -> Element:
     """Elements and actions as one card within the size limit: cut at an element, saying so, if over."""
-    pages = paginate(elements, reserved=size(actions))
+    extra = size(adaptive_card([], refresh=refresh, fallback_text=fallback_text)) - size(adaptive_card([]))
+    pages = paginate(elements, reserved=size(actions) + extra)
     body = pages[0]
     if len(pages) > 1:
-        body = body[:-1]  # not "continued": a dialog holds one card
-        body.append(rich_text(text_run("(Shortened: the rest is too long for one Teams dialog.)",
-                                       isSubtle=True, italic=True)))
-    return adaptive_card(body, actions)
+        body = body[:-1]  # not "continued": there is no next message
+        body.append(rich_text(text_run(CUT, isSubtle=True, italic=True)))
+    return adaptive_card(body, actions, refresh=refresh, fallback_text=fallback_text)
+
+
+def render_one(card: Card, *, refresh: Refresh | None = None, in_dialog: bool = False) -> Element:
+    """A card as exactly one Adaptive Card, cut if too big: to update a sent message in place, or to answer
+    a Universal Action (adaptiveCard/action) with the card as it is now."""
+    return one_card(card_elements(card), render_actions(card.buttons, in_dialog=in_dialog), refresh=refresh,
+                    fallback_text=summary(card))
 
 
 def document_card(document: Document) -> Element:
