@@ -23,6 +23,13 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(VENV)/bin/python -m bench.store_bench
 
+# The store: submits against stock TinyDB, then a scheduler pass at 1,000 / 10,000 / 100,000 stored reports
+# (~3 minutes, ~0.3 GB of data folder at the largest size); updates bench/RESULTS.md.
+.PHONY: bench-store
+bench-store: $(VENV)/.installed
+	$(VENV)/bin/python -m bench.store_bench
+	$(VENV)/bin/python -m bench.scheduler_bench
+
 # Slack ack latency and CPU against bare Bolt apps (needs 2 cores and taskset); updates bench/RESULTS.md.
 .PHONY: bench-slack
 bench-slack: $(VENV)/.installed
