@@ -130,9 +130,11 @@ class Keyring:
 
     def keyed_hash(self, value: str, *, purpose: str) -> str:
         """`<key id>:<HMAC-SHA256 hex>` of `value` under the primary key, for lookups without plaintext."""
-        key = self._keys[0]
-        digest = hmac.new(key.hash_key, f"{purpose}\x00{value}".encode(), hashlib.sha256)
-        return f"{key.id}:{digest.hexdigest()}"
+        return _keyed_hash(self._keys[0], value, purpose)
+
+    def keyed_hashes(self, value: str, *, purpose: str) -> list[str]:
+        """The keyed hash of `value` under every key, newest first: a lookup that finds rows hashed before a rotation."""
+        return [_keyed_hash(key, value, purpose) for key in self._keys]
 
     def tag(self, data: bytes, *, purpose: bytes) -> str:
         """`<key id>.<HMAC-SHA256 hex>` authenticating `data` for `purpose`, under the primary key."""
@@ -153,6 +155,11 @@ class Keyring:
         expected = hmac.new(key.mac_key, purpose + b"\x00" + data, hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected, digest):
             raise TagInvalid("does not match (edited or damaged)")
+
+
+def _keyed_hash(key: _Key, value: str, purpose: str) -> str:
+    digest = hmac.new(key.hash_key, f"{purpose}\x00{value}".encode(), hashlib.sha256)
+    return f"{key.id}:{digest.hexdigest()}"
 
 
 class Tagger:

@@ -78,3 +78,21 @@ def bot(tmp_path, slack):
     running = SlackBot(tmp_path=tmp_path, slack=slack)
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server for the whole run (testkit/postgres.py); skipped where none is installed.
+
+    In CI (CI=true) a missing server fails the run: the PostgreSQL store must never go untested there.
+    """
+    from testkit.postgres import PostgresCluster, PostgresUnavailable
+
+    try:
+        cluster = PostgresCluster.start()
+    except PostgresUnavailable as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI needs a PostgreSQL server: {exc}", pytrace=False)
+        pytest.skip(str(exc))
+    yield cluster
+    cluster.stop()

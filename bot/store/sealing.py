@@ -116,6 +116,23 @@ class Sealer:
         """The keyed hash used to look a person up by `field` without storing the id."""
         return self._keyring.keyed_hash(value, purpose=field)
 
+    def keyed_hashes(self, field: str, value: str) -> list[str]:
+        """The keyed hash of `value` under every key (newest first), to find records hashed before a rotation."""
+        return self._keyring.keyed_hashes(value, purpose=field)
+
+    def seal_bytes(self, data: bytes, *, aad: bytes) -> bytes:
+        """Raw bytes sealed under the primary key, bound to `aad` (the token as ASCII bytes)."""
+        return self._keyring.encrypt(data, aad=aad).encode("ascii")
+
+    def open_bytes(self, sealed: bytes, *, aad: bytes, where: str) -> bytes:
+        """Bytes sealed by `seal_bytes` for `aad`; KeyMismatch for an unknown key, StoreCorrupt for a bad value."""
+        try:
+            return self._keyring.decrypt(sealed.decode("ascii"), aad=aad)
+        except UnknownKey as exc:
+            raise KeyMismatch(f"{where}: {exc}; add that key to the keyring") from None
+        except (TokenInvalid, ValueError) as exc:
+            raise StoreCorrupt(f"{where}: {exc}") from None
+
     def key_check(self) -> dict[str, str]:
         """A record proving which key a data folder was written with: {key id: token}."""
         kid = self._keyring.primary_id

@@ -1,1 +1,1 @@
-"""The PostgreSQL store: several instances on one database."""
+"""The PostgreSQL store (psycopg 3 + psycopg-pool): several instances on one database."""

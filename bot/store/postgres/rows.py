@@ -1,0 +1,146 @@
+"""Records <-> table rows: the sealed document, its tag, and the columns queries use.
+
+A row's `doc` is the record sealed exactly as the TinyDB store seals it (`bot/store/sealing.py`), as
+JSON text (text, not jsonb: jsonb refuses a NUL in a string and does not keep the bytes the tag
+covers); `tag` authenticates that text, bound to the table and id, under the key that wrote it. The
+query columns carry ids, times, states and keyed hashes only: nothing a reporter wrote.
+Evidence bytes are not in the document: they go to `evidence_chunks`, sealed chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from bot.domain.errors import StoreCorrupt
+from bot.domain.reminder import Reminder, ReminderPress, ReminderRun, PurgeRecord
+from bot.domain.report import AuditEvent, ClaimOrder, Evidence, Note, OutboxItem, Report
+from bot.store.codec import TABLE_OF, TABLES, Record, from_doc, to_doc
+from bot.store.sealing import Sealer
+
+CHUNK_BYTES = 1024 * 1024  # evidence bytes per sealed chunk row
+
+# The query columns of each table, besides id, seq, doc and tag (see migrations.py).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "reports": ("reference", "reporter_hmac", "created_at", "is_open", "version"),
+    "notes": ("report_id", "at"),
+    "evidence": ("report_id", "received_at", "source_hmac"),
+    "audit": ("report_id", "at"),
+    "outbox": ("report_id", "run_id", "kind", "rank", "platform", "state", "is_open", "due_at", "claimed_until",
+               "delivered_at"),
+    "reminders": ("created_at", "version"),
+    "runs": ("reminder_id", "claimed_at"),
+    "presses": ("reminder_id", "run_id", "button", "presser_hmac"),
+    "purges": ("purged_at",),
+    "conversations": (),
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One record as stored: its table, id, query column values (in COLUMNS order), document and tag."""
+
+    table: str
+    id: str
+    columns: tuple[Any, ...]
+    doc: str
+    tag: str
+
+    @property
+    def values(self) -> tuple[Any, ...]:
+        """Every value in column order: id, the query columns, doc, tag."""
+        return (self.id, *self.columns, self.doc, self.tag)
+
+
+class Rows:
+    """Seals records into rows and opens rows back into records, with one Sealer."""
+
+    def __init__(self, *, sealer: Sealer) -> None:
+        self._sealer = sealer
+
+    def encode(self, record: Record) -> Row:
+        """The row of a record, sealed under the primary key."""
+        table = TABLE_OF[type(record)]
+        plain = to_doc(record)
+        if isinstance(record, Evidence):
+            plain["data"] = ""  # the bytes go to evidence_chunks
+        sealed = self._sealer.seal(table, plain)
+        doc = json.dumps(sealed, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+        tag = self._sealer.tag(doc.encode(), purpose=_purpose(table, record.id))
+        return Row(table=table, id=record.id, columns=_columns(record, sealed), doc=doc, tag=tag)
+
+    def decode(self, table: str, record_id: str, doc: str, tag: str, data: bytes = b"") -> Any:
+        """The record of a row; StoreCorrupt if it was edited outside StaffSafe, KeyMismatch for an unknown key."""
+        where = f"the {table} record {record_id} in the database"
+        if not self._sealer.tag_matches(doc.encode(), tag, purpose=_purpose(table, record_id), where=where):
+            raise StoreCorrupt(f"{where} does not match its authentication tag (changed outside StaffSafe)")
+        try:
+            sealed = json.loads(doc)
+        except ValueError:
+            raise StoreCorrupt(f"{where} is not a JSON document") from None
+        if not isinstance(sealed, dict) or sealed.get("id") != record_id:
+            raise StoreCorrupt(f"{where} holds another record")
+        plain = self._sealer.unseal(table, sealed)
+        if table == "evidence":
+            plain["data"] = base64.b64encode(data).decode("ascii")
+        try:
+            return from_doc(TABLES[table], plain)
+        except ValueError as exc:
+            raise StoreCorrupt(f"{where}: {exc}") from None
+
+    def keyed_hashes(self, field: str, value: str) -> list[str]:
+        """The keyed hash of a person under every key of the keyring: rows sealed before a rotation match too."""
+        return self._sealer.keyed_hashes(field, value)
+
+    def seal_chunks(self, evidence: Evidence) -> Iterator[tuple[int, bytes]]:
+        """An evidence file's bytes as sealed chunks (n, token), each bound to the file, its place and the count."""
+        data = evidence.data
+        count = max(1, -(-len(data) // CHUNK_BYTES))
+        for n in range(count):
+            piece = data[n * CHUNK_BYTES:(n + 1) * CHUNK_BYTES]
+            yield n, self._sealer.seal_bytes(piece, aad=_chunk_aad(evidence.id, n, count))
+
+    def open_chunks(self, evidence_id: str, chunks: Iterable[bytes]) -> bytes:
+        """The bytes of a file from its sealed chunks in order; StoreCorrupt if one is missing, moved or damaged."""
+        tokens = list(chunks)
+        where = f"the bytes of evidence {evidence_id} in the database"
+        try:
+            return b"".join(self._sealer.open_bytes(token, aad=_chunk_aad(evidence_id, n, len(tokens)), where=where)
+                            for n, token in enumerate(tokens))
+        except StoreCorrupt:
+            raise
+        except ValueError as exc:
+            raise StoreCorrupt(f"{where}: {exc}") from None
+
+
+def _purpose(table: str, record_id: str) -> bytes:
+    return f"postgres-row/{table}/{record_id}".encode()
+
+
+def _chunk_aad(evidence_id: str, n: int, count: int) -> bytes:
+    # The count is bound too, so a chunk cut off the end (or one added) fails to open.
+    return f"evidence_chunks/{evidence_id}/{n}/{count}".encode()
+
+
+def _columns(record: Record, sealed: dict[str, Any]) -> tuple[Any, ...]:
+    if isinstance(record, Report):
+        return record.reference, sealed["reporter_hmac"], record.created_at, record.is_open, record.version
+    if isinstance(record, (Note, AuditEvent)):
+        return record.report_id, record.at
+    if isinstance(record, Evidence):
+        return record.report_id, record.received_at, sealed["source_hmac"]
+    if isinstance(record, OutboxItem):
+        return (record.report_id, record.run_id, record.kind.value, int(ClaimOrder.of(record.kind)), record.platform,
+                record.state.value, record.pending, record.due_at, record.claimed_until, record.delivered_at)
+    if isinstance(record, Reminder):
+        return record.created_at, record.version
+    if isinstance(record, ReminderRun):
+        return record.reminder_id, record.claimed_at
+    if isinstance(record, ReminderPress):
+        return record.reminder_id, record.run_id, record.button.value, sealed["presser_hmac"]
+    if isinstance(record, PurgeRecord):
+        return (record.purged_at,)
+    return ()
