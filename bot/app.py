@@ -18,6 +18,7 @@ from bot.config import AppConfig, load_config
 from bot.content import load_content
 from bot.crypto import Keyring, key_file_a_start_creates, load_keyring, new_key
 from bot.domain.content import Content
+from bot.domain.errors import ConfigError
 from bot.domain.guidance import GuidanceEngine
 from bot.domain.platform import SLACK
 from bot.domain.ports import Changes, Clock, Notifiers, Store, SystemClock
@@ -30,6 +31,8 @@ from bot.slack.listeners import SlackListeners
 from bot.slack.transport import SlackTransport, log_error
 from bot.slack.logs import library_logger, quiet_slack_libraries
 from bot.slack.notifier import SLACK_CAPABILITIES, SlackNotifier
+from bot.store.postgres.read_only import open_read_only
+from bot.store.postgres.store import PostgresStore, database_written, describe
 from bot.store.read_only import ReadOnlyStore
 from bot.store.tinydb_store import TinyDBStore
 from bot.store.upgrades import adopt_unrouted, unrouted_items
@@ -46,9 +49,24 @@ def load_keys(settings: Settings) -> Keyring:
     return load_keyring(data_dir=settings.data_dir, secret_file=settings.secret_file, env_value=settings.secret_key)
 
 
-def open_store(settings: Settings) -> TinyDBStore:
-    """The embedded default store in the data folder, with the configured keys."""
+def open_store(settings: Settings) -> TinyDBStore | PostgresStore:
+    """The PostgreSQL store if STAFFSAFE_DATABASE_URL is set, else the embedded one in the data folder; with the configured keys."""
+    if settings.database_url:
+        _refuse_a_new_key_for_a_used_database(settings)
+        return PostgresStore.open(settings.database_url, load_keys(settings))
     return TinyDBStore.open(settings.data_dir, load_keys(settings))
+
+
+def _refuse_a_new_key_for_a_used_database(settings: Settings) -> None:
+    # As beside a data folder that holds data: a fresh key could open nothing the database holds.
+    created = key_file_a_start_creates(data_dir=settings.data_dir, secret_file=settings.secret_file,
+                                       env_value=settings.secret_key)
+    if created is not None and database_written(settings.database_url):
+        raise ConfigError(
+            f"the secret key file {created} is missing, but the database {describe(settings.database_url)} holds "
+            "data; restore the key file from your backup (or give the key with STAFFSAFE_SECRET_KEY or a secret "
+            "file, the same on every instance): a new key could not open the stored reports"
+        )
 
 
 @contextmanager
@@ -70,13 +88,17 @@ def running(settings: Settings, *, clock: Clock | None = None, store: Store | No
 def checking(settings: Settings) -> Iterator[tuple[Services, AppConfig, list[str]]]:
     """Build what `running` builds, changing nothing on disk; and what a start would change, in words.
 
-    The store is opened read-only and no key file is created; what a start adopts and seeds is only
+    The store is opened read-only (a data folder with nothing changed, or a read-only database session) and
+    no key file is created; what a start adopts and seeds is only
     previewed in memory, so counts are a start's.
     """
     config = load_config(settings.config_path)
     content = load_content()
     keyring, new_key_file = peek_keys(settings)
-    store = ReadOnlyStore.open(settings.data_dir, keyring)
+    if settings.database_url:
+        store = open_read_only(settings.database_url, keyring)
+    else:
+        store = ReadOnlyStore.open(settings.data_dir, keyring)
     try:
         services = _services(store, config, content, SystemClock())
         next_start = [*store.next_start, *new_key_file]

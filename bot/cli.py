@@ -96,6 +96,7 @@ CONSOLE_LOG = "console.log"
 
 def _log_to_file(path: Path) -> None:
     """Send log lines to a file instead of the terminal (they may say a case was refused, to its subject)."""
+    path.parent.mkdir(parents=True, exist_ok=True)  # with a database, nothing else may have made the data folder
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
@@ -113,6 +114,9 @@ def run_keys(settings: Settings, args: argparse.Namespace) -> int:
             raise StaffSafeError("Keys come from STAFFSAFE_SECRET_KEY: put the new key first in that variable instead.")
         path = settings.secret_file or settings.data_dir / SECRET_FILE_NAME
         print(f"New key {rotate_key_file(path)} added to {path}. Run `staffsafe keys reencrypt` next.")
+        if settings.database_url:
+            print("Every instance on the database needs the new key file before you re-encrypt: copy it to each "
+                  "and restart them.")
         return 0
     with open_store(settings) as store:
         count = store.reencrypt()

@@ -28,6 +28,9 @@ class Settings:
     # STAFFSAFE_OUTBOX_LEASE_SECONDS: how long a worker holds the outbox items it claims; a dead
     # instance's items are taken up by the others this long after it claimed them.
     outbox_lease_seconds: float = 120.0
+    # STAFFSAFE_DATABASE_URL: a PostgreSQL database (postgresql://user:password@host:5432/name) instead of
+    # the data folder's TinyDB store; several instances may share it.
+    database_url: str = ""
 
 
 def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -46,6 +49,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) ->
         slack_api_url=_api_url(env.get("SLACK_API_URL", "")),
         host=env.get("HOST", "").strip() or "127.0.0.1",
         port=_port(env.get("PORT", "")),
+        database_url=env.get("STAFFSAFE_DATABASE_URL", "").strip(),
         outbox_lease_seconds=_seconds(env.get("STAFFSAFE_OUTBOX_LEASE_SECONDS", ""), default=120.0),
     )
     return replace(settings, **{key: value for key, value in overrides.items() if value is not None})

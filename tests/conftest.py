@@ -96,3 +96,14 @@ def postgres():
         pytest.skip(str(exc))
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture
+def database(postgres):
+    """A fresh, empty database on the test server: its URL; dropped afterwards."""
+    import uuid
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = postgres.new_database(name)
+    yield url
+    postgres.drop_database(name)

@@ -1,19 +1,27 @@
-"""PostgresStore against a real server: the Store contract, migrations, sealing, keys and claims."""
+"""PostgresStore against a real server: the Store contract, migrations, sealing in the rows, keys."""
 
 from __future__ import annotations
 
-import uuid
+import threading
 from collections.abc import Iterator
+from dataclasses import replace
 
+import psycopg
 import pytest
 
-from bot.crypto import Keyring
+from bot.crypto import Keyring, key_id, new_key
+from bot.domain.errors import Conflict, KeyMismatch, StoreCorrupt, StoreError
 from bot.domain.ports import Store
+from bot.domain.reminder import PressKind
+from bot.domain.report import Changes, NoteKind, Status
+from bot.store.postgres.migrations import LATEST, MIGRATIONS
+from bot.store.postgres.read_only import open_read_only
 from bot.store.postgres.store import PostgresStore
-from testkit.postgres import PostgresCluster
-from tests.store_contract import StoreContract
+from tests.store_contract import (StoreContract, evidence, note, press, reminder, reminder_run, report,
+                                  submission)
 
 KEY = bytes(range(32))
+SECRET_TEXT = "Zyxq secret words about Pat Doe"
 
 
 class PostgresFactory:
@@ -34,15 +42,6 @@ class PostgresFactory:
         return self.open()
 
 
-@pytest.fixture
-def database(postgres: PostgresCluster) -> Iterator[str]:
-    """A fresh, empty database's URL, dropped afterwards."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    url = postgres.new_database(name)
-    yield url
-    postgres.drop_database(name)
-
-
 class TestPostgresStore(StoreContract):
     @pytest.fixture
     def factory(self, database: str) -> Iterator[PostgresFactory]:
@@ -50,3 +49,173 @@ class TestPostgresStore(StoreContract):
         yield factory
         for store in factory.opened:
             store.close()
+
+
+def _sql(url: str, query: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        cur = conn.execute(query, params)
+        return cur.fetchall() if cur.description else []
+
+
+def _versions(url: str) -> list[int]:
+    return [int(v) for (v,) in _sql(url, "SELECT version FROM schema_version ORDER BY version")]  # type: ignore[call-overload]
+
+
+# --- versioned migrations
+
+
+def test_a_start_creates_the_schema_by_versioned_migrations_and_the_next_applies_none(database: str) -> None:
+    PostgresStore.open(database, Keyring(keys=[KEY])).close()
+    assert _versions(database) == [m.version for m in MIGRATIONS] == list(range(1, LATEST + 1))
+    applied_at = _sql(database, "SELECT applied_at FROM schema_version")
+    PostgresStore.open(database, Keyring(keys=[KEY])).close()
+    assert _sql(database, "SELECT applied_at FROM schema_version") == applied_at
+
+
+def test_instances_starting_at_once_migrate_once(database: str) -> None:
+    opened: list[PostgresStore] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def open_one() -> None:
+        start.wait()
+        try:
+            opened.append(PostgresStore.open(database, Keyring(keys=[KEY]), pool_size=2))
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(opened) == 4
+    assert _versions(database) == list(range(1, LATEST + 1))
+    r = report()
+    opened[0].commit(submission(r))
+    assert all(s.report(r.id) == r for s in opened)
+    for s in opened:
+        s.close()
+
+
+def test_a_schema_newer_than_the_code_is_refused_by_a_start_and_by_the_check(database: str) -> None:
+    PostgresStore.open(database, Keyring(keys=[KEY])).close()
+    _sql(database, "INSERT INTO schema_version (version, name) VALUES (%s, 'from the future')", (LATEST + 1,))
+    for opening in (PostgresStore.open, open_read_only):
+        with pytest.raises(StoreError, match=f"schema version {LATEST + 1}, newer than this StaffSafe knows"):
+            opening(database, Keyring(keys=[KEY]))
+
+
+def test_the_read_only_open_writes_nothing_and_says_what_a_start_would_do(database: str) -> None:
+    store = open_read_only(database, Keyring(keys=[KEY]))
+    assert store.all_reports() == []
+    [said] = store.next_start
+    assert "holds no StaffSafe schema yet: the next start creates it" in said
+    store.close()
+    assert _sql(database, "SELECT to_regclass('schema_version')") == [(None,)]  # nothing created
+    with PostgresStore.open(database, Keyring(keys=[KEY])) as started:
+        r = report()
+        started.commit(submission(r))
+    checked = open_read_only(database, Keyring(keys=[KEY]))
+    assert checked.next_start == () and checked.all_reports() == [r]
+    with pytest.raises(StoreError):
+        checked.commit(Changes(reports=(report(),)))
+    rotated = open_read_only(database, Keyring(keys=[new_key(), KEY]))
+    assert [line for line in rotated.next_start if "is new to the database" in line]
+
+
+# --- sealing in the rows
+
+
+def _everything_stored(url: str) -> str:
+    tables = [t for (t,) in _sql(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+    return "\n".join(str(row) for t in tables for row in _sql(url, f"SELECT * FROM {t}"))
+
+
+def test_no_report_content_or_person_id_is_stored_in_clear(database: str) -> None:
+    r = report(what_happened=SECRET_TEXT, reporter_id="slack:UREPORTER9", reporter_name="Sam Reporterson",
+               subject_id="slack:USUBJECT9", subject_name="Pat Subjectson", urls=("https://example.org/zyxq-url",))
+    file = evidence(r.id, data=b"ZYXQ-FILE-BYTES" * 10, file_name="zyxq-screenshot.png", source_id="FZYXQ1")
+    rem = reminder()
+    run = reminder_run(rem.id)
+    with PostgresStore.open(database, Keyring(keys=[KEY])) as store:
+        store.commit(Changes(reports=(r,), evidence=(file,), notes=(note(r.id, text="zyxq note text"),),
+                             reminders=(rem,), runs=(run,), presses=(press(run, "slack:UPRESSER9"),)))
+        assert store.report(r.id) == r and store.evidence(r.id) == [file]
+    stored = _everything_stored(database).lower()
+    for secret in ("zyxq", "reporterson", "subjectson", "ureporter9", "usubject9", "upresser9", "pat doe",
+                   "zyxq-file-bytes", "fzyxq1"):
+        assert secret not in stored, secret
+
+
+def test_a_row_edited_outside_staffsafe_is_refused(database: str) -> None:
+    r = report()
+    with PostgresStore.open(database, Keyring(keys=[KEY])) as store:
+        store.commit(submission(r))
+        _sql(database, """UPDATE reports SET doc = replace(doc, '"legal_hold":false', '"legal_hold":true')""")
+        with pytest.raises(StoreCorrupt, match="does not match its authentication tag"):
+            store.report(r.id)
+
+
+def test_evidence_bytes_are_chunked_and_a_missing_or_moved_chunk_is_refused(database: str) -> None:
+    r = report()
+    big = evidence(r.id, data=bytes(range(256)) * 9000)  # ~2.2 MB: three chunks
+    other = evidence(r.id, data=b"other file", minutes=1)
+    with PostgresStore.open(database, Keyring(keys=[KEY])) as store:
+        store.commit(Changes(reports=(r,), evidence=(big, other)))
+        assert _sql(database, "SELECT count(*) FROM evidence_chunks WHERE evidence_id = %s", (big.id,)) == [(3,)]
+        assert store.evidence(r.id) == [big, other]
+        _sql(database, "UPDATE evidence_chunks SET evidence_id = %s WHERE evidence_id = %s AND n = 0",
+             (other.id + "-moved", other.id))
+        _sql(database, "UPDATE evidence_chunks SET evidence_id = %s WHERE evidence_id = %s",
+             (other.id, other.id + "-moved"))  # put back: still fine
+        assert store.evidence(r.id) == [big, other]
+        _sql(database, "DELETE FROM evidence_chunks WHERE evidence_id = %s AND n = 2", (big.id,))
+        with pytest.raises(StoreCorrupt):
+            store.evidence(r.id)
+
+
+# --- keys
+
+
+def test_another_key_cannot_open_the_database(database: str) -> None:
+    PostgresStore.open(database, Keyring(keys=[KEY])).close()
+    with pytest.raises(KeyMismatch, match="opens the database"):
+        PostgresStore.open(database, Keyring(keys=[new_key()]))
+
+
+def test_rotation_keeps_lookups_and_unique_keys_then_reencrypt_drops_the_old_key(database: str) -> None:
+    old, fresh = KEY, new_key()
+    r = report(reporter_id="slack:UROT")
+    file = evidence(r.id, source_id="FROT")
+    rem = reminder()
+    run = reminder_run(rem.id)
+    with PostgresStore.open(database, Keyring(keys=[old])) as store:
+        store.commit(Changes(reports=(r,), evidence=(file,), notes=(note(r.id, kind=NoteKind.INTERNAL),),
+                             reminders=(rem,), runs=(run,), presses=(press(run, "slack:UP"),)))
+    with PostgresStore.open(database, Keyring(keys=[fresh, old])) as store:
+        assert store.reports_by_reporter("slack:UROT") == [r]  # found by its hash under the old key
+        with pytest.raises(Conflict):
+            store.commit(Changes(evidence=(evidence(r.id, source_id="FROT"),)))
+        with pytest.raises(Conflict):
+            store.commit(Changes(presses=(press(run, "slack:UP"),)))
+        moved = r.evolve(now=r.created_at, status=Status.ACKNOWLEDGED, handler_id="slack:ULEAD")
+        store.commit(Changes(reports=(moved,)))
+        assert store.reencrypt() == 6
+        before = (store.all_reports(), store.evidence(r.id), store.notes(r.id), store.press_counts(rem.id))
+    with PostgresStore.open(database, Keyring(keys=[fresh])) as store:
+        assert (store.all_reports(), store.evidence(r.id), store.notes(r.id), store.press_counts(rem.id)) == before
+        assert store.press_counts(rem.id)[PressKind.DONE] == 1
+        assert store.reports_by_reporter("slack:UROT") == [moved]
+    assert key_id(old) not in _everything_stored(database)  # no token, tag or hash under the old key is left
+    with pytest.raises(KeyMismatch):
+        PostgresStore.open(database, Keyring(keys=[old]))
+
+
+def test_a_store_refuses_calls_once_closed_and_reports_health(database: str) -> None:
+    store = PostgresStore.open(database, Keyring(keys=[KEY]))
+    assert store.healthy
+    store.close()
+    assert not store.healthy
+    with pytest.raises(StoreError):
+        store.commit(Changes(reports=(replace(report(), version=1),)))

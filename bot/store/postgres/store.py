@@ -34,10 +34,12 @@ from bot.domain.platform import ConversationRef, conversation_id_of
 from bot.domain.reminder import PressKind, PurgeRecord, Reminder, ReminderRun
 from bot.domain.report import AuditEvent, Changes, Delivery, Evidence, Note, OutboxItem, Report, new_id
 from bot.store.codec import TABLES, by_table
-from bot.store.postgres.migrations import migrate
+from bot.store.postgres.migrations import current_version, migrate
+from bot.store.postgres.notify import OutboxListener, notify_if_queued
 from bot.store.postgres.retry import Health, RetryPolicy, is_transient, reason, with_retries
 from bot.store.postgres.rows import COLUMNS, Row, Rows
 from bot.store.sealing import Sealer
+from bot.store.wakeups import Wake
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -92,6 +94,15 @@ def connect(url: str, where: str, *, read_only: bool = False) -> psycopg.Connect
     return conn
 
 
+def database_written(url: str) -> bool:
+    """Whether StaffSafe has written to this database (it holds key checks); reads only."""
+    where = describe(url)
+    with connect(url, where, read_only=True) as conn:
+        if not current_version(conn):
+            return False
+        return bool(read_key_checks(conn))
+
+
 def verify_key_checks(sealer: Sealer, checks: dict[str, str], where: str) -> None:
     """KeyMismatch unless one of our keys wrote one of the database's key checks."""
     try:
@@ -106,8 +117,10 @@ def verify_key_checks(sealer: Sealer, checks: dict[str, str], where: str) -> Non
 class PostgresStore:
     """A Store in a PostgreSQL database, shared by any number of instances (see the module docstring)."""
 
-    def __init__(self, *, pool: ConnectionPool, sealer: Sealer, where: str, policy: RetryPolicy) -> None:
+    def __init__(self, *, pool: ConnectionPool, sealer: Sealer, where: str, policy: RetryPolicy,
+                 listener: OutboxListener) -> None:
         self._pool = pool
+        self._listener = listener
         self._sealer = sealer
         self._rows = Rows(sealer=sealer)
         self._where = where
@@ -136,7 +149,8 @@ class PostgresStore:
         except PoolTimeout:
             pool.close()
             raise StoreError(f"cannot connect to the database {where}; check that the server is running") from None
-        return cls(pool=pool, sealer=sealer, where=where, policy=policy or RetryPolicy())
+        return cls(pool=pool, sealer=sealer, where=where, policy=policy or RetryPolicy(),
+                   listener=OutboxListener(conninfo=url))
 
     # --- writing
 
@@ -158,6 +172,7 @@ class PostgresStore:
                     with conn.transaction():
                         self._write(conn, changes, rows, chunks)
                         conn.execute("INSERT INTO commits (id) VALUES (%s)", (marker,))
+                        notify_if_queued(conn, changes)  # delivered to other instances only if this commits
                 except (Conflict, psycopg.errors.UniqueViolation):
                     # A retry may meet its own earlier attempt, committed while we looked: not a Conflict.
                     if n > 1 and _committed(conn, marker):
@@ -394,6 +409,11 @@ class PostgresStore:
                                         [(record.id, n, token) for n, token in self._rows.seal_chunks(record)])
         return len(found), (found[-1][-1] if found else after)
 
+    def on_queued(self, callback: Wake) -> None:
+        """Call `callback` whenever any instance on this database commits queued outbox items (LISTEN/NOTIFY)."""
+        self._check_open()
+        self._listener.on_queued(callback)
+
     @property
     def healthy(self) -> bool:
         """Whether the database answers now (the health check asks)."""
@@ -415,6 +435,7 @@ class PostgresStore:
         if self._closed:
             return
         self._closed = True
+        self._listener.close()
         self._pool.close()
 
     def __enter__(self) -> PostgresStore:
