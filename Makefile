@@ -10,9 +10,13 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-.PHONY: console lead test bench
+.PHONY: console console-postgres lead test bench
 console: $(VENV)/.installed
 	$(VENV)/bin/staffsafe console --user $(WHO)
+
+# The console on PostgreSQL: a throwaway server (Debian's postgresql package) for this session only.
+console-postgres: $(VENV)/.installed
+	$(VENV)/bin/python -m testkit.postgres $(VENV)/bin/staffsafe console --user $(WHO)
 
 lead: $(VENV)/.installed
 	$(VENV)/bin/staffsafe console --user lee --lead

@@ -20,6 +20,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -153,3 +154,26 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def main(argv: list[str]) -> int:
+    """Run a command with STAFFSAFE_DATABASE_URL set to a throwaway server's database (deleted when it ends)."""
+    if not argv:
+        print("usage: python -m testkit.postgres COMMAND [ARG...]", file=sys.stderr)
+        return 2
+    try:
+        cluster = PostgresCluster.start()
+    except PostgresUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    try:
+        url = cluster.new_database("staffsafe")
+        print(f"A throwaway PostgreSQL server holds this session's data ({url}); it is deleted at the end.",
+              file=sys.stderr)
+        return subprocess.call(argv, env=os.environ | {"STAFFSAFE_DATABASE_URL": url})
+    finally:
+        cluster.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -85,9 +85,22 @@ class Health:
                 self._failing = None
 
 
-def with_retries(work: Callable[[int], T], *, policy: RetryPolicy, health: Health, what: str,
+@dataclass(frozen=True)
+class Attempt:
+    """One try of a piece of work: its number (1, 2 ...) and when the whole budget ends (time.monotonic)."""
+
+    number: int
+    deadline: float
+
+    @property
+    def wait(self) -> float:
+        """How long this try may wait for a connection: what is left of the budget (at least a moment)."""
+        return max(0.1, self.deadline - time.monotonic())
+
+
+def with_retries(work: Callable[[Attempt], T], *, policy: RetryPolicy, health: Health, what: str,
                  sleep: Callable[[float], None] = time.sleep) -> T:
-    """`work(attempt)` (attempt 1, 2 ...), again after each transient failure while the budget lasts.
+    """`work(attempt)`, again after each transient failure while the budget lasts.
 
     Raises StoreError (the user is asked to try again) once it is spent; other errors at once.
     """
@@ -95,7 +108,7 @@ def with_retries(work: Callable[[int], T], *, policy: RetryPolicy, health: Healt
     delays = policy.delays()
     for attempt in range(1, policy.attempts + 1):
         try:
-            result = work(attempt)
+            result = work(Attempt(number=attempt, deadline=deadline))
         except TRANSIENT as exc:
             health.failed(exc)
             delay = delays[attempt - 1] if attempt <= len(delays) else None

@@ -36,7 +36,7 @@ from bot.domain.report import AuditEvent, Changes, Delivery, Evidence, Note, Out
 from bot.store.codec import TABLES, by_table
 from bot.store.postgres.migrations import current_version, migrate
 from bot.store.postgres.notify import OutboxListener, notify_if_queued
-from bot.store.postgres.retry import Health, RetryPolicy, is_transient, reason, with_retries
+from bot.store.postgres.retry import Attempt, Health, RetryPolicy, is_transient, reason, with_retries
 from bot.store.postgres.rows import COLUMNS, Row, Rows
 from bot.store.sealing import Sealer
 from bot.store.wakeups import Wake
@@ -164,9 +164,9 @@ class PostgresStore:
             return
         marker = new_id()
 
-        def attempt(n: int) -> None:
-            with self._pool.connection() as conn:
-                if n > 1 and _committed(conn, marker):
+        def attempt(this: Attempt) -> None:
+            with self._pool.connection(timeout=this.wait) as conn:
+                if this.number > 1 and _committed(conn, marker):
                     return  # the earlier attempt committed; only its acknowledgement was lost
                 try:
                     with conn.transaction():
@@ -175,7 +175,7 @@ class PostgresStore:
                         notify_if_queued(conn, changes)  # delivered to other instances only if this commits
                 except (Conflict, psycopg.errors.UniqueViolation):
                     # A retry may meet its own earlier attempt, committed while we looked: not a Conflict.
-                    if n > 1 and _committed(conn, marker):
+                    if this.number > 1 and _committed(conn, marker):
                         return
                     raise
 
@@ -257,8 +257,8 @@ class PostgresStore:
             return []
         params = {"platforms": sorted(platforms), "now": now, "limit": limit}
 
-        def attempt(_: int) -> list[OutboxItem]:
-            with self._pool.connection() as conn, conn.transaction():
+        def attempt(this: Attempt) -> list[OutboxItem]:
+            with self._pool.connection(timeout=this.wait) as conn, conn.transaction():
                 found = conn.execute(_CLAIMABLE, params).fetchall()
                 taken = [self._rows.decode("outbox", *row).claim(owner=owner, until=now + lease) for row in found]
                 if taken:
@@ -382,7 +382,7 @@ class PostgresStore:
         for table in TABLES:
             after = 0
             while True:
-                done, after = with_retries(lambda _: self._reseal(table, after, batch), policy=self._policy,
+                done, after = with_retries(lambda this: self._reseal(table, after, batch), policy=self._policy,
                                            health=self._health, what="re-encrypt the records")
                 count += done
                 if done < batch:
@@ -449,8 +449,8 @@ class PostgresStore:
     def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self._check_open()
 
-        def attempt(_: int) -> list[tuple[Any, ...]]:
-            with self._pool.connection() as conn:
+        def attempt(this: Attempt) -> list[tuple[Any, ...]]:
+            with self._pool.connection(timeout=this.wait) as conn:
                 return conn.execute(sql, params).fetchall()
 
         return with_retries(attempt, policy=self._policy, health=self._health, what="read")
