@@ -13,7 +13,8 @@ from bot.crypto import Keyring, key_id, new_key
 from bot.domain.errors import Conflict, KeyMismatch, StoreCorrupt, StoreError
 from bot.domain.ports import Store
 from bot.domain.reminder import PressKind
-from bot.domain.report import Changes, NoteKind, Status
+from bot.domain.ports import Changes
+from bot.domain.report import NoteKind, Status
 from bot.store.postgres.migrations import LATEST, MIGRATIONS
 from bot.store.postgres.read_only import open_read_only
 from bot.store.postgres.store import PostgresStore

@@ -18,7 +18,8 @@ import pytest
 
 from bot.crypto import Keyring
 from bot.domain.errors import StoreError, user_message
-from bot.domain.report import Changes, Status
+from bot.domain.ports import Changes
+from bot.domain.report import Status
 from bot.store.postgres.store import PostgresStore
 from testkit.postgres import PostgresCluster
 from testkit.tcp_proxy import TcpProxy

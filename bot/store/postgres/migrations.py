@@ -47,12 +47,25 @@ CREATE TABLE reports (
     created_at timestamptz NOT NULL,
     is_open boolean NOT NULL,
     version integer NOT NULL,
+    -- What the scheduler's targeted reads need (see the Store port): when and how far a case was
+    -- handled, and the keyed hash of whom it is about; never who reported it or who handles it.
+    subject_hmac text,
+    acknowledged boolean NOT NULL,
+    escalations integer NOT NULL,
+    closed_since timestamptz,
+    retention_warned_at timestamptz,
+    legal_hold boolean NOT NULL,
     doc text NOT NULL,
     tag text NOT NULL
 );
 CREATE INDEX reports_by_created ON reports (created_at, seq);
 CREATE INDEX reports_by_reporter ON reports (reporter_hmac, created_at);
 CREATE INDEX reports_open ON reports (created_at, seq) WHERE is_open;
+CREATE INDEX reports_unacknowledged ON reports (created_at, id) WHERE is_open AND NOT acknowledged;
+CREATE INDEX reports_to_warn ON reports (closed_since, id)
+    WHERE NOT legal_hold AND retention_warned_at IS NULL AND closed_since IS NOT NULL;
+CREATE INDEX reports_to_purge ON reports (closed_since, id)
+    WHERE NOT legal_hold AND retention_warned_at IS NOT NULL;
 
 CREATE TABLE notes (
     id {_ID} PRIMARY KEY,
@@ -120,9 +133,12 @@ CREATE TABLE reminders (
     seq bigint GENERATED ALWAYS AS IDENTITY,
     created_at timestamptz NOT NULL,
     version integer NOT NULL,
+    next_run timestamptz,
+    active boolean NOT NULL,
     doc text NOT NULL,
     tag text NOT NULL
 );
+CREATE INDEX reminders_due ON reminders (next_run, id) WHERE active;
 
 CREATE TABLE runs (
     id {_ID} PRIMARY KEY,

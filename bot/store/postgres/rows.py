@@ -25,13 +25,14 @@ CHUNK_BYTES = 1024 * 1024  # evidence bytes per sealed chunk row
 
 # The query columns of each table, besides id, seq, doc and tag (see migrations.py).
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "reports": ("reference", "reporter_hmac", "created_at", "is_open", "version"),
+    "reports": ("reference", "reporter_hmac", "created_at", "is_open", "version", "subject_hmac", "acknowledged",
+                "escalations", "closed_since", "retention_warned_at", "legal_hold"),
     "notes": ("report_id", "at"),
     "evidence": ("report_id", "received_at", "source_hmac"),
     "audit": ("report_id", "at"),
     "outbox": ("report_id", "run_id", "kind", "rank", "platform", "state", "is_open", "due_at", "claimed_until",
                "delivered_at"),
-    "reminders": ("created_at", "version"),
+    "reminders": ("created_at", "version", "next_run", "active"),
     "runs": ("reminder_id", "claimed_at"),
     "presses": ("reminder_id", "run_id", "button", "presser_hmac"),
     "purges": ("purged_at",),
@@ -127,7 +128,9 @@ def _chunk_aad(evidence_id: str, n: int, count: int) -> bytes:
 
 def _columns(record: Record, sealed: dict[str, Any]) -> tuple[Any, ...]:
     if isinstance(record, Report):
-        return record.reference, sealed["reporter_hmac"], record.created_at, record.is_open, record.version
+        return (record.reference, sealed["reporter_hmac"], record.created_at, record.is_open, record.version,
+                sealed["subject_hmac"], record.acknowledged, record.escalations, record.closed_since,
+                record.retention_warned_at, record.legal_hold)
     if isinstance(record, (Note, AuditEvent)):
         return record.report_id, record.at
     if isinstance(record, Evidence):
@@ -136,7 +139,7 @@ def _columns(record: Record, sealed: dict[str, Any]) -> tuple[Any, ...]:
         return (record.report_id, record.run_id, record.kind.value, int(ClaimOrder.of(record.kind)), record.platform,
                 record.state.value, record.pending, record.due_at, record.claimed_until, record.delivered_at)
     if isinstance(record, Reminder):
-        return record.created_at, record.version
+        return record.created_at, record.version, record.next_run, record.active
     if isinstance(record, ReminderRun):
         return record.reminder_id, record.claimed_at
     if isinstance(record, ReminderPress):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from decimal import Decimal
 import logging
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
@@ -32,7 +33,8 @@ from bot.crypto import Keyring
 from bot.domain.errors import ConfigError, Conflict, KeyMismatch, StoreError
 from bot.domain.platform import ConversationRef, conversation_id_of
 from bot.domain.reminder import PressKind, PurgeRecord, Reminder, ReminderRun
-from bot.domain.report import AuditEvent, Changes, Delivery, Evidence, Note, OutboxItem, Report, new_id
+from bot.domain.ports import Changes
+from bot.domain.report import AuditEvent, Delivery, Evidence, Note, OutboxItem, Report, new_id
 from bot.store.codec import TABLES, by_table
 from bot.store.postgres.migrations import current_version, migrate
 from bot.store.postgres.notify import OutboxListener, notify_if_queued
@@ -289,9 +291,42 @@ class PostgresStore:
         # The reporter_id comparison guards against a (vanishingly unlikely) keyed-hash collision.
         return [r for r in found if r.reporter_id == reporter_id]
 
-    def open_reports(self) -> list[Report]:
-        """Reports not yet resolved or closed, oldest first."""
-        return self._many("reports", "SELECT id, doc, tag FROM reports WHERE is_open ORDER BY created_at, seq")
+    def open_reports(self, limit: int | None = None, *, not_about: str | None = None) -> list[Report]:
+        """Reports not yet resolved or closed, oldest first (ties in arrival order), at most `limit`, not about `not_about`."""
+        about = self._rows.keyed_hashes("subject_id", not_about) if not_about is not None else []
+        return self._many("reports", "SELECT id, doc, tag FROM reports WHERE is_open AND "
+                          "(subject_hmac IS NULL OR NOT subject_hmac = ANY(%s)) ORDER BY created_at, seq LIMIT %s",
+                          (about, limit))
+
+    def open_report_count(self, *, not_about: str | None = None) -> int:
+        """How many reports are open (leaving out those about `not_about`, if given)."""
+        about = self._rows.keyed_hashes("subject_id", not_about) if not_about is not None else []
+        [(count,)] = self._fetch("SELECT count(*) FROM reports WHERE is_open AND "
+                                 "(subject_hmac IS NULL OR NOT subject_hmac = ANY(%s))", (about,))
+        return int(count)
+
+    def escalation_due(self, now: datetime, window: timedelta, limit: int = 100,
+                       after: Report | None = None) -> list[Report]:
+        """Open, unacknowledged reports whose next escalation window has ended by `now`; oldest first, ties by id."""
+        # In exact seconds (numeric): a window times a count must not overflow a timestamp.
+        seconds = Decimal(window // timedelta(microseconds=1)).scaleb(-6)
+        start = (after.created_at, after.id) if after is not None else (None, "")
+        return self._many(
+            "reports", "SELECT id, doc, tag FROM reports WHERE is_open AND NOT acknowledged "
+            "AND extract(epoch FROM created_at) + (escalations + 1) * %s::numeric <= extract(epoch FROM %s::timestamptz) "
+            "AND (%s::timestamptz IS NULL OR (created_at, id) > (%s, %s)) ORDER BY created_at, id LIMIT %s",
+            (seconds, now, start[0], start[0], start[1], limit))
+
+    def reports_to_warn(self, closed_before: datetime, limit: int = 100) -> list[Report]:
+        """Closed reports not on legal hold, not yet warned, closed at or before `closed_before`; earliest first."""
+        return self._many("reports", "SELECT id, doc, tag FROM reports WHERE closed_since <= %s AND NOT legal_hold "
+                          "AND retention_warned_at IS NULL ORDER BY closed_since, id LIMIT %s", (closed_before, limit))
+
+    def reports_to_purge(self, closed_before: datetime, warned_before: datetime, limit: int = 100) -> list[Report]:
+        """Closed reports not on legal hold, closed and warned at or before these times; earliest closed first."""
+        return self._many("reports", "SELECT id, doc, tag FROM reports WHERE closed_since <= %s AND NOT legal_hold "
+                          "AND retention_warned_at <= %s ORDER BY closed_since, id LIMIT %s",
+                          (closed_before, warned_before, limit))
 
     def all_reports(self) -> list[Report]:
         """Every report, oldest first."""
@@ -349,6 +384,18 @@ class PostgresStore:
     def reminders(self) -> list[Reminder]:
         """Every reminder, deleted ones too, oldest created first."""
         return self._many("reminders", "SELECT id, doc, tag FROM reminders ORDER BY created_at, seq")
+
+    def due_reminders(self, now: datetime, limit: int = 100, after: Reminder | None = None) -> list[Reminder]:
+        """Active reminders whose next run is at or before `now`, earliest first, ties by id, after `after`."""
+        start = (after.next_run, after.id) if after is not None and after.next_run is not None else (None, "")
+        return self._many("reminders", "SELECT id, doc, tag FROM reminders WHERE active AND next_run <= %s "
+                          "AND (%s::timestamptz IS NULL OR (next_run, id) > (%s, %s)) ORDER BY next_run, id LIMIT %s",
+                          (now, start[0], start[0], start[1], limit))
+
+    def run_count(self, reminder_id: str) -> int:
+        """How many sends of a reminder were claimed (scheduled and "send now")."""
+        [(count,)] = self._fetch("SELECT count(*) FROM runs WHERE reminder_id = %s", (reminder_id,))
+        return int(count)
 
     def reminder_run(self, run_id: str) -> ReminderRun | None:
         """One claimed send by id."""
