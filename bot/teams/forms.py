@@ -6,11 +6,12 @@ quote an answer). On errors the same card comes back with the answers kept and e
 field. Inputs may arrive as "" or not at all (clients differ): both read as no answer.
 
 People (FieldKind.USER) use Teams' people picker, an `Input.ChoiceSet` searching the organisation's
-directory (`choices.data`, a Data.Query of `graph.microsoft.com/users`), documented for dialogs on Teams
-desktop, web and mobile. It answers with the person's Entra object id, the very id app.yaml names leads
-by, so a report naming a lead is kept from that lead whatever name they go by. (A typed name could only be
-matched against the names app.yaml knows.) The official 1.5 JSON schema does not list this Teams
-extension; tests check the rest of the card against it.
+directory (`choices.data`, a Data.Query of `graph.microsoft.com/users`), which Teams documents for cards in
+chats, channels and dialogs on its web and desktop clients. It answers with the person's Entra object id,
+the very id app.yaml names leads by, so a report naming a lead is kept from that lead whatever name they go
+by; a typed name could only be matched against the few names app.yaml knows. A client without the picker
+shows an empty list: the field is optional, so the report still goes. The official 1.5 JSON schema does not
+list this Teams extension; tests check the rest of the card against it.
 """
 
 from __future__ import annotations
