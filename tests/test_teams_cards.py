@@ -14,9 +14,13 @@ from hypothesis import given, strategies as st
 
 from bot.domain.guidance import GuidanceEngine
 from bot.domain.markup import reflow
-from bot.domain.report import Delivery, Note, NoteKind
+from bot.domain.errors import StaffSafeError
+from bot.domain.org import Actor
+from bot.domain.ports import Changes
+from bot.domain.report import Delivery, Note, NoteKind, Status
+from bot.domain.report_form import FORM_ID
 from bot.domain.routing import to_reporter
-from bot.domain.ui import Button, Card, Document, Fact, Reply, Section, Style
+from bot.domain.ui import Button, Card, Document, Fact, Form, Reply, Section, Style
 from bot.domain.visible import reveal_hidden
 from bot.teams.capabilities import TEAMS_CAPABILITIES
 from bot.teams.card_data import BadCardData, CardData, Source, decode
@@ -24,20 +28,22 @@ from bot.teams.cards import (
     CONTINUED, CUT, IN_PLACE, MAX_CARD_BYTES, REFRESH, SHORTENED, Refresh, command_buttons, document_card,
     file_consent, opens_dialog, render_button, render_card, render_one, render_reply, reply_dialog_card, with_buttons,
 )
+from bot.teams.forms import dialog_card
 from bot.teams.markup import DEFUSER, escape_markdown, markdown, plain_text
 from handlers import home, info
 from handlers.actions import Action
 from handlers.delivery import render_delivery
 from handlers.cards import (
-    case_card, chased_card, escalation_card, lead_alert_card, lead_buttons, queue_card, receipt_card,
-    reporter_message_card, retention_warning_card,
+    case_card, chased_card, escalated_by_lead_card, escalation_card, lead_alert_card, lead_buttons,
+    lead_message_card, my_reports_card, queue_card, receipt_card, report_waiting_card, reporter_message_card,
+    reporter_update_card, retention_warning_card,
 )
 from handlers.reminder_cards import refused_notice_card, reminder_card, reminder_summary, show_me_how_card
 from handlers.routes import ROUTES
 from testkit.adaptive_schema import check_activity, check_card
-from testkit.builders import a_reminder, a_report
+from testkit.builders import a_reminder, a_report, report_answers
 from testkit.rendered import golden_json, walk
-from tests.conftest import LEAD
+from tests.conftest import LEAD, STAFF
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
 HOSTILE = "Hi <at>Lee</at> [click](https://evil.example) **loud** &lt;b&gt; {{DATE(2026-01-01T00:00:00Z)}} \u202egpj.exe"
@@ -369,3 +375,53 @@ def test_the_receipt_on_teams_invites_screenshots_in_the_chat(services):
     slack_report = a_report(reporter_id="slack:U0ABC123")
     _, slack_card = render_delivery(teams, to_reporter(slack_report, Delivery.RECEIPT, NOW), slack_report)
     assert all(s.heading != "Screenshots" for s in slack_card.sections)  # Slack's form took them already
+
+
+# --- every route's outcome, as the handlers produce it, rendered for Teams ------------------------------------
+
+ADMIN = Actor(id="console:ada", name="Ada Admin")
+
+
+def shown_on_teams(outcome: Form | Reply) -> None:
+    """An outcome rendered every way Teams shows it, each card valid."""
+    if isinstance(outcome, Form):
+        check_card(dialog_card(outcome))
+        return
+    for activity in render_reply(outcome):
+        check_activity(activity)
+    check_card(reply_dialog_card(outcome))
+    for card in outcome.cards:
+        check_card(render_one(card))
+
+
+@pytest.mark.parametrize("action", sorted(a for a, route in ROUTES.items() if route.open is not None))
+def test_what_every_route_shows_is_a_valid_teams_card(services, action):
+    filed = ROUTES[FORM_ID].submit(services, STAFF, {}, lambda form: report_answers(what_happened=HOSTILE))
+    assert filed.ok
+    shown_on_teams(filed.reply)
+    report = services.store.reports_by_reporter(STAFF.id)[0]
+    services.store.commit(Changes(reminders=(REMINDER,)))
+    context = {"report": report.id, "reminder": REMINDER.id, "run": "", "network": "", "target": ""}
+    shown = 0
+    for actor in (LEAD, ADMIN, STAFF):
+        try:
+            outcome = ROUTES[action].open(services, actor, context)
+        except StaffSafeError:
+            continue  # not this actor's to open (authorised on the server): another actor's is shown
+        shown_on_teams(outcome)
+        shown += 1
+    assert shown or action in (Action.REMINDER_DONE, Action.REMINDER_HOW)  # these need a run of a reminder
+
+
+def test_every_delivery_card_is_a_valid_teams_card(services):
+    report = a_report(id="2" * 32, what_happened=HOSTILE, subject_id="teams:x", subject_name=HOSTILE)
+    note = Note(id="n2", report_id=report.id, kind=NoteKind.TO_REPORTER, author_id="console:lee", text=HOSTILE, at=NOW)
+    for card in (escalated_by_lead_card(report, services.content, handler_name=HOSTILE), lead_message_card(report),
+                 reporter_update_card(report, Status.ACKNOWLEDGED, handler_name=HOSTILE), report_waiting_card(),
+                 reporter_message_card(report, note), my_reports_card([report], services.org)):
+        for activity in render_reply(Reply(cards=(card,))):
+            check_activity(activity)
+    document = Document(filename="SS-1.txt", text="\n".join(f"Line {n}: {HOSTILE}" for n in range(2000)))
+    card = document_card(document)
+    check_card(card)
+    assert runs(card["body"][-1]) == [CUT]  # 2,000 lines do not fit one dialog: cut, and said
