@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from bot.domain.hours import WorkingHours
+from bot.domain.ports import Changes
 from bot.domain.report import Status
-from handlers import leads, reports
+from handlers import escalation, leads, reports
 from handlers.delivery import deliver_due
 from handlers.escalation import escalate_due_reports
 from handlers.retention import purge_due_reports
-from testkit.builders import report_answers
+from testkit.builders import a_report, report_answers
 from tests.conftest import BACKUP, LEAD, STAFF
 
 
@@ -144,3 +146,17 @@ def test_open_reports_are_never_purged(services, clock):
     submit(services)
     clock.advance(days=1000)
     assert purge_due_reports(services, retention_days=365) == 0
+
+
+def test_reports_nobody_may_be_told_about_do_not_hold_up_a_due_escalation(services, clock):
+    # They stay due on the clock for ever; more than a page of them must not hide the one behind.
+    services = replace(services, org=replace(services.org, backup_leads=frozenset()))
+    about_the_only_lead = [a_report(reporter_id=f"console:staff{n}", subject_id=LEAD.id, created_at=clock.now())
+                           for n in range(escalation.PAGE + 1)]
+    services.store.commit(Changes(reports=tuple(about_the_only_lead)))
+    clock.advance(minutes=1)
+    chased = submit(services)
+    clock.advance(hours=24)
+    assert escalate_due_reports(services, window_hours=24) == 1
+    assert services.store.report(chased.id).escalations == 1
+    assert all(services.store.report(r.id).escalations == 0 for r in about_the_only_lead)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -201,6 +202,9 @@ def test_a_folder_written_before_tags_opens_and_is_upgraded(
         assert [r.reference for r in store.all_reports()] == ["SS-M27GQ-F7QSP", "SS-RZDPM-DYC29"]
         [first, _] = store.all_reports()
         assert [n.text for n in store.notes(first.id)] == ["a note"]
+        # The indexes behind the targeted reads are built at start: an old folder answers them too.
+        assert store.open_report_count() == 2 and store.open_reports(1) == [first]
+        assert store.escalation_due(first.created_at + timedelta(hours=24), timedelta(hours=24)) == [first]
     assert "format 1" in caplog.text
     snapshot = json.loads((folder / SNAPSHOT_NAME).read_bytes())
     assert snapshot["_meta"]["1"]["format"] == FORMAT and TAG in snapshot
