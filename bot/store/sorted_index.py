@@ -39,6 +39,11 @@ class SortedIndex:
     def __iter__(self) -> Iterator[Key]:
         return iter(self._keys)
 
+    def below(self, bound: Key) -> Iterator[Key]:
+        """Keys strictly below `bound`, in order."""
+        stop = bisect.bisect_left(self._keys, bound)
+        return (self._keys[i] for i in range(stop))
+
     def upto(self, bound: Key, after: Key | None = None) -> Iterator[Key]:
         """Keys at or below `bound` (and above `after`, if given), in order."""
         start = 0 if after is None else bisect.bisect_right(self._keys, after)

@@ -31,7 +31,7 @@ from bot.store.sorted_index import LAST, Key, SortedIndex
 
 Removed = dict[str, list[str]]  # table -> ids of the records a commit removes
 Listing = tuple[str, str]  # (list name, key): one list of record ids behind a query, e.g. a case's notes
-Ranking = tuple[str, int]  # (index name, part): one sorted index behind a ranged query, see _ranks
+Ranking = tuple[str, Hashable]  # (index name, part): one sorted index behind a ranged query, see _ranks
 R = TypeVar("R", bound=Record)
 
 # Tables whose records hang off a report: listed as f"{table}_of" under its id, purged with it.
@@ -185,7 +185,7 @@ class Tables:
                 listings.add(("open_about", self._keyed_hash("subject_id", record.subject_id)))
             return listings
         if isinstance(record, OutboxItem):
-            listings = {("pending", "") if record.pending else ("delivered", record.kind)}
+            listings = {("pending", "")} if record.pending else set()
             if record.report_id:  # "" for reminder posts, which belong to no report
                 listings.add(("outbox_of", record.report_id))
             if record.run_id:
@@ -212,6 +212,8 @@ class Tables:
                 return {}
             waiting = "to_warn" if record.retention_warned_at is None else "to_purge"
             return {(waiting, 0): (record.closed_since, record.id)}
+        if isinstance(record, OutboxItem) and not record.pending and record.delivered_at is not None:
+            return {("delivered", record.kind): (record.delivered_at, self._order[OutboxItem, record.id], record.id)}
         if isinstance(record, Reminder) and record.active and record.next_run is not None:
             return {("due_reminders", 0): (record.next_run, record.id)}
         return {}
@@ -343,9 +345,8 @@ class Tables:
 
     def delivered_outbox(self, kind: Delivery, before: datetime, limit: int) -> list[OutboxItem]:
         """Delivered items of one kind with delivered_at before `before`, oldest delivered first."""
-        delivered = (self.outbox[i] for i in self._ids(("delivered", kind)))
-        old = [o for o in delivered if o.delivered_at is not None and o.delivered_at < before]
-        return heapq.nsmallest(limit, old, key=lambda o: (o.delivered_at, self._order[OutboxItem, o.id]))
+        keys = self._ranked(("delivered", kind)).below((before,))  # (before,) sorts before every key at `before`
+        return [self.outbox[key[-1]] for key in itertools.islice(keys, limit)]
 
     def conversation(self, target: str) -> ConversationRef | None:
         """The conversation reference for a platform-qualified user or channel id."""
