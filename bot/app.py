@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
+
+import requests
 
 from slack_bolt import App
 from slack_bolt.authorization import AuthorizeResult
@@ -21,7 +23,7 @@ from bot.domain.content import Content
 from bot.domain.errors import ConfigError
 from bot.domain.guidance import GuidanceEngine
 from bot.domain.platform import SLACK
-from bot.domain.ports import Changes, Clock, Notifiers, Store, SystemClock
+from bot.domain.ports import Changes, Clock, Notifier, Notifiers, Store, SystemClock
 from bot.domain.ui import counted
 from bot.pacing import Pacer
 from bot.settings import Settings
@@ -34,10 +36,19 @@ from bot.slack.notifier import SLACK_CAPABILITIES, SlackNotifier
 from bot.store.postgres.read_only import open_read_only
 from bot.store.postgres.store import PostgresStore, database_written, describe
 from bot.store.read_only import ReadOnlyStore
+from bot.teams.activities import TeamsActivities
+from bot.teams.activity import TEAMS
+from bot.teams.directory import TeamsDirectory
+from bot.teams.endpoint import InboundAuth, TeamsEndpoint
+from bot.teams.exports import ExportOffers
+from bot.teams.invokes import Invokes
+from bot.teams.notifier import TEAMS_CAPABILITIES, Downloads, TeamsNotifier
+from bot.teams.outbound import ChatReplies, Connector
+from bot.teams.screenshots import Screenshots
 from bot.store.tinydb_store import TinyDBStore
 from bot.store.upgrades import adopt_unrouted, unrouted_items
 from bot.worker import OutboxWorker, Scheduler
-from handlers.delivery import deliver_due
+from handlers.delivery import LEASE, deliver_due
 from handlers.outbox_state import waiting_by_platform
 from handlers.reminders import reminders_to_seed, seed_reminders
 from handlers.scheduled import run_due_work
@@ -166,8 +177,9 @@ class SlackRuntime:
 
 def build_slack(services: Services, config: AppConfig, settings: Settings, *,
                 signature_clock: SignatureClock | None = None, poll_seconds: float = 1.0,
-                scheduler_seconds: float = 15.0, pacer: Pacer | None = None) -> SlackRuntime:
-    """Everything the Slack adapter needs, from checked settings."""
+                scheduler_seconds: float = 15.0, pacer: Pacer | None = None,
+                other_notifiers: Sequence[Notifier] = ()) -> SlackRuntime:
+    """Everything the Slack adapter needs, from checked settings; `other_notifiers` share its outbox worker."""
     quiet_slack_libraries()
 
     def web_client(retry_handlers: list, timeout: int = 10) -> WebClient:
@@ -182,14 +194,10 @@ def build_slack(services: Services, config: AppConfig, settings: Settings, *,
     services = replace(services, directories={**services.directories, SLACK: SlackDirectory(web_client([], timeout=2))},
                        capabilities={**services.capabilities, SLACK: SLACK_CAPABILITIES})
     notifier = SlackNotifier(client=web_client([]), lead_channel=config.lead_channel.get("slack", ""))
-    pacer = pacer or Pacer()
-    notifiers = Notifiers([notifier])
-    lease = timedelta(seconds=settings.outbox_lease_seconds)
-    worker = OutboxWorker(deliver=lambda: deliver_due(services, notifiers, pacer=pacer, lease=lease),
-                          poll_seconds=poll_seconds)
-    # Woken by every commit that queues work: this process's, and on a shared database other instances' too.
-    services.store.on_queued(worker.wake)
-    scheduler = scheduler_for(services, config, wake_outbox=worker.wake, poll_seconds=scheduler_seconds)
+    notifiers = Notifiers([notifier, *other_notifiers])
+    worker, scheduler = build_outbox(services, config, notifiers, pacer=pacer, poll_seconds=poll_seconds,
+                                     scheduler_seconds=scheduler_seconds,
+                                     lease=timedelta(seconds=settings.outbox_lease_seconds))
     listeners = ThreadPoolExecutor(max_workers=5, thread_name_prefix="slack-listener")  # Bolt's own default size
     bolt = App(
         listener_executor=listeners,
@@ -216,7 +224,62 @@ def build_slack(services: Services, config: AppConfig, settings: Settings, *,
                         listeners=listeners)
 
 
+def build_outbox(services: Services, config: AppConfig, notifiers: Notifiers, *, pacer: Pacer | None = None,
+                 poll_seconds: float = 1.0, scheduler_seconds: float = 15.0,
+                 lease: timedelta = LEASE) -> tuple[OutboxWorker, Scheduler]:
+    """One outbox worker for every platform served here, and the scheduler that feeds it."""
+    pacer = pacer or Pacer()
+    worker = OutboxWorker(deliver=lambda: deliver_due(services, notifiers, pacer=pacer, lease=lease),
+                          poll_seconds=poll_seconds)
+    # Woken by every commit that queues work: this process's, and on a shared database other instances' too.
+    services.store.on_queued(worker.wake)
+    return worker, scheduler_for(services, config, wake_outbox=worker.wake, poll_seconds=scheduler_seconds)
+
+
 def _health_detail(services: Services, notifiers: Notifiers) -> dict[str, object]:
     """What /healthz adds: outbox items due for a platform no worker here serves (they wait for one)."""
     waiting = waiting_by_platform(services.store, services.clock.now(), running=notifiers.platforms)
     return {"outbox_waiting": waiting} if waiting else {}
+
+
+SCREENSHOT_WINDOW = timedelta(minutes=30)  # images sent this soon after a report join it without its reference
+
+
+def with_teams(services: Services) -> Services:
+    """The services with Teams' directory and abilities (before the outbox worker and the endpoint are built)."""
+    return replace(services, directories={**services.directories, TEAMS: TeamsDirectory(conversations=services.store)},
+                   capabilities={**services.capabilities, TEAMS: TEAMS_CAPABILITIES})
+
+
+def teams_notifier(services: Services, config: AppConfig, *, connector: Connector, downloads: Downloads,
+                   http: requests.Session | None = None) -> TeamsNotifier:
+    """The Teams notifier, to register with the outbox worker beside the other platforms'."""
+    return TeamsNotifier(connector=connector, downloads=downloads, conversations=services.store,
+                         lead_channel=config.lead_channel.get(TEAMS, ""),
+                         exports=ExportOffers(services=services, http=http or requests.Session()))
+
+
+@dataclass(frozen=True, kw_only=True)
+class TeamsRuntime:
+    """The Teams adapter, wired: the `/api/messages` endpoint and the threads that answer after it."""
+
+    endpoint: TeamsEndpoint
+    notifier: TeamsNotifier
+    replies: Executor  # answers sent after the HTTP answer (Teams takes none in it)
+
+    def stop(self) -> None:
+        """Finish the answers already promised (then the store may close)."""
+        self.replies.shutdown(wait=True)
+
+
+def build_teams(services: Services, config: AppConfig, *, auth: InboundAuth, connector: Connector,
+                notifier: TeamsNotifier, wake_outbox: Callable[[], None],
+                screenshot_window: timedelta = SCREENSHOT_WINDOW) -> TeamsRuntime:
+    """Everything the Teams adapter needs; `services` from `with_teams`, the worker already built."""
+    executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="teams-reply")
+    replies = ChatReplies(connector=connector, executor=executor)
+    invokes = Invokes(services=services, replies=replies, wake_outbox=wake_outbox,
+                      exports=notifier.exports, screenshot_minutes=int(screenshot_window.total_seconds() // 60))
+    dispatch = TeamsActivities(services=services, commands=config.commands, replies=replies, invokes=invokes,
+                               screenshots=Screenshots(services=services, window=screenshot_window))
+    return TeamsRuntime(endpoint=TeamsEndpoint(auth=auth, dispatch=dispatch), notifier=notifier, replies=executor)

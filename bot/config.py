@@ -141,10 +141,14 @@ def all_problems(problems: list[str]) -> str:
 ID_SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
     "slack": (re.compile(r"[UW][A-Z0-9]+"), "a Slack user id, like U0123ABCD"),
     "console": (re.compile(r"[a-z0-9][a-z0-9._-]*"), "a console user name in lower case, like lee"),
+    "teams": (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+              "a Microsoft Entra object id in lower case, like 00000000-0000-0000-0000-000000000000"),
 }
 CHANNEL_SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
     "slack": (re.compile(r"[CG][A-Z0-9]+"), "a Slack channel id, like C0123ABCD"),
     "console": (re.compile(r"[a-z0-9][a-z0-9._-]*"), "a console channel name in lower case, like staffroom"),
+    "teams": (re.compile(r"19:[!-~]+"),
+              "a Teams channel conversation id, like 19:abc123@thread.tacv2"),
 }
 
 

@@ -19,3 +19,15 @@ def remember_conversation(services: Services, *, target: str, service_url: str, 
         return stored  # every message carries the reference: do not write for each one
     services.store.commit(Changes(conversations=(fresh,)))
     return fresh
+
+
+def forget_conversation(services: Services, *, target: str) -> None:
+    """The app was removed from this conversation: keep a reference with no conversation (see `reachable`)."""
+    stored = services.store.conversation(target)
+    if stored is not None and reachable(stored):
+        remember_conversation(services, target=target, service_url="", conversation="", tenant=stored.tenant)
+
+
+def reachable(reference: ConversationRef | None) -> bool:
+    """Whether a stored reference still leads somewhere (an uninstall leaves one without a conversation)."""
+    return reference is not None and bool(reference.conversation and reference.service_url)

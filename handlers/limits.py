@@ -26,16 +26,23 @@ def limit_errors(services: Services, actor: Actor, files: int, now: datetime) ->
         return {"what_happened": f"That is {reports} in 24 hours, the most one person can send. "
                                  f"You can send again after {_when(services, actor, again)}. "
                                  "Urgent? Tell a lead now, or call 999."}
+    problem = file_limit_error(services, actor, files, now)
+    return {"screenshots": f"{problem} Send without them: a lead can ask."} if problem else {}
+
+
+def file_limit_error(services: Services, actor: Actor, files: int, now: datetime) -> str:
+    """Why this person cannot attach `files` more screenshots now ("" if they can)."""
     if not files:
-        return {}
+        return ""
+    recent = services.store.reports_by_reporter(actor.id, since=now - WINDOW)
     sent = [(r.created_at, sum(1 for item in services.store.outbox_of(r.id) if item.kind is Delivery.EVIDENCE))
             for r in recent]
-    left = max(limits.files_per_day - sum(count for _, count in sent), 0)
+    left = max(services.limits.files_per_day - sum(count for _, count in sent), 0)
     if files <= left:
-        return {}
+        return ""
     again = min(at for at, count in sent if count) + WINDOW
-    return {"screenshots": f"You can attach {left} more in 24 hours (the most is {limits.files_per_day}); "
-                           f"more after {_when(services, actor, again)}. Send without them: a lead can ask."}
+    return (f"You can attach {left} more in 24 hours (the most is {services.limits.files_per_day}); "
+            f"more after {_when(services, actor, again)}.")
 
 
 def _when(services: Services, actor: Actor, at: datetime) -> str:

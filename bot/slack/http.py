@@ -27,6 +27,7 @@ from slack_bolt import App, BoltRequest
 from bot.incidents import log_incident
 from bot.rejections import RejectionLog
 from bot.slack.notifier import token_may_go_to
+from bot.web import read_body
 from bot.slack.payloads import Body, Malformed, check_payload, parse_payload, workspace_of
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ class SlackHttpApp:
             return _respond(start_response, 404, {"error": "not found"})
         if method != "POST":
             return _respond(start_response, 405, {"error": "method not allowed"})
-        body = _read_body(environ)
+        body = read_body(environ, MAX_BODY)
         if body is None:
             return self._refuse(start_response, 413, "request too large or of unknown length")
         headers = _headers(environ)
@@ -191,16 +192,6 @@ def _bolt_request(text: str, query: str, headers: dict[str, str]) -> BoltRequest
     except Exception:  # noqa: BLE001 - Bolt's parser and context builder fail in many ways on odd bodies
         parse_payload(text, headers.get("content-type"))  # raises Malformed, naming the problem
         raise Malformed("the body is not a payload this app reads") from None
-
-
-def _read_body(environ: dict[str, Any]) -> bytes | None:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return None
-    if length > MAX_BODY or length < 0:
-        return None
-    return environ["wsgi.input"].read(length) if length else b""
 
 
 def _headers(environ: dict[str, Any]) -> dict[str, str]:

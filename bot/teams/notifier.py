@@ -1,0 +1,89 @@
+"""Delivery on Teams: outbox items become Connector calls into stored conversations.
+
+Teams cannot message anyone it has not been introduced to: every destination is found through a
+conversation reference kept from install and message events (handlers/conversations.py). The leads'
+channel is app.yaml's `lead_channel.teams` (a channel of a leads-only team); without one, each lead
+is told in their personal chat. Used only by the outbox worker: the Connector client maps failures to
+the core's TemporaryFailure / RateLimited / UncertainDelivery / PermanentFailure, and the outbox
+decides when to try again.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+from typing import Protocol
+
+from bot.domain.platform import Capabilities, qualified_id
+from bot.domain.ports import Conversations, Destination, FetchedFile, PermanentFailure, TemporaryFailure
+from bot.domain.report import MAX_EVIDENCE_BYTES
+from bot.domain.ui import Card, Document
+from bot.teams import standin_cards as cards
+from bot.teams.activity import TEAMS
+from bot.teams.exports import ExportOffers
+from bot.teams.outbound import Connector, card_activity
+from handlers.conversations import reachable
+
+log = logging.getLogger(__name__)
+
+# No ephemeral replies in a channel; no history look-up for a send whose outcome was unknown.
+TEAMS_CAPABILITIES = Capabilities(private_reply_in_channel=False, history_lookup=False, max_text=3000,
+                                  max_title=40)
+
+
+class Downloads(Protocol):
+    """Fetching a file a user sent, with the bot's token, from the Connector's hosts only (tproto's client)."""
+
+    def download(self, url: str, *, max_bytes: int) -> tuple[bytes, str]:
+        """The file's bytes and media type; PermanentFailure for a host not allowed or a file too large."""
+        ...
+
+
+class TeamsNotifier:
+    """Posts cards into the leads' channel and personal chats; uploads exports; fetches screenshots."""
+
+    platform = TEAMS
+
+    def __init__(self, *, connector: Connector, downloads: Downloads, conversations: Conversations,
+                 lead_channel: str, exports: ExportOffers) -> None:
+        self._connector = connector
+        self._downloads = downloads
+        self._conversations = conversations
+        self._lead_channel = qualified_id(TEAMS, lead_channel) if lead_channel else ""
+        self.exports = exports
+
+    def send(self, destination: Destination, card: Card, *, idempotency_key: str, maybe_sent: bool = False) -> str:
+        """Post the card; returns the new activity's id (to update it later)."""
+        service_url, conversation = self._conversation(destination)
+        return self._connector.send(service_url, conversation,
+                                    card_activity(cards.render_card(card), summary=card.summary or card.title))
+
+    def update(self, destination: Destination, message_id: str, card: Card) -> None:
+        """Replace an alert sent earlier with the card as the case stands now."""
+        service_url, conversation = self._conversation(destination)
+        self._connector.update(service_url, conversation, message_id,
+                               card_activity(cards.render_card(card), summary=card.summary or card.title))
+
+    def upload(self, destination: Destination, document: Document, *, idempotency_key: str) -> str:
+        """Offer an export as a file in the person's personal chat (they accept it into their OneDrive)."""
+        service_url, conversation = self._conversation(destination)
+        return self._connector.send(service_url, conversation,
+                                    self.exports.offer(document, item_id=idempotency_key))
+
+    def fetch_file(self, file_id: str) -> FetchedFile:
+        """Download an image a reporter sent in their chat (its Connector address), with the bot's token."""
+        data, media_type = self._downloads.download(file_id, max_bytes=MAX_EVIDENCE_BYTES)
+        extension = mimetypes.guess_extension(media_type.split(";")[0].strip()) or ".bin"
+        return FetchedFile(name=f"screenshot{extension}", media_type=media_type, data=data)
+
+    def _conversation(self, destination: Destination) -> tuple[str, str]:
+        """The service URL and conversation id of a destination, from its stored reference."""
+        if destination.leads and not self._lead_channel:
+            raise PermanentFailure("no lead_channel.teams in app.yaml")
+        target = self._lead_channel if destination.leads else destination.channel or destination.user_id
+        reference = self._conversations.conversation(target)
+        if not reachable(reference):
+            # Retried, not refused: the app may be installed any moment (`staffsafe check` names who has not).
+            raise TemporaryFailure("no conversation reference: the app is not installed there")
+        assert reference is not None
+        return reference.service_url, reference.conversation

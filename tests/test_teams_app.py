@@ -1,0 +1,190 @@
+"""The Teams application over its real HTTP endpoint: commands, dialogs, conversation references, refusals.
+
+Inbound auth is a fake that accepts one token (tests/test_teams_e2e.py runs the real validator against
+local Bot Framework and Entra fakes); the Connector is a recording fake.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import Any
+
+import pytest
+
+from bot.domain.platform import qualified_id
+from bot.domain.report_form import FORM_ID
+from bot.teams.endpoint import Refused
+from testkit.teams_harness import LEAD, STAFF, Activities, TeamsBot
+from testkit.waits import wait_until
+
+SERVICE_URL = "https://smba.example.test/teams/"
+
+
+class OneTokenAuth:
+    """Accepts `Bearer good` only."""
+
+    def verify(self, authorization: str) -> dict:
+        if authorization != "Bearer good":
+            raise Refused(401, "missing or invalid token")
+        return {}
+
+    def check_activity(self, claims: Any, activity: Any) -> None:
+        if activity.tenant != "72f988bf-0000-4000-8000-000000000001":
+            raise Refused(403, "foreign tenant")
+
+
+class RecordingConnector:
+    """Records what the bot sends; every call succeeds."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, dict]] = []
+        self.updated: list[tuple[str, str, dict]] = []
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def send(self, service_url: str, conversation_id: str, activity: dict) -> str:
+        with self._lock:
+            self.sent.append((service_url, conversation_id, activity))
+            return f"msg-{next(self._ids)}"
+
+    def update(self, service_url: str, conversation_id: str, activity_id: str, activity: dict) -> None:
+        with self._lock:
+            self.updated.append((conversation_id, activity_id, activity))
+
+    def create_conversation(self, service_url: str, *, tenant: str, member_id: str) -> str:
+        return f"a:personal-{member_id}"
+
+    def download(self, url: str, *, max_bytes: int) -> tuple[bytes, str]:
+        return b"\x89PNG fake", "image/png"
+
+    def texts(self, conversation: str = "") -> list[str]:
+        """Every text the bot sent (card text runs and facts), in order."""
+        return [text for _, conv, activity in self.sent if not conversation or conv == conversation
+                for text in _texts(activity)]
+
+
+def _texts(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["text"]] if isinstance(node.get("text"), str) else []
+        found += [node["title"]] if isinstance(node.get("title"), str) else []
+        return found + [t for key, value in node.items() if key not in ("text", "title") for t in _texts(value)]
+    if isinstance(node, list):
+        return [t for item in node for t in _texts(item)]
+    return []
+
+
+@pytest.fixture
+def connector() -> RecordingConnector:
+    return RecordingConnector()
+
+
+@pytest.fixture
+def bot(tmp_path, connector):
+    running = TeamsBot(tmp_path=tmp_path, auth=OneTokenAuth(), connector=connector)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def teams() -> Activities:
+    return Activities(service_url=SERVICE_URL)
+
+
+PERSONAL = f"a:personal-{STAFF}"
+
+
+def test_help_typed_any_way_answers_with_the_help_card_in_the_personal_chat(bot, connector, teams):
+    for text in ("help", "HELP", "/help", "<at>StaffSafe</at> help", "what is this?"):
+        assert bot.post(teams.message(text)).status == 200
+    wait_until(lambda: len(connector.sent) == 5)
+    assert all(conv == PERSONAL for _, conv, _ in connector.sent)
+    for _, _, activity in connector.sent:
+        assert "help" in " ".join(_texts(activity)).lower()
+
+
+def test_hotlines_for_a_provider(bot, connector, teams):
+    bot.post(teams.message("hotlines o2"))
+    wait_until(lambda: connector.sent)
+    text = " ".join(connector.texts())
+    assert "nuisance@telefonica.com" in text
+
+
+def test_report_command_answers_with_a_button_that_opens_the_dialog(bot, connector, teams):
+    bot.post(teams.message("report"))
+    wait_until(lambda: connector.sent)
+    card = connector.sent[0][2]["attachments"][0]["content"]
+    button = card["actions"][0]
+    assert button["title"] == "Open the form"
+    assert button["data"]["msteams"] == {"type": "task/fetch"}
+    dialog = bot.post(teams.invoke("task/fetch", {"data": button["data"], "context": {"theme": "default"}})).json()
+    assert dialog["task"]["type"] == "continue"
+    assert dialog["task"]["value"]["title"] == "Report cyberbullying"
+    ids = [e.get("id") for e in dialog["task"]["value"]["card"]["content"]["body"]]
+    assert "what_happened" in ids and "screenshots" not in ids
+
+
+def _dialog(bot, teams) -> dict:
+    data = {"msteams": {"type": "task/fetch"}, "action": "report.open", "value": ""}
+    return bot.post(teams.invoke("task/fetch", {"data": data})).json()["task"]["value"]["card"]["content"]
+
+
+def _submit_data(card: dict) -> dict:
+    return dict(card["actions"][0]["data"])
+
+
+GOOD = {"what_happened": "Anonymous account posting about me", "where": "facebook", "first_seen": "2026-11-20",
+        "occasions": "3", "perpetrator": "unknown", "adult": "unsure", "evidence_saved": "yes", "named": "named"}
+
+
+def test_a_dialog_with_errors_comes_back_with_the_answers_kept_and_errors_beside_fields(bot, teams):
+    card = _dialog(bot, teams)
+    data = _submit_data(card) | {"what_happened": "It keeps happening", "where": "", "occasions": "0"}  # rest absent
+    answer = bot.post(teams.invoke("task/submit", {"data": data})).json()
+    again = answer["task"]["value"]["card"]["content"]
+    body = again["body"]
+    by_id = {e.get("id"): e for e in body}
+    assert by_id["what_happened"]["value"] == "It keeps happening"
+    texts = _texts(body)
+    assert "This is required." in texts  # where ("") and first_seen (absent) alike
+    assert "Please give a number from 1 to 100." in texts or any("Please give a number" in t for t in texts)
+    assert again["actions"][0]["data"]["submission"] == data["submission"]  # the same dialog, the same submission
+    assert bot.services.store.all_reports() == []
+
+
+def test_a_report_is_stored_once_however_often_the_dialog_is_submitted(bot, connector, teams):
+    data = _submit_data(_dialog(bot, teams)) | GOOD
+    first = bot.post(teams.invoke("task/submit", {"data": data})).json()
+    second = bot.post(teams.invoke("task/submit", {"data": data})).json()
+    reports = bot.services.store.all_reports()
+    assert len(reports) == 1
+    said = " ".join(_texts(first))
+    assert f"Your report {reports[0].reference} is saved." in said
+    assert "send them to me in this chat within 30 minutes" in said
+    assert _texts(first) == _texts(second)
+    assert reports[0].reporter_id == qualified_id("teams", STAFF)
+
+
+def test_forged_and_unreadable_requests_store_nothing(bot, connector, teams):
+    install = teams.install()
+    assert bot.post(install, token="").status == 401
+    assert bot.post(install, token="forged").status == 401
+    assert bot.post(None, raw=b"{not json").status == 400
+    assert bot.post({"type": "message"}).json() == {"error": "authenticated, but serviceUrl is missing"}
+    foreign = Activities(service_url=SERVICE_URL, tenant="00000000-0000-4000-8000-00000000dead")
+    assert bot.post(foreign.install()).status == 403
+    assert bot.services.store.conversation(qualified_id("teams", STAFF)) is None
+
+
+def test_install_and_uninstall_keep_and_forget_the_personal_reference(bot, teams):
+    target = qualified_id("teams", STAFF)
+    assert bot.post(teams.install()).status == 200
+    stored = bot.services.store.conversation(target)
+    assert (stored.service_url, stored.conversation, stored.tenant) == (SERVICE_URL, PERSONAL, teams.tenant)
+    bot.post(teams.install(action="remove"))
+    assert not bot.services.store.conversation(target).conversation
+
+
+def test_unknown_invokes_and_activity_types_are_acknowledged(bot, teams):
+    assert bot.post(teams.base("typing", user=STAFF)).status == 200
+    assert bot.post(teams.invoke("composeExtension/query", {})).status == 200
