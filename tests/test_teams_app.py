@@ -15,7 +15,7 @@ import pytest
 from bot.domain.platform import qualified_id
 from bot.domain.report_form import FORM_ID
 from bot.teams.endpoint import Refused
-from testkit.teams_harness import LEAD, STAFF, Activities, TeamsBot
+from testkit.teams_harness import BACKUP, LEAD, STAFF, Activities, TeamsBot
 from testkit.waits import wait_until
 
 SERVICE_URL = "https://smba.example.test/teams/"
@@ -64,11 +64,14 @@ class RecordingConnector:
                 for text in _texts(activity)]
 
 
+SHOWN = ("text", "title", "value")  # text runs and blocks, fact labels and values, button titles
+
+
 def _texts(node: Any) -> list[str]:
+    """Every string a person may see in a card or activity."""
     if isinstance(node, dict):
-        found = [node["text"]] if isinstance(node.get("text"), str) else []
-        found += [node["title"]] if isinstance(node.get("title"), str) else []
-        return found + [t for key, value in node.items() if key not in ("text", "title") for t in _texts(value)]
+        found = [node[key] for key in SHOWN if isinstance(node.get(key), str)]
+        return found + [t for value in node.values() if not isinstance(value, str) for t in _texts(value)]
     if isinstance(node, list):
         return [t for item in node for t in _texts(item)]
     return []
@@ -188,3 +191,64 @@ def test_install_and_uninstall_keep_and_forget_the_personal_reference(bot, teams
 def test_unknown_invokes_and_activity_types_are_acknowledged(bot, teams):
     assert bot.post(teams.base("typing", user=STAFF)).status == 200
     assert bot.post(teams.invoke("composeExtension/query", {})).status == 200
+
+
+# --- the lead flow, through the outbox ------------------------------------------------------------------
+
+def _install(bot, teams, *people: str) -> None:
+    for person in people:
+        assert bot.post(teams.install(user=person)).status == 200
+
+
+def _report(bot, teams, **answers: str) -> str:
+    data = _submit_data(_dialog(bot, teams)) | GOOD | answers
+    bot.post(teams.invoke("task/submit", {"data": data}))
+    return bot.services.store.all_reports()[-1].id
+
+
+def _buttons(activity: dict) -> dict[str, dict]:
+    return {a["title"]: a["data"] for a in activity["attachments"][0]["content"].get("actions", [])}
+
+
+def test_a_report_reaches_each_lead_privately_and_the_acknowledgement_reaches_the_reporter(bot, connector, teams):
+    _install(bot, teams, STAFF, LEAD, BACKUP)
+    report_id = _report(bot, teams)
+    reference = bot.services.store.report(report_id).reference
+    alerts = wait_until(lambda: [s for s in connector.sent if s[1] != PERSONAL and "New report" in " ".join(
+        _texts(s[2]))] if len([s for s in connector.sent if s[1] != PERSONAL]) >= 2 else None)
+    assert {conv for _, conv, _ in alerts} == {f"a:personal-{LEAD}", f"a:personal-{BACKUP}"}
+    for _, _, alert in alerts:
+        assert GOOD["what_happened"] not in " ".join(_texts(alert))  # content-light
+    receipt = wait_until(lambda: [t for t in connector.texts(PERSONAL) if f"Your report {reference} is saved" in t])
+    assert receipt
+
+    ack = _buttons(alerts[0][2])["Acknowledge"]
+    form = bot.post(teams.invoke("task/fetch", {"data": ack}, user=LEAD)).json()["task"]["value"]
+    assert form["title"] == "Acknowledge"
+    submit = form["card"]["content"]["actions"][0]["data"] | {"named": "named"}
+    done = bot.post(teams.invoke("task/submit", {"data": submit}, user=LEAD)).json()
+    assert "acknowledged" in " ".join(_texts(done)).lower()
+    wait_until(lambda: any(f"Your report {reference} has been acknowledged by Lee Harper." == t
+                           for t in connector.texts(PERSONAL)))
+    updated = wait_until(lambda: len(connector.updated) >= 2 and connector.updated)
+    assert {conv for conv, _, _ in updated} == {f"a:personal-{LEAD}", f"a:personal-{BACKUP}"}
+    assert all("handled by Lee Harper" in " ".join(_texts(card)) for _, _, card in updated)
+
+
+def test_a_report_about_a_lead_never_reaches_that_lead(bot, connector, teams):
+    _install(bot, teams, STAFF, LEAD, BACKUP)
+    _report(bot, teams, subject=LEAD)
+    wait_until(lambda: any(conv == f"a:personal-{BACKUP}" for _, conv, _ in connector.sent))
+    wait_until(lambda: bot.services.store.due_outbox(bot.services.clock.now()) == [])
+    assert not any(conv == f"a:personal-{LEAD}" for _, conv, _ in connector.sent)
+
+
+def test_a_lead_who_is_not_a_lead_of_this_case_is_refused_on_the_server(bot, connector, teams):
+    _install(bot, teams, STAFF, LEAD, BACKUP)
+    report_id = _report(bot, teams, subject=LEAD)
+    forged = {"msteams": {"type": "task/fetch"}, "action": "case.view", "value": report_id}
+    for person in (LEAD, STAFF):  # the lead it is about; the reporter (not a lead)
+        answer = bot.post(teams.invoke("task/fetch", {"data": forged}, user=person)).json()
+        assert answer["task"]["type"] == "message"  # the dialog does not open
+        assert answer["task"]["value"] in (f"There is no report with reference {report_id[:20]!r}.",
+                                           "Only the designated leads can do that.")

@@ -6,6 +6,7 @@ stay private wherever the card is. Replaced by tcards' renderers on rebase.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -13,6 +14,7 @@ from bot.domain.markup import plain
 from bot.domain.ui import Answers, Button, Card, Field, FieldErrors, FieldKind, Form, Reply
 
 CARD = "application/vnd.microsoft.card.adaptive"
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 Json = dict[str, Any]
 
 
@@ -112,6 +114,8 @@ def read_answers(form: Form, data: Json) -> Answers:
         text = str(raw)
         if field.kind is FieldKind.MULTI_SELECT:
             answers[field.id] = [v for v in text.split(",") if v]
+        elif field.kind is FieldKind.USER:
+            answers[field.id] = f"teams:{text.strip().lower()}" if _GUID.fullmatch(text.strip()) else None
         elif field.kind is FieldKind.URLS:
             answers[field.id] = [line.strip() for line in text.splitlines() if line.strip()]
         else:
