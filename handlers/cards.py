@@ -212,6 +212,16 @@ def report_waiting_card() -> Card:
         "sent to them once its escalation window has passed. This message holds no details of the report.")),))
 
 
+def delivery_refused_card(platform: str) -> Card:
+    """Tells an admin, without any detail, that a platform refused a message about a report for good."""
+    text = f"A message about a report could not be delivered on {platform.capitalize()}."
+    return Card(title="A message was refused", summary=text, sections=(Section(body=(
+        f"{text} The person or channel it was for has blocked or removed StaffSafe, so it will not be tried "
+        "again. Check that the designated leads and the leads' channel have the app installed (staffsafe "
+        "check names leads who have not), and that the reporter can still reach the leads. This message "
+        "holds no details of the report.")),))
+
+
 def escalation_card(report: Report, content: Content, *, now: datetime) -> Card:
     """Re-alerts the leads to a report nobody has acknowledged; content-light, like the first alert."""
     waited = age(report.created_at, now)

@@ -10,14 +10,17 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.domain.errors import Conflict
-from bot.domain.ports import Changes, Destination, Notifier, Notifiers, PermanentFailure, RateLimited
+from bot.domain.ports import (Changes, Destination, Notifier, Notifiers, PermanentFailure, RateLimited,
+                              RecipientRefused)
 from bot.domain.report import Delivery, OutboxItem, OutboxState, Report, Status, new_evidence
-from bot.domain.routing import LEAD_NOTICES, admin_destination, has_recipient, lead_destination
+from bot.domain.routing import (LEAD_NOTICES, REFUSED_UPDATE, admin_destination, has_recipient, lead_destination,
+                                waiting_notices)
 from bot.domain.ui import Card, Document, Section
 from bot.pacing import Pacer
 from handlers.cards import (
     no_reader_text,
     chased_card,
+    delivery_refused_card,
     escalated_by_lead_card,
     escalation_card,
     lead_alert_card,
@@ -45,7 +48,8 @@ def render_delivery(services: Services, item: OutboxItem, report: Report) -> tup
             else None
     if item.kind is Delivery.REPORT_WAITING:
         admin = admin_destination(services.org, report, item)
-        return (admin, report_waiting_card()) if admin else None
+        refused_on = item.update.removeprefix(REFUSED_UPDATE) if item.update.startswith(REFUSED_UPDATE) else ""
+        return (admin, delivery_refused_card(refused_on) if refused_on else report_waiting_card()) if admin else None
     reporter = Destination(platform=item.platform, user_id=report.reporter_id)
     if item.kind is Delivery.RECEIPT:
         no_reader = "" if has_recipient(services.org, report) else no_reader_text(services.content, admins_told=False)
@@ -193,9 +197,21 @@ def deliver_one(services: Services, notifier: Notifier, item: OutboxItem) -> Out
             receipt = notifier.upload(destination, message, idempotency_key=item.id)
         else:
             receipt = notifier.send(destination, message, idempotency_key=item.id, maybe_sent=item.uncertain)
-    except Exception as error:  # noqa: BLE001 - every failure is retried (only its class is logged)
+    except RecipientRefused as error:
+        return _refused_with_notice(services, item, report, now, error), False
+    except Exception as error:  # noqa: BLE001 - every other failure is retried (only its class is logged)
         return retried(item, now, error), False
     return delivered(item, now, receipt), True
+
+
+def _refused_with_notice(services: Services, item: OutboxItem, report: Report, now: datetime,
+                         error: RecipientRefused) -> OutboxItem | None:
+    """Close a refused item and tell the admins in the same commit (a refused notice to an admin tells no one)."""
+    done = refused(item, now, error)
+    if item.kind is Delivery.REPORT_WAITING:
+        return done
+    services.store.commit(Changes(outbox=(done, *waiting_notices(services.org, report, now, refused=item.platform))))
+    return None
 
 
 def update_alerts(services: Services, notifier: Notifier, item: OutboxItem) -> Outcome:
@@ -209,9 +225,13 @@ def update_alerts(services: Services, notifier: Notifier, item: OutboxItem) -> O
     try:
         for alert in sent:
             destination = lead_destination(services.org, report, alert)
-            if destination is not None:  # a lead removed since is not shown the news
+            if destination is None:  # a lead removed since is not shown the news
+                continue
+            try:
                 notifier.update(destination, alert.receipt, _with_reason(services, alert, report,
                                                                          alert_card(services, report)))
+            except RecipientRefused:
+                continue  # removed or blocked since the alert: the others are still updated
     except Exception as error:  # noqa: BLE001 - an edit is idempotent: retry them all later
         return retried(item, now, error), False
     return delivered(item, now), True

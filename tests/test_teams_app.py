@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from bot.domain.platform import qualified_id
+from bot.domain.ports import PermanentFailure
+from bot.domain.report import Delivery, OutboxState
 from bot.domain.report_form import FORM_ID
 from bot.teams.endpoint import Refused
 from testkit.teams_harness import BACKUP, LEAD, STAFF, Activities, TeamsBot
@@ -40,10 +42,13 @@ class RecordingConnector:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, dict]] = []
         self.updated: list[tuple[str, str, dict]] = []
+        self.refusing: set[str] = set()  # conversations that answer 403 BotNotInConversationRoster
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
     def send(self, service_url: str, conversation_id: str, activity: dict) -> str:
+        if conversation_id in self.refusing:
+            raise PermanentFailure("403 BotNotInConversationRoster")
         with self._lock:
             self.sent.append((service_url, conversation_id, activity))
             return f"msg-{next(self._ids)}"
@@ -252,3 +257,17 @@ def test_a_lead_who_is_not_a_lead_of_this_case_is_refused_on_the_server(bot, con
         assert answer["task"]["type"] == "message"  # the dialog does not open
         assert answer["task"]["value"] in (f"There is no report with reference {report_id[:20]!r}.",
                                            "Only the designated leads can do that.")
+
+
+def test_a_lead_who_blocked_the_bot_is_not_retried_for_ever_and_the_admins_are_told(bot, connector, teams):
+    _install(bot, teams, STAFF, LEAD, BACKUP)
+    connector.refusing.add(f"a:personal-{BACKUP}")
+    report_id = _report(bot, teams)
+    store = bot.services.store
+    refused = wait_until(lambda: [o for o in store.outbox_of(report_id)
+                                  if o.kind is Delivery.LEAD_ALERT and o.state is OutboxState.REFUSED])
+    assert refused[0].refusal == "403 BotNotInConversationRoster"
+    notice = wait_until(lambda: [a for _, conv, a in connector.sent if conv == f"a:personal-{LEAD}"
+                                 and "A message was refused" in _texts(a)])
+    said = " ".join(_texts(notice[0]))
+    assert "could not be delivered on Teams" in said and GOOD["what_happened"] not in said

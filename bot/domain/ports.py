@@ -350,6 +350,11 @@ class PermanentFailure(Exception):
     """The platform refused for good (no such file, too large, not in the channel)."""
 
 
+class RecipientRefused(PermanentFailure):
+    """The person or channel will not take the bot's messages (blocked it, removed it): the item is closed
+    as refused and the admins are told, rather than retried for ever."""
+
+
 class Directory(Protocol):
     """What the platform knows about its people and channels (workspace admins, membership)."""
 

@@ -114,11 +114,19 @@ def leads_nobody_covers(org: Organisation) -> list[str]:
     return sorted(lead for lead in everyone if not everyone - {lead})
 
 
-def waiting_notices(org: Organisation, report: Report, now: datetime) -> tuple[OutboxItem, ...]:
-    """A content-free notice to each admin (never the person the report is about) that a report has no reader."""
+def waiting_notices(org: Organisation, report: Report, now: datetime, *, refused: str = "") -> tuple[OutboxItem, ...]:
+    """A content-free notice to each admin (never the person the report is about) that a report has no reader.
+
+    `refused`: instead, that a platform refused a delivery about the report (the platform, kept in `update`).
+    """
     admins = sorted(admin for admin in org.admins if admin != report.subject_id)
     return tuple(OutboxItem(id=new_id(), kind=Delivery.REPORT_WAITING, report_id=report.id, due_at=now,
-                            platform=platform_of(admin), recipient=person_tag(admin, role="admin")) for admin in admins)
+                            platform=platform_of(admin), recipient=person_tag(admin, role="admin"),
+                            update=f"{REFUSED_UPDATE}{refused}" if refused else "")
+                 for admin in admins)
+
+
+REFUSED_UPDATE = "refused:"  # a REPORT_WAITING item's `update`: a delivery on the platform after it was refused
 
 
 def admin_destination(org: Organisation, report: Report, item: OutboxItem) -> Destination | None:

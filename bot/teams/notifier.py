@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-from typing import Protocol
+from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 from bot.domain.platform import Capabilities, qualified_id
-from bot.domain.ports import Conversations, Destination, FetchedFile, PermanentFailure, TemporaryFailure
+from bot.domain.ports import (Conversations, Destination, FetchedFile, PermanentFailure, RecipientRefused,
+                              TemporaryFailure)
 from bot.domain.report import MAX_EVIDENCE_BYTES
 from bot.domain.ui import Card, Document
 from bot.teams import standin_cards as cards
@@ -25,6 +27,7 @@ from bot.teams.outbound import Connector, card_activity
 from handlers.conversations import reachable
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # No ephemeral replies in a channel; no history look-up for a send whose outcome was unknown.
 TEAMS_CAPABILITIES = Capabilities(private_reply_in_channel=False, history_lookup=False, max_text=3000,
@@ -55,20 +58,20 @@ class TeamsNotifier:
     def send(self, destination: Destination, card: Card, *, idempotency_key: str, maybe_sent: bool = False) -> str:
         """Post the card; returns the new activity's id (to update it later)."""
         service_url, conversation = self._conversation(destination)
-        return self._connector.send(service_url, conversation,
-                                    card_activity(cards.render_card(card), summary=card.summary or card.title))
+        message = card_activity(cards.render_card(card), summary=card.summary or card.title)
+        return _refusals(lambda: self._connector.send(service_url, conversation, message))
 
     def update(self, destination: Destination, message_id: str, card: Card) -> None:
         """Replace an alert sent earlier with the card as the case stands now."""
         service_url, conversation = self._conversation(destination)
-        self._connector.update(service_url, conversation, message_id,
-                               card_activity(cards.render_card(card), summary=card.summary or card.title))
+        message = card_activity(cards.render_card(card), summary=card.summary or card.title)
+        _refusals(lambda: self._connector.update(service_url, conversation, message_id, message))
 
     def upload(self, destination: Destination, document: Document, *, idempotency_key: str) -> str:
         """Offer an export as a file in the person's personal chat (they accept it into their OneDrive)."""
         service_url, conversation = self._conversation(destination)
-        return self._connector.send(service_url, conversation,
-                                    self.exports.offer(document, item_id=idempotency_key))
+        offer = self.exports.offer(document, item_id=idempotency_key)
+        return _refusals(lambda: self._connector.send(service_url, conversation, offer))
 
     def fetch_file(self, file_id: str) -> FetchedFile:
         """Download an image a reporter sent in their chat (its Connector address), with the bot's token."""
@@ -87,3 +90,19 @@ class TeamsNotifier:
             raise TemporaryFailure("no conversation reference: the app is not installed there")
         assert reference is not None
         return reference.service_url, reference.conversation
+
+
+# The Connector's refusals that no retry can change (Teams' 403 codes): the outbox closes the item.
+REFUSALS = ("MessageWritesBlocked", "BotNotInConversationRoster", "ConversationBlockedByUser")
+
+
+def _refusals(call: Callable[[], T]) -> T:
+    """Run one Connector call; a refusal for good by the recipient becomes RecipientRefused."""
+    try:
+        return call()
+    except RecipientRefused:
+        raise
+    except PermanentFailure as error:
+        if any(code in str(error) for code in REFUSALS):
+            raise RecipientRefused(str(error)) from None
+        raise
