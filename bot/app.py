@@ -28,7 +28,7 @@ from bot.domain.ui import counted
 from bot.pacing import Pacer
 from bot.settings import Settings
 from bot.slack.directory import SlackDirectory
-from bot.slack.http import SlackHttpApp, Workspace
+from bot.slack.http import EVENTS_PATH, SlackHttpApp, Workspace
 from bot.slack.listeners import SlackListeners
 from bot.slack.transport import SlackTransport, log_error
 from bot.slack.logs import library_logger, quiet_slack_libraries
@@ -39,7 +39,7 @@ from bot.store.read_only import ReadOnlyStore
 from bot.teams.activities import TeamsActivities
 from bot.teams.activity import TEAMS
 from bot.teams.directory import TeamsDirectory
-from bot.teams.endpoint import InboundAuth, TeamsEndpoint
+from bot.teams.endpoint import MESSAGES_PATH, InboundAuth, TeamsEndpoint
 from bot.teams.exports import ExportOffers
 from bot.teams.invokes import Invokes
 from bot.teams.notifier import TEAMS_CAPABILITIES, Downloads, TeamsNotifier
@@ -47,6 +47,7 @@ from bot.teams.outbound import ChatReplies, Connector
 from bot.teams.screenshots import Screenshots
 from bot.store.tinydb_store import TinyDBStore
 from bot.store.upgrades import adopt_unrouted, unrouted_items
+from bot.web import PlatformDoors, WsgiApp
 from bot.worker import OutboxWorker, Scheduler
 from handlers.delivery import LEASE, deliver_due
 from handlers.outbox_state import waiting_by_platform
@@ -283,3 +284,75 @@ def build_teams(services: Services, config: AppConfig, *, auth: InboundAuth, con
     dispatch = TeamsActivities(services=services, commands=config.commands, replies=replies, invokes=invokes,
                                screenshots=Screenshots(services=services, window=screenshot_window))
     return TeamsRuntime(endpoint=TeamsEndpoint(auth=auth, dispatch=dispatch), notifier=notifier, replies=executor)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TeamsConnection:
+    """What Teams needs from outside, built from its settings (or fakes in tests): inbound checks and the Connector."""
+
+    auth: InboundAuth
+    connector: Connector
+    downloads: Downloads
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServedRuntime:
+    """Every platform served by one `staffsafe serve`: one HTTP app, one outbox worker, one scheduler."""
+
+    web: PlatformDoors
+    worker: OutboxWorker
+    scheduler: Scheduler
+    services: Services  # with every served platform's directory
+    slack: SlackRuntime | None
+    teams: TeamsRuntime | None
+
+    def start(self) -> None:
+        """Start delivering and scheduling."""
+        self.worker.start()
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        """Stop the background threads once the work already promised is done (then the store may close)."""
+        if self.teams is not None:
+            self.teams.stop()
+        if self.slack is not None:
+            self.slack.stop()  # its scheduler, its listeners, then the shared worker
+            return
+        self.scheduler.stop()
+        self.worker.stop()
+
+
+def build_served(services: Services, config: AppConfig, settings: Settings, *, slack: bool,
+                 teams: TeamsConnection | None, poll_seconds: float = 1.0, scheduler_seconds: float = 15.0,
+                 pacer: Pacer | None = None, signature_clock: SignatureClock | None = None) -> ServedRuntime:
+    """Slack, Teams or both on one server (`/slack/events`, `/api/messages`, `/healthz`), sharing one outbox worker."""
+    notifier = None
+    if teams is not None:
+        services = with_teams(services)
+        notifier = teams_notifier(services, config, connector=teams.connector, downloads=teams.downloads)
+    slack_runtime = None
+    if slack:
+        slack_runtime = build_slack(services, config, settings, poll_seconds=poll_seconds, pacer=pacer,
+                                    scheduler_seconds=scheduler_seconds, signature_clock=signature_clock,
+                                    other_notifiers=[notifier] if notifier else [])
+        services, worker, scheduler = slack_runtime.services, slack_runtime.worker, slack_runtime.scheduler
+    else:
+        worker, scheduler = build_outbox(services, config, Notifiers([notifier] if notifier else []), pacer=pacer,
+                                         poll_seconds=poll_seconds, scheduler_seconds=scheduler_seconds,
+                                         lease=timedelta(seconds=settings.outbox_lease_seconds))
+    doors: dict[str, WsgiApp] = {EVENTS_PATH: slack_runtime.http} if slack_runtime else {}
+    teams_runtime = None
+    if teams is not None and notifier is not None:
+        teams_runtime = build_teams(services, config, auth=teams.auth, connector=teams.connector,
+                                    notifier=notifier, wake_outbox=worker.wake)
+        doors[MESSAGES_PATH] = teams_runtime.endpoint
+    served = services
+    platforms = ({SLACK} if slack_runtime else set()) | ({TEAMS} if notifier else set())
+
+    def detail() -> dict[str, object]:
+        waiting = waiting_by_platform(served.store, served.clock.now(), running=platforms)
+        return {"outbox_waiting": waiting} if waiting else {}
+    web = PlatformDoors(doors=doors, healthy=lambda: worker.alive and scheduler.alive and served.store.healthy,
+                        detail=detail)
+    return ServedRuntime(web=web, worker=worker, scheduler=scheduler, services=services, slack=slack_runtime,
+                         teams=teams_runtime)

@@ -8,13 +8,14 @@ import sys
 from pathlib import Path
 
 from bot.app import checking, open_store, running
-from bot.config import all_problems, load_config, recipient_warnings
+from bot.config import AppConfig, all_problems, load_config, recipient_warnings
 from bot.content import load_content
 from bot.console.app import ConsoleBot
 from bot.domain.errors import ConfigError, ContentError, StaffSafeError
 from bot.slack.checks import slack_problems, uses_slack
 from bot.domain.org import Actor
 from bot.domain.platform import CONSOLE, local_id, qualified_id
+from bot.domain.ports import Conversations
 from bot.domain.ui import counted
 from handlers.outbox_state import waiting_by_platform, waiting_words
 from bot.settings import Settings, settings_from_env
@@ -142,12 +143,19 @@ def run_check(settings: Settings, args: argparse.Namespace) -> int:
               f"{counted(services.store.open_report_count(), 'open report')}.")
         for change in next_start:
             print(change)
-        for warning in recipient_warnings(config):
+        for warning in recipient_warnings(config) + _install_warnings(config, services.store):
             print(f"Warning: {warning}")
         waiting = waiting_words(waiting_by_platform(services.store, services.clock.now()))
         if waiting:
             print(f"Outbox: items waiting to be sent ({waiting}); each waits for a worker of its platform.")
     return 0
+
+
+def _install_warnings(config: AppConfig, conversations: Conversations) -> list[str]:
+    """Who on Teams cannot be messaged yet (the app not installed); nothing if app.yaml names no one there."""
+    from bot.teams.checks import not_installed, uses_teams
+
+    return not_installed(config, conversations) if uses_teams(config) else []
 
 
 def start_problems(settings: Settings, *, socket_mode: bool, slack: bool = False, token: bool = False) -> list[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.app import build_slack, running
+from bot.app import build_served, build_slack, running
 from bot.settings import Settings
 from bot.slack.serve import http_server
 from testkit.waits import WAIT_SECONDS, wait_until
@@ -61,7 +61,7 @@ class SlackBot:
 
     def __init__(self, *, tmp_path: Path, slack: Any, app_yaml: str = APP_YAML,
                  signing_secret: str = SIGNING_SECRET, signature_clock: Any = None, clock: Any = None,
-                 pacer: Any = None, store: Any = None) -> None:
+                 pacer: Any = None, store: Any = None, teams: Any = None) -> None:
         config = tmp_path / "app.yaml"
         config.write_text(app_yaml)
         self.slack = slack
@@ -72,14 +72,19 @@ class SlackBot:
         self._running = running(self.settings, clock=clock, store=store)
         self.services, self.config = self._running.__enter__()
         # The scheduler thread runs (the health check wants it) but tests drive its passes themselves.
-        self.runtime = build_slack(self.services, self.config, self.settings, poll_seconds=0.05,
-                                   signature_clock=signature_clock, scheduler_seconds=3600, pacer=pacer)
-        self.server = http_server(self.runtime.http, host="127.0.0.1", port=0)
+        # `teams` (a TeamsConnection): one server for Slack and Teams, as `staffsafe serve` runs them both.
+        self.served = build_served(self.services, self.config, self.settings, slack=True, teams=teams,
+                                   poll_seconds=0.05, signature_clock=signature_clock, scheduler_seconds=3600,
+                                   pacer=pacer) if teams else None
+        self.runtime = self.served.slack if self.served else build_slack(
+            self.services, self.config, self.settings, poll_seconds=0.05, signature_clock=signature_clock,
+            scheduler_seconds=3600, pacer=pacer)
+        self.server = http_server(self.served.web if self.served else self.runtime.http, host="127.0.0.1", port=0)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         self._stopped = False
         self._thread = threading.Thread(target=self.server.run, name="http-loop", daemon=True)
         self._thread.start()
-        self.runtime.start()
+        (self.served or self.runtime).start()
 
     def event(self, event: dict) -> Answer:
         """An Events API callback, as JSON."""
@@ -106,7 +111,7 @@ class SlackBot:
         self._stopped = True
         self.server.stop()
         self._thread.join(WAIT_SECONDS)
-        self.runtime.stop()
+        (self.served or self.runtime).stop()
         self._running.__exit__(None, None, None)
         assert not self._thread.is_alive(), "the HTTP server did not stop"
 

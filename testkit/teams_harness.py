@@ -14,12 +14,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bot.app import build_outbox, build_teams, running, teams_notifier, with_teams
-from bot.domain.ports import Notifiers
+from bot.app import TeamsConnection, build_served, running
 from bot.settings import Settings
 from bot.slack.serve import http_server
 from bot.teams.endpoint import MESSAGES_PATH
-from bot.web import PlatformDoors
 from testkit.slack_harness import Answer
 from testkit.waits import WAIT_SECONDS
 
@@ -78,46 +76,57 @@ class Activities:
         return activity
 
 
+def post_activity(url: str, activity: Any, *, token: str = "good", raw: bytes | None = None) -> Answer:
+    """POST one activity (or raw bytes) to the server at `url`, as the Bot Connector does."""
+    body = raw if raw is not None else json.dumps(activity).encode()
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(f"{url}{MESSAGES_PATH}", data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return Answer(response.status, response.read().decode())
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, error.read().decode())
+
+
+class TeamsDoor:
+    """Posts activities to a running server's /api/messages (one that may serve Slack too)."""
+
+    def __init__(self, url: str, *, token: str = "good") -> None:
+        self.url = url
+        self.token = token
+
+    def post(self, activity: Any) -> Answer:
+        """POST one activity."""
+        return post_activity(self.url, activity, token=self.token)
+
+
 class TeamsBot:
     """The running Teams bot; stop() shuts the server, the worker and the store."""
 
     def __init__(self, *, tmp_path: Path, auth: Any, connector: Any, downloads: Any = None,
-                 app_yaml: str = APP_YAML, clock: Any = None, http: Any = None, pacer: Any = None) -> None:
+                 app_yaml: str = APP_YAML, clock: Any = None, pacer: Any = None) -> None:
         config = tmp_path / "app.yaml"
         config.write_text(app_yaml)
         self.settings = Settings(config_path=config, data_dir=tmp_path / "data", secret_key=None, secret_file=None,
                                  port=0)
         self._running = running(self.settings, clock=clock)
         services, self.config = self._running.__enter__()
-        self.services = with_teams(services)
-        notifier = teams_notifier(self.services, self.config, connector=connector, downloads=downloads or connector,
-                                  http=http)
-        self.worker, self.scheduler = build_outbox(self.services, self.config, Notifiers([notifier]), pacer=pacer,
-                                                   poll_seconds=0.05, scheduler_seconds=3600)
-        self.runtime = build_teams(self.services, self.config, auth=auth, connector=connector, notifier=notifier,
-                                   wake_outbox=self.worker.wake)
-        doors = PlatformDoors(doors={MESSAGES_PATH: self.runtime.endpoint},
-                              healthy=lambda: self.worker.alive and self.services.store.healthy)
-        self.server = http_server(doors, host="127.0.0.1", port=0)
+        connection = TeamsConnection(auth=auth, connector=connector, downloads=downloads or connector)
+        self.runtime = build_served(services, self.config, self.settings, slack=False, teams=connection,
+                                    poll_seconds=0.05, scheduler_seconds=3600, pacer=pacer)
+        self.services = self.runtime.services
+        self.server = http_server(self.runtime.web, host="127.0.0.1", port=0)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         self._stopped = False
         self._thread = threading.Thread(target=self.server.run, name="http-loop", daemon=True)
         self._thread.start()
-        self.worker.start()
-        self.scheduler.start()
+        self.runtime.start()
 
     def post(self, activity: Any, *, token: str = "good", raw: bytes | None = None) -> Answer:
         """POST one activity (or raw bytes) to /api/messages with `Authorization: Bearer <token>`."""
-        body = raw if raw is not None else json.dumps(activity).encode()
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        request = urllib.request.Request(f"{self.url}{MESSAGES_PATH}", data=body, method="POST", headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return Answer(response.status, response.read().decode())
-        except urllib.error.HTTPError as error:
-            return Answer(error.code, error.read().decode())
+        return post_activity(self.url, activity, token=token, raw=raw)
 
     def stop(self) -> None:
         """As `staffsafe serve` stops: no more requests, the answers promised sent, then the store closed."""
@@ -126,7 +135,5 @@ class TeamsBot:
         self._stopped = True
         self.server.stop()
         self._thread.join(WAIT_SECONDS)
-        self.scheduler.stop()
         self.runtime.stop()
-        self.worker.stop()
         self._running.__exit__(None, None, None)

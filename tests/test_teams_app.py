@@ -15,7 +15,6 @@ import pytest
 from bot.domain.platform import qualified_id
 from bot.domain.ports import PermanentFailure
 from bot.domain.report import Delivery, OutboxState
-from bot.domain.report_form import FORM_ID
 from bot.teams.endpoint import Refused
 from testkit.teams_harness import BACKUP, LEAD, STAFF, Activities, TeamsBot
 from testkit.waits import wait_until
@@ -132,9 +131,9 @@ def test_report_command_answers_with_a_button_that_opens_the_dialog(bot, connect
     assert "what_happened" in ids and "screenshots" not in ids
 
 
-def _dialog(bot, teams) -> dict:
+def _dialog(door, teams, *, user: str = STAFF) -> dict:
     data = {"msteams": {"type": "task/fetch"}, "action": "report.open", "value": ""}
-    return bot.post(teams.invoke("task/fetch", {"data": data})).json()["task"]["value"]["card"]["content"]
+    return door.post(teams.invoke("task/fetch", {"data": data}, user=user)).json()["task"]["value"]["card"]["content"]
 
 
 def _submit_data(card: dict) -> dict:

@@ -18,7 +18,7 @@ from typing import Any
 from bot.domain.markup import plain
 from bot.domain.org import Actor
 from bot.domain.report_form import FORM_ID
-from bot.domain.ui import Form, FormResult, Reply
+from bot.domain.ui import Form, Reply
 from bot.teams import standin_cards as cards
 from bot.teams.activity import Activity
 from bot.teams.exports import ExportOffers
