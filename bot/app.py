@@ -37,12 +37,12 @@ from bot.store.postgres.read_only import open_read_only
 from bot.store.postgres.store import PostgresStore, database_written, describe
 from bot.store.read_only import ReadOnlyStore
 from bot.teams.activities import TeamsActivities
-from bot.teams.activity import TEAMS
+from bot.teams.capabilities import TEAMS, TEAMS_CAPABILITIES
 from bot.teams.directory import TeamsDirectory
 from bot.teams.endpoint import MESSAGES_PATH, InboundAuth, TeamsEndpoint
 from bot.teams.exports import ExportOffers
 from bot.teams.invokes import Invokes
-from bot.teams.notifier import TEAMS_CAPABILITIES, Downloads, TeamsNotifier
+from bot.teams.notifier import Downloads, TeamsNotifier
 from bot.teams.outbound import ChatReplies, Connector
 from bot.teams.screenshots import Screenshots
 from bot.store.tinydb_store import TinyDBStore
@@ -293,6 +293,7 @@ class TeamsConnection:
     auth: InboundAuth
     connector: Connector
     downloads: Downloads
+    http: requests.Session | None = None  # for uploading exports a lead accepted (to their OneDrive)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -329,7 +330,8 @@ def build_served(services: Services, config: AppConfig, settings: Settings, *, s
     notifier = None
     if teams is not None:
         services = with_teams(services)
-        notifier = teams_notifier(services, config, connector=teams.connector, downloads=teams.downloads)
+        notifier = teams_notifier(services, config, connector=teams.connector, downloads=teams.downloads,
+                                  http=teams.http)
     slack_runtime = None
     if slack:
         slack_runtime = build_slack(services, config, settings, poll_seconds=poll_seconds, pacer=pacer,

@@ -106,14 +106,14 @@ class TeamsBot:
     """The running Teams bot; stop() shuts the server, the worker and the store."""
 
     def __init__(self, *, tmp_path: Path, auth: Any, connector: Any, downloads: Any = None,
-                 app_yaml: str = APP_YAML, clock: Any = None, pacer: Any = None) -> None:
+                 app_yaml: str = APP_YAML, clock: Any = None, pacer: Any = None, http: Any = None) -> None:
         config = tmp_path / "app.yaml"
         config.write_text(app_yaml)
         self.settings = Settings(config_path=config, data_dir=tmp_path / "data", secret_key=None, secret_file=None,
                                  port=0)
         self._running = running(self.settings, clock=clock)
         services, self.config = self._running.__enter__()
-        connection = TeamsConnection(auth=auth, connector=connector, downloads=downloads or connector)
+        connection = TeamsConnection(auth=auth, connector=connector, downloads=downloads or connector, http=http)
         self.runtime = build_served(services, self.config, self.settings, slack=False, teams=connection,
                                     poll_seconds=0.05, scheduler_seconds=3600, pacer=pacer)
         self.services = self.runtime.services

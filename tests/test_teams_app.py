@@ -7,6 +7,7 @@ local Bot Framework and Entra fakes); the Connector is a recording fake.
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from typing import Any
 
@@ -16,6 +17,8 @@ from bot.domain.platform import qualified_id
 from bot.domain.ports import PermanentFailure
 from bot.domain.report import Delivery, OutboxState
 from bot.teams.endpoint import Refused
+from bot.teams.cards import CARD
+from testkit.adaptive_schema import check_activity, check_card
 from testkit.teams_harness import BACKUP, LEAD, STAFF, Activities, TeamsBot
 from testkit.waits import wait_until
 
@@ -48,11 +51,14 @@ class RecordingConnector:
     def send(self, service_url: str, conversation_id: str, activity: dict) -> str:
         if conversation_id in self.refusing:
             raise PermanentFailure("403 BotNotInConversationRoster")
+        if activity["attachments"][0]["contentType"] == CARD:
+            check_activity(activity)  # every card the bot sends: Adaptive Card 1.5, within Teams' size limit
         with self._lock:
             self.sent.append((service_url, conversation_id, activity))
             return f"msg-{next(self._ids)}"
 
     def update(self, service_url: str, conversation_id: str, activity_id: str, activity: dict) -> None:
+        check_activity(activity)
         with self._lock:
             self.updated.append((conversation_id, activity_id, activity))
 
@@ -72,9 +78,9 @@ SHOWN = ("text", "title", "value")  # text runs and blocks, fact labels and valu
 
 
 def _texts(node: Any) -> list[str]:
-    """Every string a person may see in a card or activity."""
+    """Every string a person may see in a card or activity (TextBlock Markdown's bold shown as the words)."""
     if isinstance(node, dict):
-        found = [node[key] for key in SHOWN if isinstance(node.get(key), str)]
+        found = [node[key].replace("**", "") for key in SHOWN if isinstance(node.get(key), str)]
         return found + [t for value in node.values() if not isinstance(value, str) for t in _texts(value)]
     if isinstance(node, list):
         return [t for item in node for t in _texts(item)]
@@ -128,30 +134,36 @@ def test_report_command_answers_with_a_button_that_opens_the_dialog(bot, connect
     assert dialog["task"]["type"] == "continue"
     assert dialog["task"]["value"]["title"] == "Report cyberbullying"
     ids = [e.get("id") for e in dialog["task"]["value"]["card"]["content"]["body"]]
-    assert "what_happened" in ids and "screenshots" not in ids
+    assert "field.what_happened" in ids and "field.screenshots" not in ids
+    assert "send them to me in this chat as images" in " ".join(_texts(dialog))
 
 
 def _dialog(door, teams, *, user: str = STAFF) -> dict:
     data = {"msteams": {"type": "task/fetch"}, "action": "report.open", "value": ""}
-    return door.post(teams.invoke("task/fetch", {"data": data}, user=user)).json()["task"]["value"]["card"]["content"]
+    card = door.post(teams.invoke("task/fetch", {"data": data}, user=user)).json()["task"]["value"]["card"]["content"]
+    check_card(card)
+    return card
 
 
 def _submit_data(card: dict) -> dict:
     return dict(card["actions"][0]["data"])
 
 
-GOOD = {"what_happened": "Anonymous account posting about me", "where": "facebook", "first_seen": "2026-11-20",
-        "occasions": "3", "perpetrator": "unknown", "adult": "unsure", "evidence_saved": "yes", "named": "named"}
+GOOD = {f"field.{key}": value for key, value in {
+    "what_happened": "Anonymous account posting about me", "where": "facebook", "first_seen": "2026-11-20",
+    "occasions": "3", "perpetrator": "unknown", "adult": "unsure", "evidence_saved": "yes", "named": "named"}.items()}
+WHAT = GOOD["field.what_happened"]
 
 
 def test_a_dialog_with_errors_comes_back_with_the_answers_kept_and_errors_beside_fields(bot, teams):
     card = _dialog(bot, teams)
-    data = _submit_data(card) | {"what_happened": "It keeps happening", "where": "", "occasions": "0"}  # rest absent
+    data = _submit_data(card) | {"field.what_happened": "It keeps happening", "field.where": "",
+                                 "field.occasions": "0"}  # the rest absent
     answer = bot.post(teams.invoke("task/submit", {"data": data})).json()
     again = answer["task"]["value"]["card"]["content"]
     body = again["body"]
     by_id = {e.get("id"): e for e in body}
-    assert by_id["what_happened"]["value"] == "It keeps happening"
+    assert by_id["field.what_happened"]["value"] == "It keeps happening"
     texts = _texts(body)
     assert "This is required." in texts  # where ("") and first_seen (absent) alike
     assert "Please give a number from 1 to 100." in texts or any("Please give a number" in t for t in texts)
@@ -222,14 +234,14 @@ def test_a_report_reaches_each_lead_privately_and_the_acknowledgement_reaches_th
         _texts(s[2]))] if len([s for s in connector.sent if s[1] != PERSONAL]) >= 2 else None)
     assert {conv for _, conv, _ in alerts} == {f"a:personal-{LEAD}", f"a:personal-{BACKUP}"}
     for _, _, alert in alerts:
-        assert GOOD["what_happened"] not in " ".join(_texts(alert))  # content-light
+        assert WHAT not in " ".join(_texts(alert))  # content-light
     receipt = wait_until(lambda: [t for t in connector.texts(PERSONAL) if f"Your report {reference} is saved" in t])
     assert receipt
 
     ack = _buttons(alerts[0][2])["Acknowledge"]
     form = bot.post(teams.invoke("task/fetch", {"data": ack}, user=LEAD)).json()["task"]["value"]
     assert form["title"] == "Acknowledge"
-    submit = form["card"]["content"]["actions"][0]["data"] | {"named": "named"}
+    submit = form["card"]["content"]["actions"][0]["data"] | {"field.named": "named"}
     done = bot.post(teams.invoke("task/submit", {"data": submit}, user=LEAD)).json()
     assert "acknowledged" in " ".join(_texts(done)).lower()
     wait_until(lambda: any(f"Your report {reference} has been acknowledged by Lee Harper." == t
@@ -241,7 +253,7 @@ def test_a_report_reaches_each_lead_privately_and_the_acknowledgement_reaches_th
 
 def test_a_report_about_a_lead_never_reaches_that_lead(bot, connector, teams):
     _install(bot, teams, STAFF, LEAD, BACKUP)
-    _report(bot, teams, subject=LEAD)
+    _report(bot, teams, **{"field.subject": LEAD})
     wait_until(lambda: any(conv == f"a:personal-{BACKUP}" for _, conv, _ in connector.sent))
     wait_until(lambda: bot.services.store.due_outbox(bot.services.clock.now()) == [])
     assert not any(conv == f"a:personal-{LEAD}" for _, conv, _ in connector.sent)
@@ -249,7 +261,7 @@ def test_a_report_about_a_lead_never_reaches_that_lead(bot, connector, teams):
 
 def test_a_lead_who_is_not_a_lead_of_this_case_is_refused_on_the_server(bot, connector, teams):
     _install(bot, teams, STAFF, LEAD, BACKUP)
-    report_id = _report(bot, teams, subject=LEAD)
+    report_id = _report(bot, teams, **{"field.subject": LEAD})
     forged = {"msteams": {"type": "task/fetch"}, "action": "case.view", "value": report_id}
     for person in (LEAD, STAFF):  # the lead it is about; the reporter (not a lead)
         answer = bot.post(teams.invoke("task/fetch", {"data": forged}, user=person)).json()
@@ -269,4 +281,120 @@ def test_a_lead_who_blocked_the_bot_is_not_retried_for_ever_and_the_admins_are_t
     notice = wait_until(lambda: [a for _, conv, a in connector.sent if conv == f"a:personal-{LEAD}"
                                  and "A message was refused" in _texts(a)])
     said = " ".join(_texts(notice[0]))
-    assert "could not be delivered on Teams" in said and GOOD["what_happened"] not in said
+    assert "could not be delivered on Teams" in said and WHAT not in said
+
+
+# --- more commands, screenshots, in-place buttons, exports ------------------------------------------------
+
+def test_takedown_with_a_platform_opens_its_form_from_a_button(bot, connector, teams):
+    bot.post(teams.message("/takedown facebook"))
+    activity = wait_until(lambda: connector.sent)[0][2]
+    button = _buttons(activity)["Open the form"]
+    dialog = bot.post(teams.invoke("task/fetch", {"data": button})).json()
+    assert dialog["task"]["value"]["title"] == "Takedown: Facebook"
+
+
+def test_a_command_that_takes_no_words_says_so(bot, connector, teams):
+    bot.post(teams.message("staysafe now please"))
+    text = " ".join(wait_until(lambda: connector.texts()))
+    assert "This command takes nothing after its name (you typed 'now please'): type it on its own." in text
+
+
+def test_my_reports_and_staysafe_answer_in_the_chat(bot, connector, teams):
+    _report(bot, teams)
+    bot.post(teams.message("myreports"))
+    reference = bot.services.store.all_reports()[0].reference
+    wait_until(lambda: any(reference in t for t in connector.texts(PERSONAL)))
+    bot.post(teams.message("StaySafe"))
+    wait_until(lambda: any("checklist" in t.lower() for t in connector.texts(PERSONAL)))
+
+
+def test_images_sent_after_a_report_become_its_screenshots_once(bot, connector, teams):
+    _install(bot, teams, STAFF, LEAD, BACKUP)
+    report_id = _report(bot, teams)
+    reference = bot.services.store.report(report_id).reference
+    image = {"contentType": "image/png", "contentUrl": f"{SERVICE_URL}v3/attachments/0-abc/views/original"}
+    elsewhere = {"contentType": "image/png", "contentUrl": "https://evil.example.test/steal.png"}
+    message = teams.message("", attachments=[image, elsewhere])
+    assert bot.post(message).status == 200
+    assert bot.post(message).status == 200  # the same message delivered twice
+    evidence = wait_until(lambda: bot.services.store.evidence(report_id))
+    assert [(e.source_id, e.media_type) for e in evidence] == [(image["contentUrl"], "image/png")]
+    said = connector.texts(PERSONAL)
+    assert f"Thank you: I am adding 1 screenshot to your report {reference}. They are stored encrypted; only the " \
+           "designated leads can see them." in said
+    assert f"I have these already, with your report {reference}." in said
+
+
+def test_images_with_no_recent_report_ask_for_its_reference(bot, connector, teams):
+    image = {"contentType": "image/png", "contentUrl": f"{SERVICE_URL}v3/attachments/0-abc/views/original"}
+    bot.post(teams.message("", attachments=[image]))
+    text = " ".join(wait_until(lambda: connector.texts()))
+    assert "send them with its reference in the same message" in text
+
+
+def _execute(teams, action: str, value: str, *, user: str) -> dict:
+    return teams.invoke("adaptiveCard/action", {"action": {"type": "Action.Execute", "verb": action,
+                                                           "data": {"action": action, "value": value}},
+                                                "trigger": "manual"}, user=user)
+
+
+def test_a_legal_hold_acts_in_place_and_answers_privately(bot, connector, teams):
+    _install(bot, teams, STAFF, LEAD, BACKUP)
+    report_id = _report(bot, teams)
+    answer = bot.post(_execute(teams, "case.hold", report_id, user=LEAD)).json()
+    assert answer["statusCode"] == 200 and answer["type"] == "application/vnd.microsoft.activity.message"
+    assert "hold" in answer["value"].lower()
+    assert bot.services.store.report(report_id).legal_hold
+    refused = bot.post(_execute(teams, "case.hold", report_id, user=STAFF)).json()
+    assert refused["value"] == "Only the designated leads can do that."
+
+
+class UploadRecorder:
+    """A requests transport adapter playing OneDrive's upload session: records each PUT."""
+
+    def __init__(self) -> None:
+        self.puts: list[tuple[str, bytes, dict]] = []
+
+    def send(self, request, **kwargs):
+        import requests
+
+        self.puts.append((request.url, request.body, dict(request.headers)))
+        response = requests.Response()
+        response.status_code, response.url, response._content = 201, request.url, b"{}"
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def test_an_export_is_offered_as_a_file_and_uploaded_once_the_lead_accepts(tmp_path, connector, teams):
+    import requests
+
+    uploads = UploadRecorder()
+    session = requests.Session()
+    session.mount("https://upload.example.test/", uploads)
+    bot = TeamsBot(tmp_path=tmp_path, auth=OneTokenAuth(), connector=connector, http=session)
+    try:
+        _install(bot, teams, STAFF, LEAD, BACKUP)
+        report_id = _report(bot, teams)
+        reference = bot.services.store.report(report_id).reference
+        answer = bot.post(_execute(teams, "case.export", report_id, user=LEAD)).json()
+        assert answer["value"].startswith(f"The export of {reference} will arrive as a file")
+        offer = wait_until(lambda: [a for _, conv, a in connector.sent if conv == f"a:personal-{LEAD}"
+                                    and a["attachments"][0]["contentType"].endswith("file.consent")])[0]
+        consent = offer["attachments"][0]
+        assert WHAT not in json.dumps(offer)  # the offer holds ids only
+        upload = {"uploadUrl": "https://upload.example.test/session/1", "contentUrl": "https://od.example.test/x",
+                  "name": consent["name"], "uniqueId": "u1", "fileType": "txt"}
+        accept = {"type": "fileUpload", "action": "accept", "context": consent["content"]["acceptContext"],
+                  "uploadInfo": upload}
+        assert bot.post(teams.invoke("fileConsent/invoke", accept, user=BACKUP)).status == 200
+        assert uploads.puts == []  # not the lead who asked for it
+        assert bot.post(teams.invoke("fileConsent/invoke", accept, user=LEAD)).status == 200
+        [(url, body, headers)] = uploads.puts
+        assert url == upload["uploadUrl"] and f"StaffSafe case export: {reference}".encode() in body
+        assert WHAT.encode() in body and headers["Content-Range"] == f"bytes 0-{len(body) - 1}/{len(body)}"
+        wait_until(lambda: any(a["attachments"][0]["contentType"].endswith("file.info") for _, _, a in connector.sent))
+    finally:
+        bot.stop()

@@ -17,13 +17,15 @@ from typing import Any
 
 from bot.domain.platform import qualified_id
 from bot.domain.ui import Form, Reply
-from bot.teams import standin_cards as cards
-from bot.teams.activity import TEAMS, Activity
+from bot.teams.activity import Activity
+from bot.teams.capabilities import TEAMS
+from bot.teams.card_data import MESSAGE, BadCardData, decode
+from bot.teams.cards import command_buttons, render_reply, with_buttons
 from bot.teams.commands import typed_command
-from bot.teams.invokes import Invokes
-from bot.teams.outbound import ChatReplies, card_activity
-from bot.teams.screenshots import Screenshots
+from bot.teams.invokes import GONE, Invokes
 from bot.teams.openers import opener_card, pressed_context
+from bot.teams.outbound import ChatReplies
+from bot.teams.screenshots import Screenshots
 from bot.teams.transport import friendly, incident_text
 from handlers.conversations import forget_conversation, remember_conversation
 from handlers.routes import COMMANDS, ROUTES, command_context
@@ -85,7 +87,7 @@ class TeamsActivities:
             outcome = self.screenshots.receive(actor, activity)
         else:
             outcome = self._typed(activity)
-        messages = [card_activity(card) for card in cards.render_reply(outcome)]
+        messages = render_reply(outcome)
         send = self.replies.reply if activity.personal else self.replies.privately
         self.replies.later(lambda: send(activity, messages), "teams message answer")
 
@@ -100,13 +102,19 @@ class TeamsActivities:
             return Reply.say(friendly(error, f"teams {key} command"))
         if isinstance(outcome, Form):
             return Reply(cards=(opener_card(outcome, command.route, words),))
+        if key == "help":  # Teams opens dialogs from buttons only: one for each command
+            return with_buttons(outcome, command_buttons(admin=self.services.org.is_admin(activity.actor().id)))
         return outcome
 
     def _pressed(self, activity: Activity) -> Reply:
-        action, value = cards.pressed(activity.value)
+        try:
+            pressed = decode(MESSAGE, activity.value)
+        except BadCardData:
+            return Reply.say(GONE)
+        action, value = pressed.route, pressed.value
         route = ROUTES.get(action)
         if route is None or route.open is None:
-            return Reply.say("That button no longer works. Please start again.")
+            return Reply.say(GONE)
         try:
             outcome = route.open(self.services, activity.actor(), pressed_context(action, value))
         except Exception as error:  # noqa: BLE001

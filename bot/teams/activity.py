@@ -11,8 +11,8 @@ from typing import Any
 
 from bot.domain.org import Actor
 from bot.domain.platform import qualified_id
+from bot.teams.capabilities import TEAMS
 
-TEAMS = "teams"
 MAX_ID = 512  # Teams' ids are far shorter; anything longer is not from Teams
 
 Json = dict[str, Any]

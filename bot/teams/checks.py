@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.config import AppConfig
 from bot.domain.platform import platform_of, qualified_id
 from bot.domain.ports import Conversations
-from bot.teams.activity import TEAMS
+from bot.teams.capabilities import TEAMS
 from handlers.conversations import reachable
 
 

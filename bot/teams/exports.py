@@ -21,6 +21,7 @@ from bot.domain.report import Delivery
 from bot.domain.routing import lead_destination
 from bot.domain.ui import Document
 from bot.teams.activity import Activity
+from bot.teams.cards import file_consent
 from bot.teams.outbound import ChatReplies
 from handlers.export import case_document
 from handlers.reports import audit
@@ -28,7 +29,6 @@ from handlers.services import Services
 
 log = logging.getLogger(__name__)
 
-FILE_CONSENT = "application/vnd.microsoft.teams.card.file.consent"
 FILE_INFO = "application/vnd.microsoft.teams.card.file.info"
 Json = dict[str, Any]
 
@@ -42,12 +42,10 @@ class ExportOffers:
 
     def offer(self, document: Document, *, item_id: str) -> Json:
         """The message offering the document as a file (ids only in its contexts)."""
-        size = len(document.text.encode("utf-8"))
-        consent = {"description": "A confidential StaffSafe case export. Share it only with the people handling "
-                                  "this case.",
-                   "sizeInBytes": size, "acceptContext": {"item": item_id}, "declineContext": {"item": item_id}}
+        consent = file_consent(document, context={"item": item_id}, description=(
+            "A confidential StaffSafe case export. Share it only with the people handling this case."))
         return {"type": "message", "text": "Your case export is ready: accept it to save it in your OneDrive.",
-                "attachments": [{"contentType": FILE_CONSENT, "name": document.filename, "content": consent}]}
+                "attachments": [consent]}
 
     def answer(self, activity: Activity, replies: ChatReplies) -> Json:
         """The answer to a fileConsent/invoke: on acceptance, the file uploaded and a file card posted."""

@@ -15,24 +15,20 @@ import mimetypes
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from bot.domain.platform import Capabilities, qualified_id
+from bot.domain.platform import qualified_id
 from bot.domain.ports import (Conversations, Destination, FetchedFile, PermanentFailure, RecipientRefused,
                               TemporaryFailure)
 from bot.domain.report import MAX_EVIDENCE_BYTES
-from bot.domain.ui import Card, Document
-from bot.teams import standin_cards as cards
-from bot.teams.activity import TEAMS
+from bot.domain.ui import Card, Document, Reply
+from bot.teams.capabilities import TEAMS
+from bot.teams.cards import message as message_of
+from bot.teams.cards import render_card, render_reply, summary
 from bot.teams.exports import ExportOffers
-from bot.teams.outbound import Connector, card_activity
+from bot.teams.outbound import Connector
 from handlers.conversations import reachable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-# No ephemeral replies in a channel; no history look-up for a send whose outcome was unknown.
-TEAMS_CAPABILITIES = Capabilities(private_reply_in_channel=False, history_lookup=False, max_text=3000,
-                                  max_title=40)
-
 
 class Downloads(Protocol):
     """Fetching a file a user sent, with the bot's token, from the Connector's hosts only (tproto's client)."""
@@ -56,15 +52,16 @@ class TeamsNotifier:
         self.exports = exports
 
     def send(self, destination: Destination, card: Card, *, idempotency_key: str, maybe_sent: bool = False) -> str:
-        """Post the card; returns the new activity's id (to update it later)."""
+        """Post the card (in several messages if it is too big for one); returns the first one's id, to update it."""
         service_url, conversation = self._conversation(destination)
-        message = card_activity(cards.render_card(card), summary=card.summary or card.title)
-        return _refusals(lambda: self._connector.send(service_url, conversation, message))
+        sent = [_refusals(lambda m=m: self._connector.send(service_url, conversation, m))
+                for m in render_reply(Reply(cards=(card,)))]
+        return sent[0]
 
     def update(self, destination: Destination, message_id: str, card: Card) -> None:
         """Replace an alert sent earlier with the card as the case stands now."""
         service_url, conversation = self._conversation(destination)
-        message = card_activity(cards.render_card(card), summary=card.summary or card.title)
+        message = message_of(render_card(card)[0], summary_text=summary(card))
         _refusals(lambda: self._connector.update(service_url, conversation, message_id, message))
 
     def upload(self, destination: Destination, document: Document, *, idempotency_key: str) -> str:

@@ -19,7 +19,6 @@ from bot.teams.activity import Activity
 log = logging.getLogger(__name__)
 
 Json = dict[str, Any]
-CARD = "application/vnd.microsoft.card.adaptive"
 
 
 class Connector(Protocol):
@@ -36,19 +35,6 @@ class Connector(Protocol):
     def create_conversation(self, service_url: str, *, tenant: str, member_id: str) -> str:
         """Open (or find) the bot's 1:1 conversation with a person; its id."""
         ...
-
-
-def card_activity(card: Json, *, summary: str = "") -> Json:
-    """A message activity holding one Adaptive Card."""
-    activity: Json = {"type": "message", "attachments": [{"contentType": CARD, "content": card}]}
-    if summary:
-        activity["summary"] = summary[:200]
-    return activity
-
-
-def text_activity(text: str) -> Json:
-    """A message activity of plain text."""
-    return {"type": "message", "text": text, "textFormat": "plain"}
 
 
 @dataclass(kw_only=True)
