@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.errors import NotAllowed, NotFound
+from bot.domain.markup import quoted
 from bot.domain.org import Actor
 from bot.domain.ports import Changes
 from bot.domain.report import Delivery, NoteKind, OutboxState, Report, Status
@@ -25,7 +26,7 @@ def find_case(services: Services, actor: Actor, reference_or_id: str, action: st
     if not services.org.is_lead(actor.id):
         refuse(services, actor, report, action, "refused: not a lead")
         raise NotAllowed("Only the designated leads can do that.")
-    unknown = NotFound(f"There is no report with reference {reference_or_id.strip()[:20]!r}.")
+    unknown = NotFound(f"There is no report with reference {quoted(reference_or_id.strip()[:20])}.")
     if report is None or not services.org.may_handle(actor.id, report):
         # A report about this lead is answered exactly as an unknown reference.
         refuse(services, actor, report, action, "refused: about this lead")

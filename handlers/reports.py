@@ -6,6 +6,7 @@ import hashlib
 import logging
 
 from bot.domain.errors import Conflict, NotFound
+from bot.domain.markup import quoted
 from bot.domain.org import Actor
 from bot.domain.ports import Changes
 from bot.domain.report import (
@@ -171,7 +172,7 @@ def own_report(services: Services, actor: Actor, reference_or_id: str, action: s
     report = find_report(services, reference_or_id)
     if report is None or report.reporter_id != actor.id:
         refuse(services, actor, report, action, "refused: not the reporter")
-        raise NotFound(f"You have no report with reference {reference_or_id.strip()[:20]!r}.")
+        raise NotFound(f"You have no report with reference {quoted(reference_or_id.strip()[:20])}.")
     return report
 
 

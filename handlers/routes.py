@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from bot.domain.errors import StaffSafeError, user_message
+from bot.domain.markup import quoted
 from bot.domain.org import Actor
 from bot.domain.reminder import PressKind
 from bot.domain.report import Report
@@ -229,6 +230,6 @@ def command_context(command: Command, text: str) -> dict[str, str]:
         return {command.words: text.strip()}
     if text.strip():
         # A word the command does not know must never be taken for one it does: say so instead.
-        raise StaffSafeError(f"This command takes nothing after its name (you typed {text.strip()[:40]!r}): "
+        raise StaffSafeError(f"This command takes nothing after its name (you typed {quoted(text.strip()[:40])}): "
                              "type it on its own.")
     return {}

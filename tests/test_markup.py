@@ -6,8 +6,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.console.render import markup_to_text
-from bot.domain.markup import Kind, Line, Token, bad_links, command, parse, plain, reflow
+from bot.domain.errors import NotFound, user_message
+from bot.domain.markup import Kind, Line, Token, bad_links, command, literal, parse, plain, quoted, reflow
 from bot.slack.blocks import mrkdwn
+from bot.teams.markup import markdown
+from handlers import info
 
 
 def test_tokens_of_bold_links_commands_and_bullets():
@@ -86,3 +89,21 @@ def test_reflow_is_stable_and_keeps_every_bullet(text):
     once = reflow(text)
     assert reflow(once) == once
     assert once.count("- ") == sum(1 for line in text.splitlines() if line.strip().startswith("- "))
+
+
+@given(st.text().filter(lambda t: "\n" not in t and "\r" not in t))
+def test_literal_user_text_is_one_text_token_whatever_it_holds(text):
+    assert parse("Before " + literal(text) + " after") == [Line((Token(Kind.TEXT, f"Before {text} after"),))]
+    assert plain("You typed " + quoted(text)) == f"You typed {text!r}"
+
+
+def test_user_text_quoted_in_a_message_is_never_a_link_bold_or_command(services):
+    typed = "[click](https://evil.example) **now** [[report]]"
+    try:
+        info.hotlines(services, typed)
+    except NotFound as error:
+        message = user_message(error)
+    assert [t.kind for line in parse(message) for t in line.tokens] == [Kind.TEXT]
+    assert "<https://evil" not in mrkdwn(message)  # Slack: no link (its mrkdwn has no escape for *)
+    assert "](https://evil" not in markdown(message).replace("\\]", "")  # Teams: an escaped bracket, no link
+    assert typed in markup_to_text(message)

@@ -8,6 +8,7 @@ from typing import Any
 from datetime import date
 
 from bot.domain.errors import NotFound
+from bot.domain.markup import quoted
 
 # Placeholders a takedown template may use; the takedown handler fills every one of them.
 TEMPLATE_PLACEHOLDERS = frozenset(
@@ -175,14 +176,14 @@ class Content:
         }
         table = tables.get(kind, {})
         if entry_id not in table:
-            raise NotFound(f"No content entry {ref!r}.")
+            raise NotFound(f"No content entry {quoted(ref)}.")
         return table[entry_id]
 
     def advice_entry(self, ref: str) -> Advice:
         """An advice or law entry by citation ("advice/police", "law/uk-gdpr"); NotFound otherwise."""
         entry = self.cite(ref)
         if not isinstance(entry, Advice):
-            raise NotFound(f"{ref!r} is not an advice or law entry.")
+            raise NotFound(f"{quoted(ref)} is not an advice or law entry.")
         return entry
 
     def provider(self, name: str) -> Provider:
@@ -204,4 +205,4 @@ def _by_name(entries: Mapping[str, Any], name: str, what: str) -> Any:
         if wanted and wanted in {_key(entry.id), _key(entry.name), *map(_key, entry.aliases)}:
             return entry
     known = ", ".join(e.name for e in entries.values())
-    raise NotFound(f"I don't know the {what} {name.strip()!r}. Try one of: {known}.")
+    raise NotFound(f"I don't know the {what} {quoted(name.strip())}. Try one of: {known}.")

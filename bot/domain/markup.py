@@ -6,6 +6,8 @@ The grammar, one paragraph or bullet a line after `reflow`:
 - `[label](https://...)`: a link, only to an http(s) URL without spaces (anything else stays text);
 - `[[name args]]`: a command as a person types it, e.g. `[[hotlines o2]]` (see `command`): each renderer
   shows it its own way (Slack `/hotlines o2`), so core strings never carry a `/` or backticks.
+- `\\*`, `\\[`, `\\]` and `\\\\` stand for the character itself: `literal(text)` writes user text so
+  (a name someone typed, quoted in a message), so it can never become bold, a link or a command.
 
 Renderers map tokens and escape each token's text themselves: markup is trusted, but no renderer has to
 re-parse its output.
@@ -19,11 +21,14 @@ from enum import Enum
 
 BULLET = "- "
 _URL = r"https?://[^\s)]+"  # what a link may point to; `|` and `>` are the renderers' concern
+_SPECIAL = "\\*[]"  # what `literal` escapes with a backslash
 _INLINE = re.compile(
-    r"\*\*(?P<bold>.+?)\*\*"
+    r"\\(?P<escaped>[\\*\[\]])"
+    r"|\*\*(?P<bold>.+?)\*\*"
     r"|\[\[(?P<command>[^\[\]\s][^\[\]]*?)\]\]"
-    r"|\[(?P<label>[^\]]+)\]\((?P<target>[^)]*)\)"
+    r"|\[(?P<label>(?:\\.|[^\]\\])+)\]\((?P<target>[^)]*)\)"  # a label may hold escapes, not a bare ]
 )
+_ESCAPED = re.compile(r"\\([\\*\[\]])")
 _IS_URL = re.compile(_URL)
 
 
@@ -100,20 +105,36 @@ def inline(text: str) -> list[Token]:
             continue  # not a link we make: left as the text it is
         _text(tokens, text[start:match.start()])
         start = match.end()
-        if match.group("bold") is not None:
+        if match.group("escaped") is not None:
+            _text(tokens, match.group("escaped"))
+        elif match.group("bold") is not None:
             tokens += [Token(Kind.BOLD_START), *inline(match.group("bold")), Token(Kind.BOLD_END)]
         elif match.group("command") is not None:
             name, _, args = match.group("command").strip().partition(" ")
             tokens.append(Token(Kind.COMMAND, name, args.strip()))
         else:
-            tokens.append(Token(Kind.LINK, match.group("label"), match.group("target")))
+            tokens.append(Token(Kind.LINK, _ESCAPED.sub(r"\1", match.group("label")), match.group("target")))
     _text(tokens, text[start:])
     return tokens
 
 
 def _text(tokens: list[Token], text: str) -> None:
-    if text:
+    if not text:
+        return
+    if tokens and tokens[-1].kind is Kind.TEXT:  # an escaped character joins the text around it
+        tokens[-1] = Token(Kind.TEXT, tokens[-1].text + text)
+    else:
         tokens.append(Token(Kind.TEXT, text))
+
+
+def literal(text: str) -> str:
+    """User text made safe to put inside our markup: shown as written, never bold, a link or a command."""
+    return "".join("\\" + ch if ch in _SPECIAL else ch for ch in text)
+
+
+def quoted(text: str) -> str:
+    """User text quoted in a message, as Python's repr quotes it, and safe inside our markup (see literal)."""
+    return literal(repr(text))
 
 
 def _is_url(target: str) -> bool:
