@@ -88,7 +88,10 @@ def running(settings: Settings, *, clock: Clock | None = None, store: Store | No
     content = load_content()
     store = store or open_store(settings)
     try:
-        adopt_unrouted(store)
+        # A database never held items from before items carried their platform, unless copied from a
+        # data folder that did: asking it first spares a start reading every report.
+        if not isinstance(store, PostgresStore) or store.holds_unrouted_items():
+            adopt_unrouted(store)
         services = _services(store, config, content, clock or SystemClock())
         seed_reminders(services, config.reminders)
         yield services, config

@@ -100,7 +100,9 @@ class PostgresCluster:
     def new_database(self, name: str, *, template: str = "template0") -> str:
         """Create an empty database (a copy of `template`) and return its URL."""
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            # FILE_COPY (PostgreSQL 15+): a plain copy of the template's files, faster than WAL-logging it.
+            strategy = " STRATEGY FILE_COPY" if conn.info.server_version >= 150000 else ""
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"{strategy}')
         return self.url(name)
 
     def drop_database(self, name: str) -> None:

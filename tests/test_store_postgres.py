@@ -18,7 +18,7 @@ from bot.domain.report import NoteKind, Status
 from bot.store.postgres.migrations import LATEST, MIGRATIONS
 from bot.store.postgres.read_only import open_read_only
 from bot.store.postgres.store import PostgresStore
-from tests.store_contract import (StoreContract, evidence, note, press, reminder, reminder_run, report,
+from tests.store_contract import (StoreContract, alert, evidence, note, press, reminder, reminder_run, report,
                                   submission)
 
 KEY = bytes(range(32))
@@ -220,3 +220,12 @@ def test_a_store_refuses_calls_once_closed_and_reports_health(database: str) -> 
     assert not store.healthy
     with pytest.raises(StoreError):
         store.commit(Changes(reports=(replace(report(), version=1),)))
+
+
+def test_items_from_before_platforms_are_found_without_reading_every_report(database: str) -> None:
+    with PostgresStore.open(database, Keyring(keys=[KEY])) as store:
+        r = report()
+        store.commit(submission(r))
+        assert not store.holds_unrouted_items()
+        store.commit(Changes(outbox=(alert(r.id, platform=""),)))
+        assert store.holds_unrouted_items()

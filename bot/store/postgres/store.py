@@ -416,6 +416,11 @@ class PostgresStore:
         """The purge records, oldest first."""
         return self._many("purges", "SELECT id, doc, tag FROM purges ORDER BY purged_at, seq")
 
+    def holds_unrouted_items(self) -> bool:
+        """Whether any outbox item has no platform (stored before items carried one; see store/upgrades.py)."""
+        [(found,)] = self._fetch("SELECT EXISTS (SELECT 1 FROM outbox WHERE platform = '')")
+        return bool(found)
+
     # --- keys, health, lifecycle
 
     def reencrypt(self, batch: int = 500) -> int:
