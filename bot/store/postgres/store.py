@@ -67,6 +67,23 @@ _CONSTRAINTS = {
 }
 
 
+CONNECTION: dict[str, Any] = {
+    "autocommit": True,  # reads need no transaction; writes open one explicitly
+    "connect_timeout": 10,
+    "application_name": "staffsafe",  # how its sessions show in pg_stat_activity
+    # A server gone without a word (a failover, a dropped route) is noticed by TCP keepalives.
+    "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
+}
+# Bounds on one statement: a lock held elsewhere (a stuck session) must not hold a user's answer for
+# ever; a lock timeout is retried like any transient failure, and then the user is asked to try again.
+SESSION_SETTINGS = ("SET lock_timeout = '5s'", "SET statement_timeout = '60s'")
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    for setting in SESSION_SETTINGS:
+        conn.execute(setting)
+
+
 def describe(url: str) -> str:
     """A database as an operator knows it ("staffsafe on db.example:5432"), without any password."""
     try:
@@ -144,8 +161,7 @@ class PostgresStore:
         for step in applied:
             log.info("database %s: applied migration %d (%s)", where, step.version, step.name)
         pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=False, name="staffsafe",
-                              kwargs={"autocommit": True, "connect_timeout": 10},
-                              check=ConnectionPool.check_connection)
+                              kwargs=CONNECTION, configure=_configure, check=ConnectionPool.check_connection)
         try:
             pool.open(wait=True, timeout=15)
         except PoolTimeout:
