@@ -36,7 +36,13 @@ class PostgresUnavailable(RuntimeError):
 
 
 def find_bin_dir() -> Path | None:
-    """The newest installed PostgreSQL server's binaries, or None."""
+    """The newest installed PostgreSQL server's binaries, or None.
+
+    PG_BIN_DIR names the folder instead (another installation; tests point it at an empty one).
+    """
+    if os.environ.get("PG_BIN_DIR"):
+        chosen = Path(os.environ["PG_BIN_DIR"])
+        return chosen if (chosen / "initdb").exists() and (chosen / "postgres").exists() else None
     found = [Path(p).parent for p in glob.glob("/usr/lib/postgresql/*/bin/pg_ctl")]
     on_path = shutil.which("pg_ctl")
     if on_path:
