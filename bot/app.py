@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -20,7 +20,7 @@ from bot.config import AppConfig, load_config
 from bot.content import load_content
 from bot.crypto import Keyring, key_file_a_start_creates, load_keyring, new_key
 from bot.domain.content import Content
-from bot.domain.errors import ConfigError
+from bot.domain.errors import ConfigError, StoreError
 from bot.domain.guidance import GuidanceEngine
 from bot.domain.platform import SLACK
 from bot.domain.ports import Changes, Clock, Notifier, Notifiers, Store, SystemClock
@@ -221,7 +221,7 @@ def build_slack(services: Services, config: AppConfig, settings: Settings, *,
     # Socket Mode needs no signing secret and serves no HTTP; the verifier only refuses an empty one.
     http = SlackHttpApp(app=bolt, signing_secret=settings.slack_signing_secret or "socket-mode",
                         healthy=lambda: worker.alive and scheduler.alive and services.store.healthy,
-                        clock=signature_clock, detail=lambda: _health_detail(services, notifiers),
+                        clock=signature_clock, detail=lambda: _health_detail(services, notifiers.platforms),
                         workspace=Workspace(team_id=settings.slack_team_id, app_id=settings.slack_app_id),
                         api_url=settings.slack_api_url)
     return SlackRuntime(bolt=bolt, http=http, worker=worker, scheduler=scheduler, services=services,
@@ -240,9 +240,15 @@ def build_outbox(services: Services, config: AppConfig, notifiers: Notifiers, *,
     return worker, scheduler_for(services, config, wake_outbox=worker.wake, poll_seconds=scheduler_seconds)
 
 
-def _health_detail(services: Services, notifiers: Notifiers) -> dict[str, object]:
-    """What /healthz adds: outbox items due for a platform no worker here serves (they wait for one)."""
-    waiting = waiting_by_platform(services.store, services.clock.now(), running=notifiers.platforms)
+def _health_detail(services: Services, platforms: Collection[str]) -> dict[str, object]:
+    """What /healthz adds: outbox items due for a platform no worker here serves (they wait for one).
+
+    Nothing while the store cannot be read (a database away): the check then fails with 503, not 500.
+    """
+    try:
+        waiting = waiting_by_platform(services.store, services.clock.now(), running=platforms)
+    except StoreError:
+        return {}
     return {"outbox_waiting": waiting} if waiting else {}
 
 
@@ -354,10 +360,7 @@ def build_served(services: Services, config: AppConfig, settings: Settings, *, s
     served = services
     platforms = ({SLACK} if slack_runtime else set()) | ({TEAMS} if notifier else set())
 
-    def detail() -> dict[str, object]:
-        waiting = waiting_by_platform(served.store, served.clock.now(), running=platforms)
-        return {"outbox_waiting": waiting} if waiting else {}
     web = PlatformDoors(doors=doors, healthy=lambda: worker.alive and scheduler.alive and served.store.healthy,
-                        detail=detail)
+                        detail=lambda: _health_detail(served, platforms))
     return ServedRuntime(web=web, worker=worker, scheduler=scheduler, services=services, slack=slack_runtime,
                          teams=teams_runtime)

@@ -12,6 +12,7 @@ import threading
 import time
 from datetime import timedelta
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -21,7 +22,9 @@ from bot.domain.errors import StoreError, user_message
 from bot.domain.ports import Changes
 from bot.domain.report import Status
 from bot.store.postgres.store import PostgresStore
+from testkit.fake_slack import FakeSlack
 from testkit.postgres import PostgresCluster
+from testkit.slack_harness import BOT_TOKEN, SlackBot, report_state
 from testkit.tcp_proxy import TcpProxy
 from testkit.waits import wait_until
 from tests.store_contract import T0, alert, report, submission
@@ -196,3 +199,28 @@ def test_claims_on_a_serializable_database_still_hand_each_item_to_one_worker(da
             while batch := store.claim_due(T0, 5, "late", timedelta(minutes=1), {"slack"}):
                 claimed.extend(i.id for i in batch)
         assert sorted(claimed) == sorted(i.id for i in items)  # each once, none lost
+
+
+def test_over_slack_a_report_sent_while_the_database_is_away_is_asked_again_kindly_and_healthz_says_so(
+    proxy: TcpProxy, database: str, tmp_path: Path
+) -> None:
+    store = PostgresStore.open(proxy.url_for(database), Keyring(keys=[KEY]), pool_size=4)
+    with FakeSlack(token=BOT_TOKEN) as slack:
+        bot = SlackBot(tmp_path=tmp_path, slack=slack, store=store)
+        try:
+            assert bot.command("report").status == 200
+            view = bot.opened_view("report.form")
+            assert bot.get("/healthz").status == 200
+            proxy.refuse()
+            refused = bot.submit(view, report_state())
+            assert refused.status == 200 and "Please try again in a few minutes" in refused.body, refused.body
+            assert "Operational" not in refused.body and "psycopg" not in refused.body
+            assert bot.get("/healthz").status == 503
+            proxy.accept()
+            wait_until(lambda: bot.get("/healthz").status == 200)
+            assert store.all_reports() == []  # nothing of the refused report
+            accepted = bot.submit(view, report_state())
+            assert accepted.json()["response_action"] == "update", accepted.body
+            assert len(store.all_reports()) == 1
+        finally:
+            bot.stop()
