@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from bot.domain.guidance import GuidanceEngine
-from bot.domain.markup import reflow
+from bot.domain.markup import literal, reflow
 from bot.domain.errors import StaffSafeError
 from bot.domain.org import Actor
 from bot.domain.ports import Changes
@@ -29,7 +29,7 @@ from bot.teams.cards import (
     file_consent, opens_dialog, render_button, render_card, render_one, render_reply, reply_dialog_card, with_buttons,
 )
 from bot.teams.forms import dialog_card
-from bot.teams.markup import DEFUSER, escape_markdown, markdown, plain_text
+from bot.teams.markup import DEFUSER, escape_markdown, markdown, markup_elements, plain_text
 from handlers import home, info
 from handlers.actions import Action
 from handlers.delivery import render_delivery
@@ -425,3 +425,16 @@ def test_every_delivery_card_is_a_valid_teams_card(services):
     card = document_card(document)
     check_card(card)
     assert runs(card["body"][-1]) == [CUT]  # 2,000 lines do not fit one dialog: cut, and said
+
+
+def test_plain_paragraphs_markdown_would_escape_go_in_text_runs():
+    typed = literal("[x](https://evil.example) *")
+    elements = markup_elements(f"**Bold** line\nYou typed '{typed}' here.\n- a bullet\n- [[help]]")
+    assert elements == [
+        {"type": "TextBlock", "text": "**Bold** line", "wrap": True},
+        {"type": "RichTextBlock", "inlines": [
+            {"type": "TextRun", "text": "You typed '[x](https://evil.example) *' here."}]},
+        {"type": "TextBlock", "text": "- a bullet\n- **help**", "wrap": True},
+    ]
+    assert markup_elements("Plain words, nothing to escape.") == [
+        {"type": "TextBlock", "text": "Plain words, nothing to escape.", "wrap": True}]

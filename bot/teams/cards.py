@@ -26,7 +26,7 @@ from typing import Any
 from bot.domain.markup import plain
 from bot.domain.ui import Button, Card, Document, Fact, Reply, Section, Style
 from bot.teams.card_data import ACTION, VALUE
-from bot.teams.markup import plain_text, rich_text, text_block, text_run
+from bot.teams.markup import markup_elements, plain_text, rich_text, text_run
 from handlers.actions import Action
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -123,7 +123,7 @@ def render_section(section: Section) -> list[Element]:
     if section.heading.strip():
         elements.append(rich_text(text_run(section.heading, weight="Bolder")))
     if section.body.strip():
-        elements.append(text_block(section.body))
+        elements += markup_elements(section.body)
     for fact in section.facts:
         elements += _fact(fact)
     if section.quote.strip():
@@ -254,7 +254,7 @@ def message(content: Element, *, summary_text: str = "") -> dict[str, Any]:
 
 def render_reply(reply: Reply, *, refresh: Refresh | None = None) -> list[dict[str, Any]]:
     """A reply as message activities: one card each (the reply's text above the first), split if too big."""
-    lead = [text_block(reply.text)] if reply.text.strip() else []
+    lead = markup_elements(reply.text) if reply.text.strip() else []
     if not reply.cards:
         text = plain(reply.text, command_prefix="")
         return [message(adaptive_card(body, fallback_text=_cut(text)), summary_text=_cut(text))
@@ -278,7 +278,7 @@ def reply_dialog_card(reply: Reply) -> Element:
 
     A dialog holds one card, so what does not fit is cut, and the card says so.
     """
-    elements = [text_block(reply.text)] if reply.text.strip() else []
+    elements = markup_elements(reply.text) if reply.text.strip() else []
     buttons: list[Button] = []
     for card in reply.cards:
         shown = card_elements(card)
@@ -311,8 +311,8 @@ def render_one(card: Card, *, refresh: Refresh | None = None, in_dialog: bool = 
 def document_card(document: Document) -> Element:
     """A document (a case export) shown as text in a dialog, for where a file cannot be sent; cut if too long."""
     intro = rich_text(text_run(document.filename, weight="Bolder"))
-    note = text_block("Teams could not send this as a file here: copy the text below into a file to keep it.")
-    return one_card([intro, note, *_lines(document.text, fontType="Monospace")], [])
+    note = markup_elements("Teams could not send this as a file here: copy the text below into a file to keep it.")
+    return one_card([intro, *note, *_lines(document.text, fontType="Monospace")], [])
 
 
 def file_consent(document: Document, *, context: dict[str, str], description: str) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from bot.domain.ui import Answers, Field, FieldErrors, FieldKind, Form, Reply, a
 from bot.teams.capabilities import TEAMS, TEAMS_CAPABILITIES
 from bot.teams.card_data import CONTEXT, FORM, INPUT_PREFIX, SUBMISSION
 from bot.teams.cards import CARD, MAX_CARD_BYTES, adaptive_card, reply_dialog_card, size
-from bot.teams.markup import plain_text, rich_text, text_block, text_run
+from bot.teams.markup import markup_elements, plain_text, rich_text, text_run
 
 PEOPLE = {"type": "Data.Query", "dataset": "graph.microsoft.com/users"}
 MAX_INPUT = TEAMS_CAPABILITIES.max_text  # Input.Text maxLength for paragraphs and lists of links
@@ -181,9 +181,9 @@ def dialog_card(form: Form, *, initial: Answers | None = None, errors: FieldErro
     if placed:
         body.append(rich_text(text_run(FIX_THEM, color="Attention", weight="Bolder")))
     if notice.strip():
-        body.append(text_block(notice))
+        body += markup_elements(notice)
     if form.intro.strip():
-        body.append(text_block(form.intro))
+        body += markup_elements(form.intro)
     for field in form.fields:
         body += field_elements(field, form, initial=answers.get(field.id), error=placed.get(field.id, ""),
                                names=names)

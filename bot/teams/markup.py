@@ -97,9 +97,13 @@ def markdown(markup: str) -> str:
 
     Paragraphs are separated by a blank line; consecutive bullets by one newline, so they make one list.
     """
+    return _markdown(parse(markup))
+
+
+def _markdown(lines: list[Line]) -> str:
     parts: list[str] = []
     previous: Line | None = None
-    for line in parse(markup):
+    for line in lines:
         if not line.tokens and not line.bullet:
             continue  # the gap between paragraphs: every paragraph is separated anyway
         text = ("- " if line.bullet else "") + _line(line.tokens)
@@ -110,9 +114,36 @@ def markdown(markup: str) -> str:
     return "".join(parts)
 
 
-def text_block(markup: str, **style: Any) -> dict[str, Any]:
-    """A wrapping TextBlock of our trusted markup."""
-    return {"type": "TextBlock", "text": markdown(markup), "wrap": True, **style}
+def _plain_line(line: Line) -> str:
+    """A paragraph of plain text that Markdown would have to escape ("" for any other line)."""
+    if line.bullet or not line.tokens or any(t.kind is not Kind.TEXT for t in line.tokens):
+        return ""
+    text = "".join(t.text for t in line.tokens)
+    return text if escape_markdown(text) != plain_text(text) else ""
+
+
+def markup_elements(markup: str) -> list[dict[str, Any]]:
+    """Our trusted markup as card elements: Markdown TextBlocks, except that a plain paragraph holding
+    characters Markdown would need escaped (a message quoting what someone typed) is a RichTextBlock, which
+    needs no escapes: Teams clients have differed in how they read Markdown's backslash escapes."""
+    elements: list[dict[str, Any]] = []
+    pending: list[Line] = []
+    for line in parse(markup):
+        plain_line = _plain_line(line)
+        if plain_line:
+            if _markdown(pending):
+                elements.append(_text_block(_markdown(pending)))
+            pending = []
+            elements.append(rich_text(text_run(plain_line)))
+        else:
+            pending.append(line)
+    if _markdown(pending):
+        elements.append(_text_block(_markdown(pending)))
+    return elements
+
+
+def _text_block(text: str) -> dict[str, Any]:
+    return {"type": "TextBlock", "text": text, "wrap": True}
 
 
 def text_run(text: str, **style: Any) -> dict[str, Any]:
