@@ -224,3 +224,19 @@ def test_over_slack_a_report_sent_while_the_database_is_away_is_asked_again_kind
             assert len(store.all_reports()) == 1
         finally:
             bot.stop()
+
+
+def test_after_a_long_outage_the_store_is_back_as_soon_as_the_server_is(proxy: TcpProxy, database: str) -> None:
+    with PostgresStore.open(proxy.url_for(database), Keyring(keys=[KEY]), pool_size=2) as store:
+        proxy.refuse()
+        away = time.monotonic()
+        while time.monotonic() - away < 8:  # the pool's own retries would have backed off to 4 s and more
+            assert not store.healthy
+            time.sleep(0.5)
+        proxy.accept()
+        back = time.monotonic()
+        wait_until(lambda: store.healthy)
+        assert time.monotonic() - back < 2
+        r = report()
+        store.commit(submission(r))
+        assert _case(store, r.id) == (1, 1, 1)

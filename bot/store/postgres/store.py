@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 KEY_CHECKS = "key_checks"  # the meta row naming the keys that wrote this database
+RECONNECT_SECONDS = 5.0  # how long the pool keeps retrying a connection on its own (see open)
 PRUNE_EVERY = 1000  # commits between clean-ups of old commit markers
 VERSIONED = ("reports", "reminders")
 UPSERTED = ("outbox", "conversations")
@@ -160,8 +161,14 @@ class PostgresStore:
                 conn.execute("DELETE FROM commits WHERE at < now() - interval '1 day'")
         for step in applied:
             log.info("database %s: applied migration %d (%s)", where, step.version, step.name)
+        # The pool warns of every failed connection attempt; Health logs an outage once as it starts and ends.
+        logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
         pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=False, name="staffsafe",
-                              kwargs=CONNECTION, configure=_configure, check=ConnectionPool.check_connection)
+                              kwargs=CONNECTION, configure=_configure, check=ConnectionPool.check_connection,
+                              # The pool's own retries back off exponentially (1, 2, 4 ... s): after a long
+                              # outage they would keep us away for minutes once the server is back. Giving
+                              # up soon lets the next request try at once.
+                              reconnect_timeout=RECONNECT_SECONDS)
         try:
             pool.open(wait=True, timeout=15)
         except PoolTimeout:
