@@ -74,6 +74,7 @@ class _Key:
     cipher: AESGCM
     hash_key: bytes
     mac_key: bytes
+    file_key: bytes  # the root of the per-file keys of evidence blobs
 
 
 class Keyring:
@@ -91,6 +92,7 @@ class Keyring:
                 cipher=AESGCM(_derive(key, b"staffsafe/aes-256-gcm")),
                 hash_key=_derive(key, b"staffsafe/hmac-sha256"),
                 mac_key=_derive(key, b"staffsafe/store-mac"),
+                file_key=_derive(key, b"staffsafe/file-keys"),
             )
             for key in keys
         ]
@@ -127,6 +129,18 @@ class Keyring:
             return key.cipher.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], aad)
         except (InvalidTag, binascii.Error, ValueError) as exc:
             raise TokenInvalid("does not authenticate (tampered, or copied from elsewhere)") from exc
+
+    def file_key(self, *, salt: bytes, key_id: str | None = None) -> tuple[str, bytes]:
+        """A key of its own for one file (evidence blob), from `salt` and the primary key (or key `key_id`).
+
+        Returns (key id, 32-byte key); UnknownKey if `key_id` is not in the keyring. A fresh random
+        salt per file gives every file a fresh key, so its chunks can be numbered as nonces.
+        """
+        key = self._keys[0] if key_id is None else self._by_id.get(key_id)
+        if key is None:
+            raise UnknownKey(str(key_id))
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=b"staffsafe/evidence-blob")
+        return key.id, derived.derive(key.file_key)
 
     def keyed_hash(self, value: str, *, purpose: str) -> str:
         """`<key id>:<HMAC-SHA256 hex>` of `value` under the primary key, for lookups without plaintext."""

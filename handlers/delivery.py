@@ -9,10 +9,11 @@ import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot.domain.errors import Conflict
-from bot.domain.ports import (Changes, Destination, Notifier, Notifiers, PermanentFailure, RateLimited,
-                              RecipientRefused)
-from bot.domain.report import Delivery, OutboxItem, OutboxState, Report, Status, new_evidence
+from bot.domain.errors import Conflict, EvidenceUnreadable
+from bot.domain.ports import (
+    Changes, Destination, Notifier, Notifiers, OutgoingFile, PermanentFailure, RateLimited, RecipientRefused, capped,
+)
+from bot.domain.report import MAX_EVIDENCE_BYTES, Delivery, Evidence, OutboxItem, OutboxState, Report, Status, new_id
 from bot.domain.routing import (LEAD_NOTICES, REFUSED_UPDATE, admin_destination, has_recipient, lead_destination,
                                 waiting_notices)
 from bot.domain.ui import Card, Document, Section
@@ -79,7 +80,8 @@ def _lead_message(services: Services, item: OutboxItem, report: Report, lead: De
         return escalation_card(report, services.content, now=item.due_at)
     if item.kind is Delivery.RETENTION_WARNING:
         return retention_warning_card(report, purge_on=item.due_at + RETENTION_NOTICE)
-    return case_document(services, report, exporter_id=lead.user_id, at=item.due_at)
+    return case_document(services, report, exporter_id=lead.user_id, at=item.due_at,
+                         files_follow=services.capabilities_on(item.platform).file_copies)
 
 
 def _with_reason(services: Services, item: OutboxItem, report: Report, message: Card | Document) -> Card | Document:
@@ -176,6 +178,8 @@ def deliver_one(services: Services, notifier: Notifier, item: OutboxItem) -> Out
     """Try one claimed item: sent with the platform's reference, closed, or rescheduled."""
     if item.kind is Delivery.EVIDENCE:
         return fetch_evidence(services, notifier, item)
+    if item.kind is Delivery.EVIDENCE_COPY:
+        return copy_evidence(services, notifier, item)
     if item.kind is Delivery.ALERT_UPDATE:
         return update_alerts(services, notifier, item)
     if item.kind is Delivery.REMINDER:
@@ -237,22 +241,60 @@ def update_alerts(services: Services, notifier: Notifier, item: OutboxItem) -> O
     return delivered(item, now), True
 
 
+def copy_evidence(services: Services, notifier: Notifier, item: OutboxItem) -> Outcome:
+    """Upload a copy of one stored file to the lead who asked for the export, streamed from the store.
+
+    Checked again now: a lead removed since, or a purged report, gets nothing. A file whose stored
+    bytes are damaged is never sent in part as if whole: the item closes and the log says which.
+    """
+    now = services.clock.now()
+    report = services.store.report(item.report_id)
+    lead = lead_destination(services.org, report, item) if report else None
+    found = [e for e in services.store.evidence(report.id) if e.id == item.file_ref] if report and lead else []
+    if not found or lead is None:
+        return closed(item, now, OutboxState.UNDELIVERABLE), False
+    [evidence] = found
+    file = OutgoingFile(name=evidence.file_name, media_type=evidence.media_type, size=evidence.size,
+                        open=lambda: services.store.open_evidence(evidence.report_id, evidence.id))
+    try:
+        receipt = notifier.upload_file(lead, file, idempotency_key=item.id)
+    except EvidenceUnreadable as error:
+        log.error("outbox item %s: the stored copy cannot be sent: %s", item.id, error)
+        return closed(item, now, OutboxState.UNDELIVERABLE), False
+    except PermanentFailure as error:
+        return refused(item, now, error), False
+    except Exception as error:  # noqa: BLE001 - every other failure is retried (only its class is logged)
+        return retried(item, now, error), False
+    return delivered(item, now, receipt), True
+
+
 def fetch_evidence(services: Services, notifier: Notifier, item: OutboxItem) -> Outcome:
-    """Download one attached file and store it encrypted with its hash; the item closes in the same commit."""
+    """Stream one attached file from the platform into the store's encrypted blob, then commit its record.
+
+    The blob is written (durably) before the commit that names it and closes the item; the file is
+    never whole in memory. A file this report already has (an earlier try died before closing its
+    item) is not fetched again.
+    """
     now = services.clock.now()
     if services.store.report(item.report_id) is None:
         return closed(item, now, OutboxState.UNDELIVERABLE), False
+    done = delivered(item, now)
+    if any(e.source_id == item.file_ref for e in services.store.evidence(item.report_id)):
+        return done, True
+    evidence_id = new_id()
     try:
-        fetched = notifier.fetch_file(item.file_ref)
+        with notifier.fetch_file(item.file_ref) as fetched:
+            written = services.store.write_evidence_blob(item.report_id, evidence_id,
+                                                         capped(fetched.chunks, MAX_EVIDENCE_BYTES))
+            name, media_type = fetched.name, fetched.media_type
     except PermanentFailure as error:
         return refused(item, now, error), False  # e.g. too large: the export shows it missing
     except Exception as error:  # noqa: BLE001
         return retried(item, now, error), False
-    evidence = new_evidence(report_id=item.report_id, file_name=fetched.name, media_type=fetched.media_type,
-                            data=fetched.data, source_id=item.file_ref, received_at=now)
-    done = delivered(item, now)
+    evidence = Evidence(id=evidence_id, report_id=item.report_id, file_name=name, media_type=media_type,
+                        size=written.size, sha256=written.sha256, received_at=now, source_id=item.file_ref)
     try:
         services.store.commit(Changes(evidence=(evidence,), outbox=(done,)))
     except Conflict:
-        return done, True  # stored by an earlier try that died before closing its item
+        return done, True  # stored by another try meanwhile; this one's blob is an orphan, swept at start
     return None, True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from bot.domain.guidance import Step
@@ -10,10 +11,11 @@ from bot.domain.org import Actor
 from bot.domain.ports import Changes
 from bot.domain.report import AuditEvent, Delivery, Evidence, Note, Report
 from bot.domain.report_form import ADULT_LABELS, NATURE_LABELS, PERPETRATOR_LABELS, WANT_LABELS
-from bot.domain.ui import Document, Reply
+from bot.domain.ui import Document, Reply, counted
 from bot.domain.visible import reveal_hidden
 from handlers.cards import named_person, place_name, status_words
 from handlers.leads import find_case
+from bot.domain.platform import platform_of
 from bot.domain.routing import to_person
 from handlers.reports import audit
 from handlers.services import Services
@@ -31,17 +33,29 @@ def export_case(services: Services, actor: Actor, reference_or_id: str) -> Docum
 
 
 def request_export(services: Services, actor: Actor, reference_or_id: str) -> Reply:
-    """Queue the export as a file for the asking lead's DM (chat platforms); audited with the request."""
+    """Queue the export, then a copy of each attached file, for the asking lead's DM; audited with the request.
+
+    Each file is an item of its own, so a failed upload is retried alone and none arrives twice. Copies
+    go only on a platform that can send stored files (`Capabilities.file_copies`); elsewhere the export
+    lists the files with their hashes, as before.
+    """
     report = find_case(services, actor, reference_or_id, "case.export")
     now = services.clock.now()
-    item = to_person(report, Delivery.LEAD_EXPORT, actor.id, now)
-    services.store.commit(Changes(outbox=(item,), audit=(audit(report, actor, "case.export", now),)))
-    return Reply.say(f"The export of {report.reference} will arrive as a file in your messages from StaffSafe. "
+    files = services.store.evidence(report.id) if services.capabilities_on(platform_of(actor.id)).file_copies else []
+    items = (to_person(report, Delivery.LEAD_EXPORT, actor.id, now),
+             *(replace(to_person(report, Delivery.EVIDENCE_COPY, actor.id, now), file_ref=f.id) for f in files))
+    services.store.commit(Changes(outbox=items, audit=(audit(report, actor, "case.export", now),)))
+    what = f"The export of {report.reference} will arrive as a file"
+    if files:
+        what = (f"The export of {report.reference} and its {counted(len(files), 'attached file')} will arrive as "
+                "files")
+    return Reply.say(f"{what} in your messages from StaffSafe. "
                      "It is confidential: share it only with the people handling this case.")
 
 
-def case_document(services: Services, report: Report, *, exporter_id: str, at: datetime) -> Document:
-    """The export's text, as the case stands now."""
+def case_document(services: Services, report: Report, *, exporter_id: str, at: datetime,
+                  files_follow: bool = False) -> Document:
+    """The export's text, as the case stands now; `files_follow`: a copy of each file is sent after it."""
     notes = services.store.notes(report.id)
     events = services.store.audit(report.id)
     text = "\n".join([
@@ -52,7 +66,7 @@ def case_document(services: Services, report: Report, *, exporter_id: str, at: d
         *_details(services, report),
         "",
         "Evidence",
-        *_evidence(services.store.evidence(report.id)),
+        *_evidence(services.store.evidence(report.id), files_follow=files_follow),
         "",
         "Guidance given to the reporter",
         *(f"- {step.title} ({step.cite})" for step in services.guidance.steps(report)),
@@ -92,11 +106,13 @@ def _duty(step: Step) -> list[str]:
     return [f"- {step.title} ({step.cite})", *(f"  {line}" for line in plain(step.text).splitlines())]
 
 
-def _evidence(files: list[Evidence]) -> list[str]:
+def _evidence(files: list[Evidence], *, files_follow: bool) -> list[str]:
     """What each uploaded file is and its SHA-256; never its contents."""
     if not files:
         return ["No files were uploaded."]
     lines = ["The files are kept encrypted in StaffSafe; a copy whose SHA-256 matches is unchanged."]
+    if files_follow:
+        lines.append("A copy of each file follows this export, as a file of its own in this conversation.")
     for item in files:
         lines += [
             f"- {_one_line(item.file_name) or '(no name)'}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date, datetime, timezone
 
+from bot.domain.ports import Store
 from bot.domain.reminder import ROTATION, Frequency, Reminder, Schedule
 from bot.domain.report import Adult, Evidence, Nature, Perpetrator, Report, Want, new_id, new_reference
 
@@ -33,9 +34,12 @@ def a_report(**overrides: object) -> Report:
     return Report(**values)
 
 
+SCREENSHOT = b"\x89PNG\r\n\x1a\nnot really a screenshot"
+
+
 def an_evidence(**overrides: object) -> Evidence:
-    """A valid evidence file whose size and sha256 follow `data`; override any other field."""
-    data = overrides.get("data", b"\x89PNG\r\n\x1a\nnot really a screenshot")
+    """A valid evidence record whose size and sha256 are those of `data` (not kept); override any other field."""
+    data = overrides.pop("data", SCREENSHOT)
     assert isinstance(data, bytes)
     values: dict[str, object] = dict(
         id=new_id(),
@@ -46,10 +50,18 @@ def an_evidence(**overrides: object) -> Evidence:
         sha256=hashlib.sha256(data).hexdigest(),
         received_at=datetime(2026, 11, 24, 9, 5, tzinfo=timezone.utc),
         source_id=f"F{new_id()[:10].upper()}",
-        data=data,
     )
     values.update(overrides)
     return Evidence(**values)  # type: ignore[arg-type]
+
+
+def evidence_in(store: Store, **overrides: object) -> Evidence:
+    """`an_evidence(**overrides)` with its bytes (`data`) already written to `store`: ready to commit."""
+    data = overrides.get("data", SCREENSHOT)
+    assert isinstance(data, bytes)
+    record = an_evidence(**overrides)
+    store.write_evidence_blob(record.report_id, record.id, (data,))
+    return record
 
 
 def a_reminder(**overrides: object) -> Reminder:

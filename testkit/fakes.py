@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from bot.domain.ports import Destination, FetchedFile, PermanentFailure, TemporaryFailure
+from bot.domain.ports import Destination, FetchedFile, OutgoingFile, PermanentFailure, TemporaryFailure
 from bot.domain.ui import Card, Document
 
 
@@ -29,6 +31,7 @@ class RecordingNotifier:
         self.platform = platform
         self.sent: list[tuple[Destination, Card, str]] = []
         self.uploaded: list[tuple[Destination, Document, str]] = []
+        self.files_sent: list[SentFile] = []
         self.updated: list[tuple[Destination, str, Card]] = []
         self.files: dict[str, FetchedFile] = {}
         self.fail_next = 0
@@ -48,16 +51,40 @@ class RecordingNotifier:
         self.uploaded.append((destination, document, idempotency_key))
         return f"file-{len(self.uploaded)}"
 
-    def fetch_file(self, file_id: str) -> FetchedFile:
+    def upload_file(self, destination: Destination, file: OutgoingFile, *, idempotency_key: str) -> str:
+        data = b"".join(file.open())
+        self.files_sent.append(SentFile(destination=destination, name=file.name, media_type=file.media_type,
+                                        size=file.size, data=data, key=idempotency_key))
+        return f"file-{len(self.uploaded) + len(self.files_sent)}"
+
+    def fetch_file(self, file_id: str) -> AbstractContextManager[FetchedFile]:
         if file_id not in self.files:
             raise PermanentFailure("no such file")
-        return self.files[file_id]
+        return nullcontext(self.files[file_id])  # give its chunks as a tuple, so it can be fetched again
 
     def to_leads(self) -> list[Card]:
         return [card for dest, card, _ in self.sent if dest.leads]
 
     def to_user(self, user_id: str) -> list[Card]:
         return [card for dest, card, _ in self.sent if dest.user_id == user_id]
+
+
+@dataclass(frozen=True)
+class SentFile:
+    """A stored file a fake notifier was asked to deliver, with the bytes it streamed."""
+
+    destination: Destination
+    name: str
+    media_type: str
+    size: int
+    data: bytes
+    key: str
+
+
+def a_fetched_file(name: str, media_type: str, data: bytes) -> FetchedFile:
+    """A file a fake platform hands over, in 1 KiB pieces (re-iterable, so it can be fetched again)."""
+    return FetchedFile(name=name, media_type=media_type,
+                       chunks=tuple(data[i:i + 1024] for i in range(0, len(data), 1024)) or (b"",))
 
 
 class Died(BaseException):
@@ -100,5 +127,8 @@ class LedgerNotifier:
     def upload(self, destination: Destination, document: Document, *, idempotency_key: str) -> str:
         return self.send(destination, Card(title=document.filename), idempotency_key=idempotency_key)
 
-    def fetch_file(self, file_id: str) -> FetchedFile:
+    def upload_file(self, destination: Destination, file: OutgoingFile, *, idempotency_key: str) -> str:
+        return self.send(destination, Card(title=file.name), idempotency_key=idempotency_key)
+
+    def fetch_file(self, file_id: str) -> AbstractContextManager[FetchedFile]:
         raise PermanentFailure("no such file")

@@ -15,8 +15,8 @@ from typing import Protocol
 
 import pytest
 
-from bot.domain.errors import Conflict, StoreError
-from bot.domain.ports import Changes, Store
+from bot.domain.errors import Conflict, NotFound, StoreError
+from bot.domain.ports import BlobWritten, Changes, Store
 from bot.domain.reminder import (
     Frequency,
     PressKind,
@@ -50,7 +50,7 @@ from bot.domain.routing import lead_notices, to_reporter
 from handlers.delivery import deliver_due
 from handlers.outbox_state import waiting_by_platform
 from handlers.services import Services
-from testkit.builders import a_reminder, a_report, an_evidence
+from testkit.builders import a_reminder, a_report, an_evidence, evidence_in
 from testkit.fakes import Died, FakeClock, LedgerNotifier
 from testkit.waits import wait_until
 
@@ -84,9 +84,9 @@ def note(report_id: str, *, minutes: float = 0, **overrides: object) -> Note:
     return Note(**values)  # type: ignore[arg-type]
 
 
-def evidence(report_id: str, *, minutes: float = 0, **overrides: object) -> Evidence:
-    """An uploaded file on a report, received `minutes` after T0."""
-    return an_evidence(report_id=report_id, received_at=T0 + timedelta(minutes=minutes), **overrides)
+def evidence(store: Store, report_id: str, *, minutes: float = 0, **overrides: object) -> Evidence:
+    """An uploaded file on a report, received `minutes` after T0, its bytes (`data`) written to `store`."""
+    return evidence_in(store, report_id=report_id, received_at=T0 + timedelta(minutes=minutes), **overrides)
 
 
 def event(report_id: str, *, minutes: float = 0, action: str = "report.view") -> AuditEvent:
@@ -205,7 +205,7 @@ class StoreContract:
         r1, r2 = report(minutes=1), report(minutes=2, reporter_id="slack:U2")
         n = note(r1.id)
         store.commit(submission(r1))
-        store.commit(Changes(reports=(r2,), notes=(n,), evidence=(evidence(r2.id),)))
+        store.commit(Changes(reports=(r2,), notes=(n,), evidence=(evidence(store, r2.id),)))
         r1b = r1.evolve(now=T0, status=Status.CLOSED)
         store.commit(Changes(reports=(r1b,)))
         before = _state(store, [r1.id, r2.id])
@@ -252,7 +252,7 @@ class StoreContract:
             notes=(note(fresh.id),),
             audit=(event(fresh.id),),
             outbox=(alert(fresh.id),),
-            evidence=(evidence(fresh.id),),
+            evidence=(evidence(store, fresh.id),),
         )
         with pytest.raises(Conflict):
             store.commit(changes)
@@ -313,36 +313,115 @@ class StoreContract:
 
     def test_evidence_round_trips_with_its_bytes(self, factory: StoreFactory, store: Store) -> None:
         r = report()
-        every_byte = bytes(range(256)) * 64 + b"\n\r\x00 ends mid-line"
+        every_byte = bytes(range(256)) * 1024 + b"\n\r\x00 ends mid-line"  # several chunks, the last one short
         files = (
-            evidence(r.id, minutes=1, data=every_byte, file_name="Ünïcode \"name\"\n.png"),
-            evidence(r.id, minutes=2, data=b"", file_name="", media_type="application/octet-stream"),
+            evidence(store, r.id, minutes=1, data=every_byte, file_name="Ünïcode \"name\"\n.png"),
+            evidence(store, r.id, minutes=2, data=b"", file_name="", media_type="application/octet-stream"),
         )
         store.commit(Changes(reports=(r,), evidence=files, audit=(event(r.id, action="report.submit"),)))
         for s in _and_reopened(factory, store):
             stored = s.evidence(r.id)
             assert stored == list(files)
-            assert stored[0].data == every_byte
+            assert b"".join(s.open_evidence(r.id, files[0].id)) == every_byte
+            assert b"".join(s.open_evidence(r.id, files[1].id)) == b""
             assert stored[0].sha256 == hashlib.sha256(every_byte).hexdigest()
             assert stored[0].size == len(every_byte)
             assert s.report(r.id) == r  # committed together with its report
             assert s.evidence("other") == []
 
+    def test_a_blob_written_in_pieces_of_any_size_reads_back_whole(self, store: Store) -> None:
+        r = report()
+        data = bytes(range(251)) * 700  # ~176 KB: chunk boundaries fall inside the pieces given
+        pieces = [data[i:i + 3001] for i in range(0, len(data), 3001)]
+        written = store.write_evidence_blob(r.id, "e1", iter(pieces))
+        assert written == BlobWritten(size=len(data), sha256=hashlib.sha256(data).hexdigest())
+        record = an_evidence(id="e1", report_id=r.id, data=data)
+        store.commit(Changes(reports=(r,), evidence=(record,)))
+        chunks = list(store.open_evidence(r.id, "e1"))
+        assert b"".join(chunks) == data and max(len(c) for c in chunks) <= 1024 * 1024
+
+    def test_evidence_whose_bytes_were_not_written_first_is_refused(self, factory: StoreFactory, store: Store) -> None:
+        r = report()
+        store.commit(Changes(reports=(r,)))
+        unwritten = an_evidence(report_id=r.id)
+        with pytest.raises(StoreError, match="write_evidence_blob comes first"):
+            store.commit(Changes(evidence=(unwritten,), audit=(event(r.id),)))
+        store.write_evidence_blob(r.id, "e2", (b"the real bytes",))
+        other_bytes = an_evidence(report_id=r.id, id="e2", data=b"other bytes")  # size and hash differ
+        with pytest.raises(StoreError, match="write_evidence_blob comes first"):
+            store.commit(Changes(evidence=(other_bytes,)))
+        elsewhere = an_evidence(report_id="another report", id="e2", data=b"the real bytes")
+        with pytest.raises(StoreError, match="write_evidence_blob comes first"):
+            store.commit(Changes(evidence=(elsewhere,)))
+        for s in _and_reopened(factory, store):
+            assert s.evidence(r.id) == [] and s.audit(r.id) == []
+
+    def test_a_committed_file_cannot_be_written_again(self, store: Store) -> None:
+        r = report()
+        e = evidence(store, r.id, data=b"first")
+        store.commit(Changes(reports=(r,), evidence=(e,)))
+        with pytest.raises(StoreError, match="append-only"):
+            store.write_evidence_blob(r.id, e.id, (b"second",))
+        assert b"".join(store.open_evidence(r.id, e.id)) == b"first"
+
+    def test_a_write_that_fails_part_way_keeps_nothing(self, store: Store) -> None:
+        r = report()
+        store.commit(Changes(reports=(r,)))
+
+        def dropped() -> Iterator[bytes]:
+            yield b"x" * 100_000
+            raise ConnectionError("the platform hung up")
+
+        with pytest.raises(ConnectionError):
+            store.write_evidence_blob(r.id, "e3", dropped())
+        with pytest.raises(StoreError):
+            store.commit(Changes(evidence=(an_evidence(report_id=r.id, id="e3", data=b"x" * 100_000),)))
+        assert store.evidence(r.id) == []
+
+    def test_a_refused_commit_keeps_its_blob_for_a_retry(self, store: Store) -> None:
+        r = report()
+        store.commit(Changes(reports=(r,)))
+        e = evidence(store, r.id, data=b"pixels")
+        with pytest.raises(Conflict):
+            store.commit(Changes(evidence=(e,), reports=(replace(r, version=5),)))
+        store.commit(Changes(evidence=(e,)))
+        assert b"".join(store.open_evidence(r.id, e.id)) == b"pixels"
+
+    def test_opening_unknown_evidence_is_not_found(self, store: Store) -> None:
+        r = report()
+        e = evidence(store, r.id)
+        store.commit(Changes(reports=(r,), evidence=(e,)))
+        with pytest.raises(NotFound):
+            store.open_evidence(r.id, "no such file")
+        with pytest.raises(NotFound):
+            store.open_evidence("another report", e.id)  # a file is only ever read as its own report's
+
+    def test_a_purge_takes_the_files_with_it(self, factory: StoreFactory, store: Store) -> None:
+        gone, kept = report(minutes=1), report(minutes=2)
+        store.commit(Changes(reports=(gone, kept)))
+        files = (evidence(store, gone.id, data=b"gone"), evidence(store, kept.id, data=b"kept"))
+        store.commit(Changes(evidence=files))
+        store.commit(Changes(purge_reports=(gone,)))
+        for s in _and_reopened(factory, store):
+            with pytest.raises(NotFound):
+                s.open_evidence(gone.id, files[0].id)
+            assert b"".join(s.open_evidence(kept.id, files[1].id)) == b"kept"
+
     def test_evidence_oldest_first_then_by_id(self, factory: StoreFactory, store: Store) -> None:
         r, other = report(), report()
-        late, early = evidence(r.id, minutes=9), evidence(r.id, minutes=1)
-        same_time = [evidence(r.id, minutes=5, id=i) for i in ("c3", "a1", "b2")]
+        late, early = evidence(store, r.id, minutes=9), evidence(store, r.id, minutes=1)
+        same_time = [evidence(store, r.id, minutes=5, id=i) for i in ("c3", "a1", "b2")]
         store.commit(Changes(reports=(r, other), evidence=(late, same_time[0])))
-        store.commit(Changes(evidence=(*same_time[1:], early, evidence(other.id, minutes=0))))
+        store.commit(Changes(evidence=(*same_time[1:], early, evidence(store, other.id, minutes=0))))
         for s in _and_reopened(factory, store):
             assert [e.id for e in s.evidence(r.id)] == [early.id, "a1", "b2", "c3", late.id]
             assert len(s.evidence(other.id)) == 1
 
     def test_evidence_is_append_only(self, store: Store) -> None:
         r = report()
-        e = evidence(r.id)
+        e = evidence(store, r.id)
         store.commit(Changes(reports=(r,), evidence=(e,)))
-        changed = evidence(r.id, id=e.id, data=b"other bytes", source_id="F-OTHER")
+        changed = an_evidence(report_id=r.id, id=e.id, data=b"other bytes", source_id="F-OTHER")
         with pytest.raises(Conflict):
             store.commit(Changes(evidence=(changed,)))
         with pytest.raises(Conflict):
@@ -351,15 +430,15 @@ class StoreContract:
 
     def test_a_platform_file_is_stored_once_per_report(self, factory: StoreFactory, store: Store) -> None:
         r, other = report(), report()
-        first = evidence(r.id, source_id="F0123")
+        first = evidence(store, r.id, source_id="F0123")
         store.commit(Changes(reports=(r, other), evidence=(first,)))
-        retried = evidence(r.id, source_id="F0123")  # a retried download: new id, same file
+        retried = evidence(store, r.id, source_id="F0123")  # a retried download: new id, same file
         with pytest.raises(Conflict):
             store.commit(Changes(evidence=(retried,), audit=(event(r.id, action="evidence.add"),)))
-        twice = (evidence(other.id, source_id="F0456"), evidence(other.id, source_id="F0456"))
+        twice = (evidence(store, other.id, source_id="F0456"), evidence(store, other.id, source_id="F0456"))
         with pytest.raises(Conflict):
             store.commit(Changes(evidence=twice))
-        store.commit(Changes(evidence=(evidence(other.id, source_id="F0123"),)))  # another report may
+        store.commit(Changes(evidence=(evidence(store, other.id, source_id="F0123"),)))  # another report may
         for s in _and_reopened(factory, store):
             assert s.evidence(r.id) == [first] and s.audit(r.id) == []
             assert [e.source_id for e in s.evidence(other.id)] == ["F0123"]
@@ -429,7 +508,7 @@ class StoreContract:
 
     def test_returned_lists_are_copies(self, store: Store) -> None:
         r = report()
-        store.commit(Changes(reports=(r,), notes=(note(r.id),), evidence=(evidence(r.id),)))
+        store.commit(Changes(reports=(r,), notes=(note(r.id),), evidence=(evidence(store, r.id),)))
         store.all_reports().clear()
         store.notes(r.id).clear()
         store.evidence(r.id).clear()
@@ -731,7 +810,7 @@ class StoreContract:
         gone, kept = report(minutes=1), report(minutes=2)
         attached = Changes(
             notes=(note(gone.id),),
-            evidence=(evidence(gone.id),),
+            evidence=(evidence(store, gone.id),),
             audit=(event(gone.id),),
             outbox=(alert(gone.id), alert(gone.id, delivered_at=T0)),
         )
@@ -845,7 +924,7 @@ class StoreContract:
         run = reminder_run(rem.id)
         posts = tuple(post(run, channel=channel) for channel in run.channels)
         store.commit(Changes(outbox=(item, *posts), presses=(press(run, "slack:U1"),), runs=(run,),
-                             notes=(relayed,), reminders=(rem,), reports=(r,), evidence=(evidence(r.id),)))
+                             notes=(relayed,), reminders=(rem,), reports=(r,), evidence=(evidence(store, r.id),)))
         for s in _and_reopened(factory, store):
             assert s.outbox_of(r.id) == [item] and s.notes(r.id) == [relayed] and len(s.evidence(r.id)) == 1
             assert s.outbox_of_run(run.id) == list(posts) and s.runs_of(rem.id) == [run]

@@ -29,6 +29,7 @@ from bot.store.snapshot import temp_path
 from bot.store.tinydb_store import JOURNAL_NAME, SNAPSHOT_NAME, TinyDBStore
 from testkit.store_faults import DAMAGE, copy_of, pristine_folder, report, submission
 from tests.test_cli import ROOT, staffsafe
+from tests.test_store_blobs import inline_evidence_folder
 from tests.test_store_repair import edit_last_line
 
 FORMAT1 = ROOT / "tests" / "data" / "format1"
@@ -101,6 +102,16 @@ def with_a_new_key(data: Path) -> None:
     assert staffsafe("keys", "rotate", data_dir=data).returncode == 0
 
 
+def with_inline_evidence(data: Path) -> None:
+    inline_evidence_folder(data, load_keyring(data_dir=data))
+
+
+def with_an_orphan_blob(data: Path) -> None:
+    pristine_folder(data)
+    with TinyDBStore.open(data, load_keyring(data_dir=data)) as store:
+        store.write_evidence_blob("r1", "e1", [b"a crash came before the commit naming it"])
+
+
 @dataclass(frozen=True)
 class Case:
     """A data folder and the words the check must say about it (each said as what the next start does)."""
@@ -123,6 +134,10 @@ CASES = {
     "leftover": Case(with_a_leftover_snapshot, ("store.json.tmp is left over from an interrupted snapshot: "
                                                 "the next start deletes it",)),
     "new key": Case(with_a_new_key, ("is new to this data folder: the next start records it in the snapshot",)),
+    "inline evidence": Case(with_inline_evidence, ("1 evidence file stored inside the records by an earlier version: "
+                                                   "the next start moves it out into encrypted files in",)),
+    "orphan blob": Case(with_an_orphan_blob, ("that no record names (an upload or purge interrupted by a crash): "
+                                              "the next start deletes it",)),
 }
 
 

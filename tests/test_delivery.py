@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.domain.ports import Changes, FetchedFile, UncertainDelivery
+from bot.domain.platform import Capabilities
+from bot.domain.ports import Changes, UncertainDelivery
 from bot.domain.report import Delivery, OutboxState
 from handlers import leads, reports
 from handlers.delivery import deliver_due
 from handlers.export import request_export
-from testkit.builders import report_answers
+from testkit.builders import evidence_in, report_answers
+from testkit.fakes import a_fetched_file
 from tests.conftest import LEAD, STAFF
 
 
@@ -59,11 +61,12 @@ def test_an_uncertain_failure_is_retried_with_a_look_first(services, notifier, c
 
 
 def test_attached_files_are_fetched_once_and_stored_with_their_hash(services, notifier):
-    notifier.files["F1"] = FetchedFile(name="shot.png", media_type="image/png", data=b"png-bytes")
+    notifier.files["F1"] = a_fetched_file("shot.png", "image/png", b"png-bytes")
     report_id = submit(services, screenshots=["F1"])
     deliver_due(services, notifier)
     [evidence] = services.store.evidence(report_id)
     assert evidence.file_name == "shot.png" and evidence.source_id == "F1" and evidence.size == 9
+    assert b"".join(services.store.open_evidence(report_id, evidence.id)) == b"png-bytes"
     item = next(o for o in services.store.outbox_of(report_id) if o.kind is Delivery.EVIDENCE)
     assert item.delivered_at is not None
     # A retry after a crash between storing and closing the item stores nothing twice:
@@ -107,7 +110,57 @@ def test_an_export_goes_to_the_asking_lead_as_a_file(services, notifier):
     deliver_due(services, notifier)
     [(destination, document, _)] = notifier.uploaded
     assert destination.user_id == LEAD.id and document.filename.endswith(".txt")
-    assert "Timeline" in document.text
+    assert "Timeline" in document.text and "A copy of each file follows" not in document.text
+
+
+def test_where_stored_files_cannot_be_sent_the_export_promises_none(services, notifier):
+    notifier.files["F1"] = a_fetched_file("shot.png", "image/png", b"png")
+    report_id = submit(services, screenshots=["F1"])
+    deliver_due(services, notifier)
+    reply = request_export(services, LEAD, report_id)
+    assert "will arrive as a file in your messages" in reply.text and "attached file" not in reply.text
+    deliver_due(services, notifier)
+    [(_, document, _)] = notifier.uploaded
+    assert "A copy of each file follows" not in document.text and "shot.png" in document.text
+    assert notifier.files_sent == []
+
+
+def copying(services):
+    """The services on a platform that can send stored files as files of their own (as Slack can)."""
+    return replace(services, capabilities={"console": Capabilities(file_copies=True)})
+
+
+def test_an_export_is_followed_by_a_copy_of_each_file_streamed_from_the_store(services, notifier):
+    services = copying(services)
+    notifier.files["F1"] = a_fetched_file("shot one.png", "image/png", b"first screenshot " * 5000)
+    notifier.files["F2"] = a_fetched_file("chat.pdf", "application/pdf", b"%PDF second")
+    report_id = submit(services, screenshots=["F1", "F2"])
+    deliver_due(services, notifier)
+    reply = request_export(services, LEAD, report_id)
+    assert reply.text.startswith(f"The export of {services.store.report(report_id).reference} and its 2 attached "
+                                 "files will arrive as files in your messages from StaffSafe.")
+    deliver_due(services, notifier)
+    [(_, document, _)] = notifier.uploaded
+    assert "A copy of each file follows this export, as a file of its own in this conversation." in document.text
+    copies = {(f.name, f.media_type, f.size, f.data, f.destination.user_id) for f in notifier.files_sent}
+    assert copies == {("shot one.png", "image/png", 85_000, b"first screenshot " * 5000, LEAD.id),
+                      ("chat.pdf", "application/pdf", 11, b"%PDF second", LEAD.id)}
+    deliver_due(services, notifier)
+    assert len(notifier.files_sent) == 2  # each copy is an item of its own, sent once
+
+
+def test_a_copy_is_only_ever_of_a_file_its_case_holds(services, notifier):
+    services = copying(services)
+    report_id = submit(services)
+    record = evidence_in(services.store, report_id=report_id, data=b"stored")
+    services.store.commit(Changes(evidence=(record,)))
+    request_export(services, LEAD, report_id)
+    services.store.write_evidence_blob(report_id, "lost", [b"x"])  # no record: not a file of this case
+    [copy] = [o for o in services.store.outbox_of(report_id) if o.kind is Delivery.EVIDENCE_COPY]
+    services.store.commit(Changes(outbox=(replace(copy, id="other", file_ref="lost"),)))
+    deliver_due(services, notifier)
+    assert [f.data for f in notifier.files_sent] == [b"stored"]
+    assert services.store.outbox_item("other").state is OutboxState.UNDELIVERABLE
 
 
 def test_a_batch_that_runs_long_hands_back_the_rest_of_its_claim_untried(services, notifier, clock):

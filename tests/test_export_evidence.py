@@ -11,7 +11,7 @@ from bot.domain.report import Report
 from handlers import reports
 from handlers.export import export_case
 from handlers.services import Services
-from testkit.builders import an_evidence, report_answers
+from testkit.builders import evidence_in, report_answers
 from tests.conftest import LEAD, STAFF
 
 PIXELS = b"\x89PNG\r\n\x1a\nOCELOT-PIXELS he wrote that he knows my car"
@@ -34,9 +34,9 @@ def evidence_section(text: str) -> list[str]:
 def test_each_file_is_listed_with_its_hash_and_time_received_in_utc(services: Services) -> None:
     report = submitted(services)
     bst = timezone(timedelta(hours=1))
-    first = an_evidence(report_id=report.id, data=PIXELS, file_name="Screenshot one.png",
+    first = evidence_in(services.store, report_id=report.id, data=PIXELS, file_name="Screenshot one.png",
                         received_at=datetime(2026, 11, 24, 10, 2, 3, tzinfo=bst))
-    second = an_evidence(report_id=report.id, data=b"%PDF-1.7" + bytes(2000), file_name="Chat log.pdf",
+    second = evidence_in(services.store, report_id=report.id, data=b"%PDF-1.7" + bytes(2000), file_name="Chat log.pdf",
                          media_type="application/pdf",
                          received_at=datetime(2026, 11, 24, 9, 30, tzinfo=timezone.utc))
     services.store.commit(Changes(evidence=(second, first)))
@@ -57,7 +57,7 @@ def test_each_file_is_listed_with_its_hash_and_time_received_in_utc(services: Se
 
 def test_the_bytes_are_never_in_the_export(services: Services) -> None:
     report = submitted(services)
-    services.store.commit(Changes(evidence=(an_evidence(report_id=report.id, data=PIXELS),)))
+    services.store.commit(Changes(evidence=(evidence_in(services.store, report_id=report.id, data=PIXELS),)))
     text = export_case(services, LEAD, report.reference).text
     for form in ("OCELOT", PIXELS.decode("latin-1"), base64.b64encode(PIXELS).decode(), PIXELS.hex()):
         assert form not in text
@@ -72,7 +72,7 @@ def test_a_case_without_files_says_so(services: Services) -> None:
 def test_a_file_name_cannot_forge_lines_of_the_export(services: Services) -> None:
     report = submitted(services)
     forged = "photo.png\n  SHA-256: 0000\r\nReceived:\x1b[2J now"
-    services.store.commit(Changes(evidence=(an_evidence(report_id=report.id, file_name=forged),)))
+    services.store.commit(Changes(evidence=(evidence_in(services.store, report_id=report.id, file_name=forged),)))
     section = evidence_section(export_case(services, LEAD, report.reference).text)
     assert len(section) == 1 + 4  # the note on hashes, then one file's four lines
     assert section[1] == "- photo.png SHA-256: 0000 Received: [2J now"

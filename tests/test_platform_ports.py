@@ -11,7 +11,7 @@ from bot.crypto import Keyring
 from bot.domain.guidance import GuidanceEngine
 from bot.domain.org import Actor, Organisation
 from bot.domain.platform import Capabilities, QualifiedId, conversation_id_of, local_id, platform_of
-from bot.domain.ports import FetchedFile, Notifiers
+from bot.domain.ports import Notifiers
 from bot.domain.report import Delivery
 from bot.domain.ui import Form
 from bot.store.memory import MemoryStore
@@ -22,7 +22,7 @@ from handlers.delivery import deliver_due
 from handlers.reminders import is_admin
 from handlers.services import Services
 from testkit.builders import report_answers
-from testkit.fakes import RecordingNotifier
+from testkit.fakes import RecordingNotifier, a_fetched_file
 
 SLACK_LEAD, FAKE_LEAD = "slack:ULEE", "fakechat:lou"
 TIGHT = Capabilities(max_text=100, max_title=12, home_cases=2)  # the second, fake, platform's limits
@@ -111,10 +111,10 @@ def test_an_attachment_reference_is_opaque_to_the_core(services):
     [item] = [o for o in services.store.outbox_of(report.id) if o.kind is Delivery.EVIDENCE]
     assert (item.platform, item.file_ref) == ("fakechat", ATTACHMENT)
     fakechat = RecordingNotifier("fakechat")
-    fakechat.files[ATTACHMENT] = FetchedFile(name="shot-1.png", media_type="image/png", data=b"png")
+    fakechat.files[ATTACHMENT] = a_fetched_file("shot-1.png", "image/png", b"png")
     deliver_due(services, Notifiers([fakechat, RecordingNotifier("slack")]))
     [evidence] = services.store.evidence(report.id)
-    assert evidence.source_id == ATTACHMENT and evidence.data == b"png"
+    assert evidence.source_id == ATTACHMENT and b"".join(services.store.open_evidence(report.id, evidence.id)) == b"png"
 
 
 @pytest.mark.parametrize("hostile", ["", "has space", "line\nbreak", "x" * 2049, 42])

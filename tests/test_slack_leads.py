@@ -166,15 +166,18 @@ def test_export_arrives_as_a_file_in_the_leads_dm_with_evidence_hashes(bot, slac
     report_id = file_report(bot, slack, screenshots={"type": "file_input", "files": [{"id": "F0SHOT1"}]})
     wait_until(lambda: bot.services.store.evidence(report_id))
     evidence = bot.services.store.evidence(report_id)[0]
-    assert evidence.data == pixels and evidence.sha256 == hashlib.sha256(pixels).hexdigest()
+    assert evidence.sha256 == hashlib.sha256(pixels).hexdigest()
+    assert b"".join(bot.services.store.open_evidence(report_id, evidence.id)) == pixels
 
     bot.press("case.view", report_id, user=LEAD)
     assert "screenshot.png" in json.dumps(opened(slack, title="Attached files"))
     bot.press("case.export", report_id, user=LEAD)
-    upload = wait_until(lambda: slack.uploads)[0]
-    assert upload.channel_id == dm_channel(LEAD)
+    upload, copy = wait_until(lambda: len(slack.uploads) == 2 and slack.uploads)
+    assert upload.channel_id == copy.channel_id == dm_channel(LEAD)
     exported = upload.data.decode()
     assert hashlib.sha256(pixels).hexdigest() in exported and "Timeline" in exported
+    assert "A copy of each file follows this export" in exported
+    assert (copy.filename, copy.data) == ("screenshot.png", pixels)  # streamed from the store, decrypted
     assert "case.export" in actions(report_id, bot.services.store)
 
 

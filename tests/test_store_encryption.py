@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from bot.crypto import Keyring, key_id, load_keyring, rotate_key_file
-from bot.domain.errors import Conflict, KeyMismatch, StoreCorrupt
+from bot.domain.errors import Conflict, EvidenceUnreadable, KeyMismatch, StoreCorrupt
 from bot.domain.reminder import PressKind
 from bot.domain.ports import Changes
 from bot.domain.report import AuditEvent, Status
+from bot.store.blobs import blob_name
 from bot.store.snapshot import TAG, TAG_PURPOSE
 from bot.store.tinydb_store import SNAPSHOT_NAME, TinyDBStore
 from tests.store_contract import T0, alert, evidence, note, press, reminder, reminder_run, report, submission
@@ -77,12 +78,13 @@ def write_with_key(path: Path, data: dict, keyring: Keyring = Keyring(keys=[KEY_
     path.write_text(body + f', "{TAG}": {{"1": {{"tag": "{tag}"}}}}}}')
 
 
-def confidential_changes() -> tuple[Changes, str]:
+def confidential_changes(store: TinyDBStore) -> tuple[Changes, str]:
     r = report(**SECRETS, status=Status.ACKNOWLEDGED)
     n = note(r.id, author_id=NOTE_AUTHOR, text=NOTE_TEXT)
     ev = AuditEvent(id="ev1", report_id=r.id, actor_id=AUDIT_ACTOR, action="report.view", at=T0)
     screenshot = evidence(
-        r.id, data=b"header " * 50 + FILE_MARKER + b" trailer" * 50, file_name=FILE_NAME, source_id=FILE_SOURCE
+        store, r.id, data=b"header " * 50 + FILE_MARKER + b" trailer" * 50, file_name=FILE_NAME,
+        source_id=FILE_SOURCE,
     )
     changes = Changes(reports=(r,), notes=(n,), audit=(ev,), outbox=(alert(r.id),), evidence=(screenshot,))
     return changes, r.id
@@ -90,8 +92,8 @@ def confidential_changes() -> tuple[Changes, str]:
 
 def test_no_report_text_or_user_id_on_disk(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    changes, report_id = confidential_changes()
     store = TinyDBStore.open(data, Keyring(keys=[KEY_A]))
+    changes, report_id = confidential_changes(store)
     store.commit(changes)
     assert_no_plaintext(data)  # the journal
     store.close()
@@ -101,12 +103,13 @@ def test_no_report_text_or_user_id_on_disk(tmp_path: Path) -> None:
         assert again.reports_by_reporter(SECRETS["reporter_id"]) == [changes.reports[0]]
         assert again.notes(report_id) == list(changes.notes)
         assert again.evidence(report_id) == list(changes.evidence)
+        assert FILE_MARKER in b"".join(again.open_evidence(report_id, changes.evidence[0].id))
 
 
 def test_sensitive_fields_are_tokens_carrying_the_key_id(tmp_path: Path) -> None:
     keyring = Keyring(keys=[KEY_A])
     with TinyDBStore.open(tmp_path, keyring) as store:
-        store.commit(confidential_changes()[0])
+        store.commit(confidential_changes(store)[0])
     doc = json.loads((tmp_path / SNAPSHOT_NAME).read_bytes())["reports"]["1"]
     for field in SECRETS:
         assert doc[field].startswith(f"ss1:{keyring.primary_id}:"), field
@@ -140,16 +143,15 @@ def test_a_value_copied_into_another_report_fails_loudly(tmp_path: Path, field: 
 def test_evidence_bytes_copied_to_another_file_fail_loudly(tmp_path: Path) -> None:
     keyring = Keyring(keys=[KEY_A])
     r = report()
-    mine, theirs = evidence(r.id, data=b"same size A"), evidence(r.id, data=b"same size B")
     with TinyDBStore.open(tmp_path, keyring) as store:
+        mine, theirs = evidence(store, r.id, data=b"same size A"), evidence(store, r.id, data=b"same size B")
         store.commit(Changes(reports=(r,), evidence=(mine, theirs)))
-    path = tmp_path / SNAPSHOT_NAME
-    data = json.loads(path.read_bytes())
-    docs = data["evidence"]
-    docs["2"]["data"], docs["2"]["sha256"] = docs["1"]["data"], docs["1"]["sha256"]
-    write_with_key(path, data)
-    with pytest.raises(StoreCorrupt, match=f"evidence record {docs['2']['id']}, field data"):
-        TinyDBStore.open(tmp_path, keyring)
+    blobs = tmp_path / "evidence"
+    shutil.copy(blobs / blob_name(r.id, mine.id), blobs / blob_name(r.id, theirs.id))
+    with TinyDBStore.open(tmp_path, keyring) as store:
+        with pytest.raises(EvidenceUnreadable, match=f"evidence file {theirs.id} of report {r.id}: chunk 0"):
+            list(store.open_evidence(r.id, theirs.id))
+        assert b"".join(store.open_evidence(r.id, mine.id)) == b"same size A"
 
 
 @pytest.mark.parametrize(("field", "value"), [("sha256", "0" * 64), ("size", 3)])
@@ -157,15 +159,15 @@ def test_clear_evidence_metadata_must_match_the_sealed_bytes(tmp_path: Path, fie
     keyring = Keyring(keys=[KEY_A])
     r = report()
     with TinyDBStore.open(tmp_path, keyring) as store:
-        store.commit(Changes(reports=(r,), evidence=(evidence(r.id),)))
+        store.commit(Changes(reports=(r,), evidence=(evidence(store, r.id),)))
     path = tmp_path / SNAPSHOT_NAME
     data = json.loads(path.read_bytes())
     data["evidence"]["1"][field] = value
     write_with_key(path, data)
-    before = path.read_bytes()
-    with pytest.raises(StoreCorrupt, match=field):
-        TinyDBStore.open(tmp_path, keyring)
-    assert path.read_bytes() == before
+    with TinyDBStore.open(tmp_path, keyring) as store:
+        [edited] = store.evidence(r.id)
+        with pytest.raises(EvidenceUnreadable, match="do not match the size and SHA-256 recorded"):
+            list(store.open_evidence(r.id, edited.id))  # checked before the last chunk is given
 
 
 def test_a_swapped_keyed_hash_fails_loudly(tmp_path: Path) -> None:
@@ -198,10 +200,10 @@ def test_rotation_then_reencrypt(tmp_path: Path) -> None:
     data = tmp_path / "data"
     old_ring = load_keyring(data_dir=data)
     old = [report(minutes=i, reporter_id="slack:UROT") for i in range(3)]
-    screenshot = evidence(old[0].id, source_id="F0ROT")
     with TinyDBStore.open(data, old_ring) as store:
         for r in old:
             store.commit(Changes(reports=(r,), notes=(note(r.id),)))
+        screenshot = evidence(store, old[0].id, source_id="F0ROT", data=b"rotated pixels " * 10_000)
         store.commit(Changes(evidence=(screenshot,)))
 
     new_kid = rotate_key_file(data / "secret.key")
@@ -211,6 +213,7 @@ def test_rotation_then_reencrypt(tmp_path: Path) -> None:
     with TinyDBStore.open(data, both) as store:
         assert store.all_reports() == old  # old records still open
         assert store.reports_by_reporter("slack:UROT") == old[::-1]
+        assert b"".join(store.open_evidence(old[0].id, screenshot.id)) == b"rotated pixels " * 10_000
         store.commit(submission(newer))
 
     only_new = Keyring(keys=[_key_of(data, new_kid)])
@@ -229,6 +232,7 @@ def test_rotation_then_reencrypt(tmp_path: Path) -> None:
         assert store.reports_by_reporter("slack:UROT") == [newer, *old[::-1]]
         assert [len(store.notes(r.id)) for r in old] == [1, 1, 1]
         assert store.evidence(old[0].id) == [screenshot]
+        assert b"".join(store.open_evidence(old[0].id, screenshot.id)) == b"rotated pixels " * 10_000
     snapshot = json.loads((data / SNAPSHOT_NAME).read_bytes())
     assert snapshot["evidence"]["1"]["source_hmac"] == only_new.keyed_hash("F0ROT", purpose="source_id")
 

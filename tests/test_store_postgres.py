@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from bot.crypto import Keyring, key_id, new_key
-from bot.domain.errors import Conflict, KeyMismatch, StoreCorrupt, StoreError
+from bot.domain.errors import Conflict, EvidenceUnreadable, KeyMismatch, StoreCorrupt, StoreError
 from bot.domain.ports import Store
 from bot.domain.reminder import PressKind
 from bot.domain.ports import Changes
@@ -136,10 +136,11 @@ def _everything_stored(url: str) -> str:
 def test_no_report_content_or_person_id_is_stored_in_clear(database: str) -> None:
     r = report(what_happened=SECRET_TEXT, reporter_id="slack:UREPORTER9", reporter_name="Sam Reporterson",
                subject_id="slack:USUBJECT9", subject_name="Pat Subjectson", urls=("https://example.org/zyxq-url",))
-    file = evidence(r.id, data=b"ZYXQ-FILE-BYTES" * 10, file_name="zyxq-screenshot.png", source_id="FZYXQ1")
     rem = reminder()
     run = reminder_run(rem.id)
     with PostgresStore.open(database, Keyring(keys=[KEY])) as store:
+        file = evidence(store, r.id, data=b"ZYXQ-FILE-BYTES" * 10, file_name="zyxq-screenshot.png",
+                        source_id="FZYXQ1")
         store.commit(Changes(reports=(r,), evidence=(file,), notes=(note(r.id, text="zyxq note text"),),
                              reminders=(rem,), runs=(run,), presses=(press(run, "slack:UPRESSER9"),)))
         assert store.report(r.id) == r and store.evidence(r.id) == [file]
@@ -160,20 +161,35 @@ def test_a_row_edited_outside_staffsafe_is_refused(database: str) -> None:
 
 def test_evidence_bytes_are_chunked_and_a_missing_or_moved_chunk_is_refused(database: str) -> None:
     r = report()
-    big = evidence(r.id, data=bytes(range(256)) * 9000)  # ~2.2 MB: three chunks
-    other = evidence(r.id, data=b"other file", minutes=1)
+    data = bytes(range(256)) * 9000  # ~2.2 MB: three chunks
     with PostgresStore.open(database, Keyring(keys=[KEY])) as store:
+        big, other = evidence(store, r.id, data=data), evidence(store, r.id, data=b"other file", minutes=1)
         store.commit(Changes(reports=(r,), evidence=(big, other)))
         assert _sql(database, "SELECT count(*) FROM evidence_chunks WHERE evidence_id = %s", (big.id,)) == [(3,)]
-        assert store.evidence(r.id) == [big, other]
-        _sql(database, "UPDATE evidence_chunks SET evidence_id = %s WHERE evidence_id = %s AND n = 0",
-             (other.id + "-moved", other.id))
-        _sql(database, "UPDATE evidence_chunks SET evidence_id = %s WHERE evidence_id = %s",
-             (other.id, other.id + "-moved"))  # put back: still fine
-        assert store.evidence(r.id) == [big, other]
+        assert store.evidence(r.id) == [big, other] and b"".join(store.open_evidence(r.id, big.id)) == data
+        # Another file's chunk put in its place: nothing of it is given out.
+        _sql(database, "UPDATE evidence_chunks SET data = (SELECT data FROM evidence_chunks WHERE evidence_id = %s "
+             "AND n = 0) WHERE evidence_id = %s AND n = 0", (big.id, other.id))
+        with pytest.raises(EvidenceUnreadable, match="chunk 0 does not authenticate"):
+            list(store.open_evidence(r.id, other.id))
         _sql(database, "DELETE FROM evidence_chunks WHERE evidence_id = %s AND n = 2", (big.id,))
-        with pytest.raises(StoreCorrupt):
-            store.evidence(r.id)
+        received = b""
+        with pytest.raises(EvidenceUnreadable, match="chunk 1 does not authenticate"):  # its last chunk is gone
+            for chunk in store.open_evidence(r.id, big.id):
+                received += chunk
+        assert data.startswith(received) and len(received) < len(data)
+        assert store.evidence(r.id) == [big, other]  # the records are fine: only the bytes are refused
+
+
+def test_chunks_no_record_names_are_swept_once_old_enough(database: str) -> None:
+    r = report()
+    with PostgresStore.open(database, Keyring(keys=[KEY])) as store:
+        store.commit(Changes(reports=(r,)))
+        store.write_evidence_blob(r.id, "fresh", [b"an upload still on its way to its commit"])
+        store.write_evidence_blob(r.id, "stale", [b"an upload whose instance died before its commit"])
+    _sql(database, "UPDATE evidence_chunks SET written_at = now() - interval '2 hours' WHERE evidence_id = 'stale'")
+    PostgresStore.open(database, Keyring(keys=[KEY])).close()
+    assert _sql(database, "SELECT evidence_id FROM evidence_chunks") == [("fresh",)]
 
 
 # --- keys
@@ -188,16 +204,16 @@ def test_another_key_cannot_open_the_database(database: str) -> None:
 def test_rotation_keeps_lookups_and_unique_keys_then_reencrypt_drops_the_old_key(database: str) -> None:
     old, fresh = KEY, new_key()
     r = report(reporter_id="slack:UROT")
-    file = evidence(r.id, source_id="FROT")
     rem = reminder()
     run = reminder_run(rem.id)
     with PostgresStore.open(database, Keyring(keys=[old])) as store:
+        file = evidence(store, r.id, source_id="FROT", data=b"rotated " * 300_000)  # 2.4 MB: three chunks
         store.commit(Changes(reports=(r,), evidence=(file,), notes=(note(r.id, kind=NoteKind.INTERNAL),),
                              reminders=(rem,), runs=(run,), presses=(press(run, "slack:UP"),)))
     with PostgresStore.open(database, Keyring(keys=[fresh, old])) as store:
         assert store.reports_by_reporter("slack:UROT") == [r]  # found by its hash under the old key
         with pytest.raises(Conflict):
-            store.commit(Changes(evidence=(evidence(r.id, source_id="FROT"),)))
+            store.commit(Changes(evidence=(evidence(store, r.id, source_id="FROT"),)))
         with pytest.raises(Conflict):
             store.commit(Changes(presses=(press(run, "slack:UP"),)))
         moved = r.evolve(now=r.created_at, status=Status.ACKNOWLEDGED, handler_id="slack:ULEAD")
@@ -208,6 +224,7 @@ def test_rotation_keeps_lookups_and_unique_keys_then_reencrypt_drops_the_old_key
         assert (store.all_reports(), store.evidence(r.id), store.notes(r.id), store.press_counts(rem.id)) == before
         assert store.press_counts(rem.id)[PressKind.DONE] == 1
         assert store.reports_by_reporter("slack:UROT") == [moved]
+        assert b"".join(store.open_evidence(r.id, file.id)) == b"rotated " * 300_000
     assert key_id(old) not in _everything_stored(database)  # no token, tag or hash under the old key is left
     with pytest.raises(KeyMismatch):
         PostgresStore.open(database, Keyring(keys=[old]))

@@ -134,3 +134,15 @@ def test_rotating_a_missing_key_file_is_one_clear_line(tmp_path: Path) -> None:
     done = staffsafe("keys", "rotate", data_dir=tmp_path / "data")
     assert done.returncode == 2 and "does not exist" in done.stderr and done.stderr.count("\n") == 1
     assert not (tmp_path / "data" / "secret.key").exists()
+
+
+def test_repair_deletes_evidence_files_no_record_names(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    pristine_folder(data)
+    with TinyDBStore.open(data, load_keyring(data_dir=data)) as store:
+        store.write_evidence_blob("r1", "e1", [b"written, then the process died before the commit"])
+    done = staffsafe("check", "--repair", data_dir=data)
+    assert done.returncode == 0, done.stderr
+    assert f"Deleted 1 file in {data / 'evidence'} that no record names" in done.stdout
+    assert list((data / "evidence").iterdir()) == []
+    assert "needs no repair" in staffsafe("check", "--repair", data_dir=data).stdout

@@ -20,6 +20,7 @@ from bot.crypto import Keyring
 from bot.domain.errors import StoreCorrupt, StoreLocked
 from bot.domain.ports import Changes, Store
 from bot.domain.report import MAX_EVIDENCE_BYTES, Report
+from bot.store.blobs import blob_name
 from bot.store.journal import encode_line, encode_payload, scan
 from bot.store.sealing import Sealer
 from bot.store.tinydb_store import JOURNAL_NAME, SNAPSHOT_NAME, TinyDBStore
@@ -88,14 +89,17 @@ def test_snapshot_is_readable_by_stock_tinydb(tmp_path: Path, keyring: Keyring) 
 
 def test_evidence_in_the_snapshot_is_sealed_with_its_metadata_clear(tmp_path: Path, keyring: Keyring) -> None:
     r = report()
-    e = evidence(r.id, data=b"pixels", source_id="F0123")
     with TinyDBStore.open(tmp_path / "data", keyring) as store:
+        e = evidence(store, r.id, data=b"pixels", source_id="F0123")
         store.commit(Changes(reports=(r,), evidence=(e,)))
     db = TinyDB(tmp_path / "data" / SNAPSHOT_NAME, access_mode="r")
     [doc] = db.table("evidence").all()
     db.close()
-    for sealed in ("file_name", "source_id", "data"):
+    for sealed in ("file_name", "source_id"):
         assert doc[sealed].startswith(f"ss1:{keyring.primary_id}:"), sealed
+    assert "data" not in doc  # the bytes are a blob of their own
+    [blob] = (tmp_path / "data" / "evidence").iterdir()
+    assert b"pixels" not in blob.read_bytes() and blob.stat().st_mode & 0o077 == 0
     assert doc["source_hmac"] == keyring.keyed_hash("F0123", purpose="source_id")
     assert (doc["report_id"], doc["media_type"], doc["size"], doc["sha256"]) == (
         r.id, "image/png", 6, hashlib.sha256(b"pixels").hexdigest()
@@ -361,36 +365,39 @@ def test_note_text_round_trips_through_the_journal(tmp_path: Path, keyring: Keyr
         assert again.notes(r.id) == [n]
 
 
-def test_a_5_mb_file_round_trips_through_the_journal_and_the_snapshot(tmp_path: Path, keyring: Keyring) -> None:
+def test_a_5_mb_file_stays_out_of_the_journal_and_the_snapshot(tmp_path: Path, keyring: Keyring) -> None:
     r = report()
     data = os.urandom(5 * 1024 * 1024)  # random, so incompressible like a real screenshot
-    big = evidence(r.id, data=data, file_name="scroll capture.png")
     store = TinyDBStore.open(tmp_path / "live", keyring)
+    big = evidence(store, r.id, data=data, file_name="scroll capture.png")
     store.commit(Changes(reports=(r,), evidence=(big,)))
     journal = (tmp_path / "live" / JOURNAL_NAME).read_bytes()
-    # One line, the bytes base64-encoded once (in their token), not twice.
-    assert journal.count(b"\n") == 1 and len(journal) < len(data) * 4 // 3 + 4_000
+    assert journal.count(b"\n") == 1 and len(journal) < 8_000  # the record, not the bytes
     image = crash_image(tmp_path / "live", tmp_path / "image")
     store.close()
+    assert (tmp_path / "live" / SNAPSHOT_NAME).stat().st_size < 20_000
     for folder in (image, tmp_path / "live"):  # replayed from the journal; read from the snapshot
         with TinyDBStore.open(folder, keyring) as again:
-            [back] = again.evidence(r.id)
-            assert back == big and back.data == data
-            assert back.sha256 == hashlib.sha256(data).hexdigest()
+            assert again.evidence(r.id) == [big]
+            assert b"".join(again.open_evidence(r.id, big.id)) == data
 
 
-def test_a_torn_evidence_commit_is_dropped(tmp_path: Path, keyring: Keyring) -> None:
+def test_a_crash_between_the_blob_and_its_commit_leaves_an_orphan_the_next_start_deletes(
+    tmp_path: Path, keyring: Keyring
+) -> None:
     r = report()
     store = TinyDBStore.open(tmp_path / "live", keyring)
     store.commit(submission(r))
-    store.commit(Changes(evidence=(evidence(r.id, data=os.urandom(1024 * 1024)),)))
-    image = crash_image(tmp_path / "live", tmp_path / "image")
+    kept = evidence(store, r.id, data=b"committed")
+    store.commit(Changes(evidence=(kept,)))
+    store.write_evidence_blob(r.id, "never committed", (os.urandom(200_000),))
+    image = crash_image(tmp_path / "live", tmp_path / "image")  # killed before the commit naming it
+    (image / "evidence" / "0123.tmp").write_bytes(b"a half-written blob")  # killed mid-write, too
     store.close()
-    journal = image / JOURNAL_NAME
-    whole = journal.read_bytes()
-    journal.write_bytes(whole[: len(whole) - 700_000])  # killed half way through the big write
+    assert len(list((image / "evidence").iterdir())) == 3
     with TinyDBStore.open(image, keyring) as again:
-        assert again.all_reports() == [r] and again.evidence(r.id) == []
+        assert [p.name for p in (image / "evidence").iterdir()] == [blob_name(r.id, kept.id)]
+        assert again.evidence(r.id) == [kept] and b"".join(again.open_evidence(r.id, kept.id)) == b"committed"
 
 
 def test_a_journal_line_for_the_largest_file_reads_back(tmp_path: Path) -> None:
@@ -414,7 +421,7 @@ def committed_purge(tmp_path: Path, keyring: Keyring) -> tuple[TinyDBStore, Repo
     gone, kept = report(minutes=1), report(minutes=2)
     store.commit(submission(gone))
     store.commit(submission(kept))
-    attached = Changes(notes=(note(gone.id),), evidence=(evidence(gone.id),))
+    attached = Changes(notes=(note(gone.id),), evidence=(evidence(store, gone.id),))
     store.commit(attached)
     [sent] = store.outbox_of(kept.id)
     store.commit(Changes(purge_reports=(gone,), purges=(purge_record(gone),), drop_outbox=(sent.id,)))
@@ -429,6 +436,7 @@ def test_a_journal_holding_a_purge_is_replayed(tmp_path: Path, keyring: Keyring)
     assert last.removed["reports"] == [gone.id] and last.removed["notes"] == [attached.notes[0].id]
     assert set(last.removed) == {"reports", "notes", "evidence", "audit", "outbox"}
     assert len(last.removed["outbox"]) == 2  # the purged report's alert, and the dropped one
+    assert list((image / "evidence").iterdir()) == []  # its file went after the commit that purged it
     for _ in range(2):  # replayed from the journal, then read from the snapshot written at open
         with TinyDBStore.open(image, keyring) as again:
             assert again.all_reports() == [kept] and again.report_by_reference(gone.reference) is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shlex
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import date
 from itertools import count
@@ -17,7 +18,7 @@ from bot.domain.dates import read_date
 from bot.domain.people import name_person
 from bot.domain.platform import CONSOLE, local_id, qualified_id
 from bot.domain.policy import Policy
-from bot.domain.ports import Destination, FetchedFile, PermanentFailure
+from bot.domain.ports import Destination, FetchedFile, OutgoingFile, PermanentFailure
 from bot.domain.report_form import FORM_ID, check_field
 from bot.domain.ui import Answers, Card, Document, Field, FieldKind, Form, FormResult, Reply, Section
 from handlers import export, reminders
@@ -78,7 +79,13 @@ class ConsoleNotifier:
                     f"── end of {document.filename} ──")
         return f"console-file-{next(self._sent)}"
 
-    def fetch_file(self, file_id: str) -> FetchedFile:
+    def upload_file(self, destination: Destination, file: OutgoingFile, *, idempotency_key: str) -> str:
+        """Say that a file would arrive here (a terminal shows no screenshots), under the pane it would reach."""
+        if not self._hidden(destination):
+            self._write(f"\n── {_pane(destination)} ──\n── file: {inert(file.name)} ({file.size:,} bytes) ──")
+        return f"console-file-{next(self._sent)}"
+
+    def fetch_file(self, file_id: str) -> AbstractContextManager[FetchedFile]:
         """The console has no file uploads."""
         raise PermanentFailure("the console cannot attach files")
 

@@ -10,6 +10,7 @@
     └── StoreError          the data folder cannot be used
         ├── StoreLocked     another process holds the data folder
         ├── StoreCorrupt    a data file cannot be read; nothing was overwritten
+        │   └── EvidenceUnreadable  an evidence file's bytes are missing, damaged or not this file's
         └── KeyMismatch     the encryption key does not open this data folder
 """
 
@@ -52,6 +53,10 @@ class StoreLocked(StoreError):
 
 class StoreCorrupt(StoreError):
     """A data file is damaged; it was left untouched."""
+
+
+class EvidenceUnreadable(StoreCorrupt):
+    """An evidence file's stored bytes are missing, damaged, tampered with or moved from elsewhere."""
 
 
 class KeyMismatch(StoreError):

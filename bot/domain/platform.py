@@ -62,6 +62,8 @@ class Capabilities:
     home_cases: int = 15  # open cases a home view lists one by one (Slack's 100 blocks hold 15 and the rest)
     # Forms take no files: a reporter sends screenshots in the chat after the report, and the receipt says how.
     files_after_form: bool = False
+    # Stored files can be sent to a lead as files of their own (an export's copy of each screenshot).
+    file_copies: bool = False
 
 
 STRICTEST = Capabilities()  # for a platform that has not said what it can do

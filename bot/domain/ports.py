@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
@@ -55,6 +56,11 @@ class Store(Protocol):
     - A report in `Changes.reports` with version 1 must be new; with version n > 1 the stored
       version must be n - 1, otherwise Conflict and nothing is written.
     - Notes, evidence and audit events are append-only: committing an existing id raises Conflict.
+    - Evidence bytes never travel in `Changes`: `write_evidence_blob` stores a file's bytes (durably,
+      before the commit), then a commit of the `Evidence` record names them. A commit naming evidence
+      whose blob was not written by this store, or with another size or SHA-256, raises StoreError and
+      writes nothing. A blob no commit names (a crash between the two) is an orphan: each store sweeps
+      its orphans. `evidence` lists records without reading any bytes; `open_evidence` streams them.
     - A report stores a platform file once: evidence with the (report_id, source_id) of stored
       evidence, or twice in one commit, raises Conflict (so a retried download is harmless).
     - Outbox items are upserted by id.
@@ -65,8 +71,8 @@ class Store(Protocol):
       reports, then evidence downloads, then reminder posts), then oldest due first.
     - Reminders are versioned like reports. Runs, presses and purge records are append-only; a
       second press with the same (run_id, button, presser_id) raises Conflict.
-    - `purge_reports` removes each report with its notes, evidence, audit events and outbox items;
-      Conflict if the report is unknown or its stored version differs from the one given.
+    - `purge_reports` removes each report with its notes, evidence (and their blobs), audit events
+      and outbox items; Conflict if the report is unknown or its stored version differs from the one given.
     - `drop_outbox` removes outbox items by id; unknown ids are ignored.
     - Conversation references are upserted by id (one per target: `conversation_id_of`).
     - `on_queued` callbacks are called soon after every commit that queues outbox items (an item
@@ -146,7 +152,23 @@ class Store(Protocol):
         ...
 
     def evidence(self, report_id: str) -> list[Evidence]:
-        """A case's uploaded files with their bytes, oldest first (received_at, then id)."""
+        """A case's uploaded files (names, sizes, hashes; no bytes are read), oldest first (received_at, then id)."""
+        ...
+
+    def write_evidence_blob(self, report_id: str, evidence_id: str, chunks: Iterable[bytes]) -> BlobWritten:
+        """Store a file's bytes for the evidence record about to be committed; durable when this returns.
+
+        Streams: memory stays bounded by a chunk whatever the file's size. Raises StoreError if that
+        evidence id is already committed; whatever `chunks` raises is raised, and nothing is kept.
+        """
+        ...
+
+    def open_evidence(self, report_id: str, evidence_id: str) -> Iterator[bytes]:
+        """A committed file's bytes, chunk by chunk, each checked before it is given.
+
+        NotFound if the report has no such evidence; EvidenceUnreadable (at once, or while iterating)
+        if its bytes are missing, damaged, tampered with or belong elsewhere: no wrong byte is ever given.
+        """
         ...
 
     def audit(self, report_id: str) -> list[AuditEvent]:
@@ -296,8 +318,19 @@ class Notifier(Protocol):
         """Deliver a document as a file; return the platform's file id."""
         ...
 
-    def fetch_file(self, file_id: str) -> FetchedFile:
-        """Download a file a user attached (a report's screenshot), by the opaque reference the platform gave."""
+    def upload_file(self, destination: Destination, file: OutgoingFile, *, idempotency_key: str) -> str:
+        """Deliver a stored file (an evidence copy for a lead) streamed from `file.open()`; the platform's file id.
+
+        Memory stays bounded by a chunk, or by the one file where the platform's API needs it whole.
+        """
+        ...
+
+    def fetch_file(self, file_id: str) -> AbstractContextManager[FetchedFile]:
+        """Start downloading a file a user attached (a report's screenshot), by the reference the platform gave.
+
+        Used as `with notifier.fetch_file(ref) as fetched: ...`; leaving the block closes the download.
+        Refuses files over MAX_EVIDENCE_BYTES (PermanentFailure), before or while streaming.
+        """
         ...
 
 
@@ -323,11 +356,40 @@ class Notifiers:
 
 @dataclass(frozen=True)
 class FetchedFile:
-    """A file downloaded from the platform."""
+    """A file being downloaded from the platform: its name and type, and its bytes as they arrive."""
 
     name: str
     media_type: str
-    data: bytes = field(repr=False)
+    # Iterated once; may raise TemporaryFailure or PermanentFailure part way (a dropped connection, too big).
+    chunks: Iterable[bytes] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class OutgoingFile:
+    """A stored file to deliver (an evidence copy): what it is, and a way to stream its bytes."""
+
+    name: str  # the uploader's name for it: their text, never markup
+    media_type: str
+    size: int
+    open: Callable[[], Iterator[bytes]] = field(repr=False)  # each call streams the bytes from the start
+
+
+@dataclass(frozen=True)
+class BlobWritten:
+    """What a store measured while writing a file's bytes: the Evidence record must say the same."""
+
+    size: int
+    sha256: str  # lowercase hex
+
+
+def capped(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
+    """`chunks`, stopped with PermanentFailure as soon as they add up to more than `limit` bytes."""
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > limit:
+            raise PermanentFailure(f"the file is larger than {limit // (1024 * 1024)} MB")
+        yield chunk
 
 
 class TemporaryFailure(Exception):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -192,17 +191,18 @@ class Note:
     at: datetime
 
 
-# Per file, not enforced by the stores: adapters should refuse bigger uploads before fetching them.
-# The TinyDB store keeps every file in memory and writes one as one ~14 MB journal line at this size.
+# Per file: notifiers refuse bigger files before or while fetching them, and the fetch stops there.
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """A file the reporter uploaded with a report (a screenshot). Append-only, like notes.
+    """A file the reporter uploaded with a report (a screenshot): what it is, never its bytes. Append-only.
 
-    `size` and `sha256` always describe `data` (checked here), so an export can quote the hash
-    as proof that a copy handed to HR or the police is the file the reporter gave.
+    The bytes are a blob the store wrote before committing this record (`Store.write_evidence_blob`)
+    and streams back on request (`Store.open_evidence`); `size` and `sha256` are what that write
+    measured, so an export can quote the hash as proof that a copy handed to HR or the police is the
+    file the reporter gave.
     """
 
     id: str
@@ -210,40 +210,9 @@ class Evidence:
     file_name: str  # as the uploader named it: the reporter's text
     media_type: str
     size: int  # bytes
-    sha256: str  # lowercase hex of `data`
+    sha256: str  # lowercase hex of the file's bytes
     received_at: datetime
     source_id: str  # the platform's opaque reference to the file (Slack "F0123", a URL): stored once per report
-    data: bytes = field(repr=False)  # kept out of logs and tracebacks
-
-    def __post_init__(self) -> None:
-        # Messages name the check, never the value: they can end up in logs.
-        if self.size != len(self.data):
-            raise ValueError("evidence size does not match its data")
-        if self.sha256 != hashlib.sha256(self.data).hexdigest():
-            raise ValueError("evidence sha256 does not match its data")
-
-
-def new_evidence(
-    *,
-    report_id: str,
-    file_name: str,
-    media_type: str,
-    data: bytes,
-    source_id: str,
-    received_at: datetime,
-) -> Evidence:
-    """A new evidence record for `data`, with its id, size and SHA-256 filled in."""
-    return Evidence(
-        id=new_id(),
-        report_id=report_id,
-        file_name=file_name,
-        media_type=media_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        received_at=received_at,
-        source_id=source_id,
-        data=data,
-    )
 
 
 @dataclass(frozen=True)
@@ -268,6 +237,7 @@ class Delivery(StrEnum):
     LEAD_MESSAGE = "lead.message"  # the reporter's reply relayed to the leads
     ALERT_UPDATE = "lead.alert_update"  # the leads' alerts on one platform edited to show the status and handler
     LEAD_EXPORT = "lead.export"  # a case export, as a file in the requesting lead's DM
+    EVIDENCE_COPY = "lead.evidence_copy"  # one stored file of an export (file_ref: its evidence id), to the same DM
     EVIDENCE = "evidence.fetch"  # download a screenshot the reporter attached (file_ref)
     ESCALATION = "lead.escalation"  # an unacknowledged report, re-alerted
     RETENTION_WARNING = "lead.retention_warning"  # a closed report is about to be purged
@@ -299,8 +269,8 @@ class ClaimOrder(IntEnum):
 
     @classmethod
     def of(cls, kind: Delivery) -> ClaimOrder:
-        """The rank of one kind of item."""
-        if kind is Delivery.EVIDENCE:
+        """The rank of one kind of item (files, either way, after everything about reports)."""
+        if kind in (Delivery.EVIDENCE, Delivery.EVIDENCE_COPY):
             return cls.EVIDENCE
         return cls.REMINDER_POSTS if kind is Delivery.REMINDER else cls.ABOUT_REPORTS
 
@@ -318,7 +288,7 @@ class OutboxItem:
     platform: str = ""  # the platform that delivers it: only a worker of this platform claims it
     recipient: str = ""  # a person, as a tag (see routing), never a user id; "" for the leads' channel
     channel: str = ""  # a reminder post's platform-qualified channel
-    file_ref: str = ""  # an evidence download's opaque file reference, as the platform gave it
+    file_ref: str = ""  # an evidence download's opaque file reference, as the platform gave it; a copy's evidence id
     update: str = ""  # a reporter update's news (a Status value, or "chased"); an escalation's cause ("lead")
     state: OutboxState = OutboxState.PENDING
     error: str = ""  # the class of the last failure (e.g. RateLimited, PermanentFailure), never its text

@@ -1,4 +1,5 @@
-"""Delivery on Slack: posts cards to the leads' channel or a DM, uploads exports, fetches uploaded screenshots.
+"""Delivery on Slack: posts cards to the leads' channel or a DM, uploads exports and evidence copies, streams
+uploaded screenshots in.
 
 Used only by the outbox worker. Its WebClient has no automatic retries: the outbox decides when
 to try again, and after a failure whose outcome is unknown (the connection dropped after the
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.client import HTTPException
 import requests
 from slack_sdk import WebClient
@@ -16,7 +19,9 @@ from slack_sdk.errors import SlackApiError
 from urllib3.util import parse_url
 from urllib3.exceptions import LocationParseError
 
-from bot.domain.ports import Destination, FetchedFile, PermanentFailure, RateLimited, TemporaryFailure, UncertainDelivery
+from bot.domain.ports import (
+    Destination, FetchedFile, OutgoingFile, PermanentFailure, RateLimited, TemporaryFailure, UncertainDelivery, capped,
+)
 from bot.domain.platform import SLACK, Capabilities, local_id
 from bot.domain.report import MAX_EVIDENCE_BYTES
 from bot.domain.ui import Card, Document, Reply
@@ -30,7 +35,7 @@ TEMPORARY_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_una
 
 
 # Ephemeral replies inside channels; conversations.history finds a post whose outcome was unknown.
-SLACK_CAPABILITIES = Capabilities(private_reply_in_channel=True, history_lookup=True)
+SLACK_CAPABILITIES = Capabilities(private_reply_in_channel=True, history_lookup=True, file_copies=True)
 
 
 def user_id(qualified: str) -> str:
@@ -99,16 +104,45 @@ class SlackNotifier:
             channel=channel, content=document.text, filename=document.filename, title=document.filename))
         return str(response.get("file", {}).get("id", ""))
 
-    def fetch_file(self, file_id: str) -> FetchedFile:
-        """Download a file a user uploaded (a report's screenshot) with the bot token."""
+    def upload_file(self, destination: Destination, file: OutgoingFile, *, idempotency_key: str) -> str:
+        """Upload a stored file into the person's DM, streamed to Slack's upload address; returns the file id.
+
+        Slack's external upload takes the length first, then the bytes: they go out chunk by chunk as
+        the store decrypts them, never whole in memory.
+        """
+        channel = self._channel(destination)
+        name = file.name or "evidence"
+        ticket = _call(lambda: self._client.files_getUploadURLExternal(filename=name, length=file.size))
+        url, new_id = str(ticket.get("upload_url") or ""), str(ticket.get("file_id") or "")
+        if not token_may_go_to(url, api_url=self._client.base_url):
+            raise PermanentFailure("the upload address is not a Slack host")
+        try:
+            with self._http.post(url, data=_SizedBody(file.open(), file.size), timeout=60,
+                                 allow_redirects=False) as response:
+                _check_transfer(response, "upload")
+        except requests.RequestException as error:
+            raise TemporaryFailure(type(error).__name__) from None
+        _call(lambda: self._client.files_completeUploadExternal(files=[{"id": new_id, "title": name}],
+                                                                channel_id=channel))
+        return new_id
+
+    @contextmanager
+    def fetch_file(self, file_id: str) -> Iterator[FetchedFile]:
+        """Stream a file a user uploaded (a report's screenshot) with the bot token, 64 KiB at a time."""
         info = _call(lambda: self._client.files_info(file=file_id))["file"]
         url = str(info.get("url_private_download") or info.get("url_private") or "")
         if not token_may_go_to(url, api_url=self._client.base_url):
             raise PermanentFailure("the file's download address is not a Slack host")
         if int(info.get("size") or 0) > MAX_EVIDENCE_BYTES:
             raise PermanentFailure("the file is larger than 10 MB")
-        data = self._download(url)
-        return FetchedFile(name=str(info.get("name") or file_id), media_type=str(info.get("mimetype") or ""), data=data)
+        try:
+            with self._http.get(url, headers={"Authorization": f"Bearer {self._client.token}"},
+                                timeout=30, stream=True, allow_redirects=False) as response:
+                _check_transfer(response, "download")
+                yield FetchedFile(name=str(info.get("name") or file_id), media_type=str(info.get("mimetype") or ""),
+                                  chunks=_streamed(response))
+        except requests.RequestException as error:
+            raise TemporaryFailure(type(error).__name__) from None
 
     def _channel(self, destination: Destination) -> str:
         if destination.leads:
@@ -143,23 +177,36 @@ class SlackNotifier:
                 break
         return None
 
-    def _download(self, url: str) -> bytes:
-        try:
-            with self._http.get(url, headers={"Authorization": f"Bearer {self._client.token}"},
-                                timeout=30, stream=True, allow_redirects=False) as response:
-                if response.status_code == 429 or response.status_code >= 500:
-                    raise TemporaryFailure(f"download answered {response.status_code}",
-                                           _retry_after(response.headers.get("Retry-After")))
-                if response.status_code != 200:
-                    raise PermanentFailure(f"download answered {response.status_code}")
-                data = b""
-                for chunk in response.iter_content(64 * 1024):
-                    data += chunk
-                    if len(data) > MAX_EVIDENCE_BYTES:
-                        raise PermanentFailure("the file is larger than 10 MB")
-                return data
-        except requests.RequestException as error:
-            raise TemporaryFailure(type(error).__name__) from None
+
+def _check_transfer(response: requests.Response, what: str) -> None:
+    """Raise what a file transfer's answer means for the outbox (retry later, or refused for good)."""
+    if response.status_code == 429 or response.status_code >= 500:
+        raise TemporaryFailure(f"{what} answered {response.status_code}",
+                               _retry_after(response.headers.get("Retry-After")))
+    if response.status_code != 200:
+        raise PermanentFailure(f"{what} answered {response.status_code}")
+
+
+def _streamed(response: requests.Response) -> Iterator[bytes]:
+    """A download's bytes as they arrive, refused past 10 MB whatever Slack said its size was."""
+    try:
+        yield from capped(response.iter_content(64 * 1024), MAX_EVIDENCE_BYTES)
+    except requests.RequestException as error:
+        raise TemporaryFailure(type(error).__name__) from None
+
+
+class _SizedBody:
+    """An upload body whose length is known: sent with Content-Length, chunk by chunk as it is iterated."""
+
+    def __init__(self, chunks: Iterator[bytes], size: int) -> None:
+        self._chunks = chunks
+        self._size = size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._chunks
 
 
 def _call(request):

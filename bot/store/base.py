@@ -2,29 +2,38 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import ParamSpec, TypeVar
 
-from bot.domain.errors import StoreError
+from bot.domain.errors import NotFound, StoreError
 from bot.domain.platform import ConversationRef
-from bot.domain.ports import Changes
+from bot.domain.ports import BlobWritten, Changes
 from bot.domain.reminder import PressKind, PurgeRecord, Reminder, ReminderRun
 from bot.domain.report import AuditEvent, Delivery, Evidence, Note, OutboxItem, Report
-from bot.store.tables import Tables
+from bot.store.blobs import Blobs
+from bot.store.tables import Removed, Tables
 from bot.store.wakeups import QueuedCallbacks, Wake
 
+log = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
 class TablesStore:
-    """Store queries answered from memory under one re-entrant lock; subclasses add `commit`."""
+    """Store queries answered from memory under one re-entrant lock; subclasses add `commit`.
 
-    def __init__(self, *, tables: Tables) -> None:
+    Evidence bytes are in `blobs`, never in the tables: a blob written here waits in `_written`
+    (with the size and SHA-256 it was written with) until the commit that names it.
+    """
+
+    def __init__(self, *, tables: Tables, blobs: Blobs) -> None:
         self._lock = threading.RLock()
         self._tables = tables
+        self._blobs = blobs
+        self._written: dict[tuple[str, str], BlobWritten] = {}  # blobs no commit names yet
         self._closed = False
         self._queued = QueuedCallbacks()  # fired by each writing subclass after a commit that queues work
 
@@ -75,8 +84,55 @@ class TablesStore:
         return self._read(self._tables.notes_of, report_id)
 
     def evidence(self, report_id: str) -> list[Evidence]:
-        """A case's uploaded files with their bytes, oldest first (received_at, then id)."""
+        """A case's uploaded files (no bytes are read), oldest first (received_at, then id)."""
         return self._read(self._tables.evidence_of, report_id)
+
+    def write_evidence_blob(self, report_id: str, evidence_id: str, chunks: Iterable[bytes]) -> BlobWritten:
+        """Store a file's bytes before the commit of its evidence record (streamed; outside the lock)."""
+        self._read(self._not_committed, evidence_id)
+        written = self._blobs.write(report_id, evidence_id, chunks)
+        with self._lock:
+            self._written[report_id, evidence_id] = written
+        return written
+
+    def open_evidence(self, report_id: str, evidence_id: str) -> Iterator[bytes]:
+        """A committed file's bytes, chunk by chunk, each checked before it is given."""
+        record = self._read(self._tables.evidence.get, evidence_id)
+        if record is None or record.report_id != report_id:
+            raise NotFound("There is no such evidence file.")
+        return self._blobs.open(report_id, evidence_id, size=record.size, sha256=record.sha256)
+
+    def _not_committed(self, evidence_id: str) -> None:
+        if evidence_id in self._tables.evidence:
+            raise StoreError(f"evidence {evidence_id} is already stored, and evidence is append-only")
+
+    def _check_blobs(self, changes: Changes) -> None:
+        """StoreError unless each new evidence record names a blob written here with its size and hash."""
+        for record in changes.evidence:
+            if self._written.get((record.report_id, record.id)) != BlobWritten(size=record.size, sha256=record.sha256):
+                raise StoreError(f"evidence {record.id}: no file was written for it with this size and SHA-256 "
+                                 "(write_evidence_blob comes first); nothing was committed")
+
+    def _blobs_removed(self, changes: Changes, removed: Removed) -> list[tuple[str, str]]:
+        """The blobs a commit's removals take away, as (report id, evidence id): listed before it applies."""
+        added = {e.id: e for e in changes.evidence}
+        found = (self._tables.evidence.get(i) or added.get(i) for i in removed.get("evidence", ()))
+        return [(e.report_id, e.id) for e in found if e is not None]
+
+    def _blobs_committed(self, changes: Changes, gone: list[tuple[str, str]]) -> None:
+        """After a commit is durable: its blobs are named now, and purged ones are deleted.
+
+        Deleted after the records, never before: a purge refused (a legal hold placed meanwhile) must
+        lose nothing, and a crash in between leaves only orphans, which no record names and the next
+        start sweeps.
+        """
+        for record in changes.evidence:
+            self._written.pop((record.report_id, record.id), None)
+        try:
+            self._blobs.delete(gone)
+        except OSError as exc:  # the commit stands: what is left is an orphan, swept at the next start
+            log.warning("could not delete %d purged evidence file(s) (%s); the next start deletes them",
+                        len(gone), type(exc).__name__)
 
     def audit(self, report_id: str) -> list[AuditEvent]:
         """A case's audit trail, oldest first."""
@@ -161,7 +217,11 @@ class TablesStore:
         """Check `changes` against the tables and apply them in memory (all or nothing), under the lock."""
         with self._lock:
             self._check_open()
-            self._tables.apply(changes, self._tables.check(changes))
+            removed = self._tables.check(changes)
+            self._check_blobs(changes)
+            gone = self._blobs_removed(changes, removed)
+            self._tables.apply(changes, removed)
+            self._blobs_committed(changes, gone)
 
     def _read(self, query: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         with self._lock:

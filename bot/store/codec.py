@@ -1,7 +1,7 @@
 """Domain records <-> plain JSON-ready dicts, shared by every store.
 
 Dates and datetimes are ISO 8601 text, enums their values, frozensets sorted lists, tuples lists,
-bytes standard base64 text, nested dataclasses (a reminder's schedule) objects.
+nested dataclasses (a reminder's schedule) objects. No record holds bytes (evidence bytes are blobs).
 Decoding is strict (a wrong type raises ValueError) so a damaged file is noticed, not half-read;
 a field missing from a document takes its dataclass default, so new optional fields can be added;
 documents written before a change of meaning are mapped first (`bot/store/upgrades.py`).
@@ -9,7 +9,6 @@ documents written before a change of meaning are mapped first (`bot/store/upgrad
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import functools
 import types
@@ -108,8 +107,6 @@ def _encode(value: Any) -> Any:
         return sorted(_encode(v) for v in value)
     if isinstance(value, tuple):
         return [_encode(v) for v in value]
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
     if dataclasses.is_dataclass(value):  # a nested record, e.g. a reminder's schedule
         return _fields(value)
     return value
@@ -130,9 +127,6 @@ def _decoder(tp: Any) -> Decoder:
         return lambda v: datetime.fromisoformat(_exact(str, v))
     if tp is date:
         return lambda v: date.fromisoformat(_exact(str, v))
-    if tp is bytes:
-        # validate=True: a damaged value must fail (binascii.Error is a ValueError), not be skipped.
-        return lambda v: base64.b64decode(_exact(str, v), validate=True)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return lambda v: from_doc(tp, _exact(dict, v))
     if isinstance(tp, type) and issubclass(tp, Enum):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.domain.ports import Changes
 from bot.store.base import TablesStore
+from bot.store.blobs import MemoryBlobs
 from bot.store.tables import Tables
 
 
@@ -11,7 +12,7 @@ class MemoryStore(TablesStore):
     """Thread-safe, atomic, and gone when the process ends."""
 
     def __init__(self) -> None:
-        super().__init__(tables=Tables())
+        super().__init__(tables=Tables(), blobs=MemoryBlobs())
 
     def commit(self, changes: Changes) -> None:
         """Store every record of `changes` atomically."""

@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from bot.crypto import Keyring
 from bot.domain.errors import StoreError
-from bot.domain.ports import Changes
+from bot.domain.ports import BlobWritten, Changes
+from bot.domain.ui import counted
 from bot.store.base import TablesStore
+from bot.store.blobs import FOLDER_NAME as BLOBS_FOLDER, Blobs, FolderBlobs
 from bot.store.recovery import DataPaths, Recovered, recover
-from bot.store.sealing import Sealer
+from bot.store.sealing import LEGACY_EVIDENCE_DATA, Sealer
 from bot.store.snapshot import temp_path
 from bot.store.tables import Tables
 from bot.store.tinydb_store import LOCK_NAME, data_paths, share_folder_lock, unusable_folder
@@ -28,10 +32,13 @@ from bot.store.tinydb_store import LOCK_NAME, data_paths, share_folder_lock, unu
 class ReadOnlyStore(TablesStore):
     """The committed state of a data folder, read without changing a byte; every commit is refused."""
 
-    def __init__(self, *, tables: Tables, next_start: tuple[str, ...], lock_fd: int | None) -> None:
-        super().__init__(tables=tables)
+    def __init__(self, *, tables: Tables, blobs: Blobs, next_start: tuple[str, ...], lock_fd: int | None,
+                 sealer: Sealer | None = None, inline: dict[str, dict[str, Any]] | None = None) -> None:
+        super().__init__(tables=tables, blobs=blobs)
         self.next_start = next_start  # what a start would change in the folder, one sentence each
         self._lock_fd = lock_fd
+        self._sealer = sealer
+        self._inline = inline or {}  # evidence documents that still hold their bytes (an earlier version's)
 
     @classmethod
     def open(cls, data_dir: Path, keyring: Keyring) -> ReadOnlyStore:
@@ -44,8 +51,12 @@ class ReadOnlyStore(TablesStore):
                 lock_fd = share_folder_lock(paths.folder)
             sealer = Sealer(keyring=keyring)
             state = recover(paths, sealer)
-            return cls(tables=state.tables, next_start=tuple(_what_a_start_changes(paths, state, sealer)),
-                       lock_fd=lock_fd)
+            blobs = FolderBlobs(folder=paths.folder / BLOBS_FOLDER, keyring=keyring)
+            inline = {i: doc for i, doc in state.sealed["evidence"].items() if LEGACY_EVIDENCE_DATA in doc}
+            next_start = [*_what_a_start_changes(paths, state, sealer), *_what_a_start_does_to_evidence(
+                state, blobs, len(inline))]
+            return cls(tables=state.tables, blobs=blobs, next_start=tuple(next_start), lock_fd=lock_fd,
+                       sealer=sealer, inline=inline)
         except BaseException as exc:
             if lock_fd is not None:
                 os.close(lock_fd)
@@ -56,6 +67,18 @@ class ReadOnlyStore(TablesStore):
     def commit(self, changes: Changes) -> None:
         """Refuse: this store only reads."""
         raise StoreError("the data folder was opened read-only (to check it): nothing was written")
+
+    def write_evidence_blob(self, report_id: str, evidence_id: str, chunks: Iterable[bytes]) -> BlobWritten:
+        """Refuse: this store only reads."""
+        raise StoreError("the data folder was opened read-only (to check it): nothing was written")
+
+    def open_evidence(self, report_id: str, evidence_id: str) -> Iterator[bytes]:
+        """A file's bytes: from its blob, or from inside its record where an earlier version kept them."""
+        doc = self._inline.get(evidence_id)
+        if doc is None or self._sealer is None or \
+                self._read(self._tables.evidence.get, evidence_id).report_id != report_id:
+            return super().open_evidence(report_id, evidence_id)
+        return iter((self._sealer.open_legacy_evidence(doc),))
 
     def preview(self, changes: Changes) -> None:
         """Apply `changes` in memory only, as a start would commit them: later reads see them, the disk never does."""
@@ -98,6 +121,22 @@ def _what_a_start_changes(paths: DataPaths, state: Recovered, sealer: Sealer) ->
     if leftover.exists():
         said.append(f"{leftover} is left over from an interrupted snapshot: the next start deletes it.")
     return said
+
+
+def _what_a_start_does_to_evidence(state: Recovered, blobs: FolderBlobs, inline: int) -> list[str]:
+    said = []
+    if inline:
+        said.append(f"{counted(inline, 'evidence file')} stored inside the records by an earlier version: the next "
+                    f"start moves {_them(inline)} out into encrypted files in {blobs.folder}.")
+    orphans = blobs.orphans((e.report_id, e.id) for e in state.tables.evidence.values())
+    if orphans:
+        said.append(f"{counted(len(orphans), 'file')} in {blobs.folder} that no record names (an upload or purge "
+                    f"interrupted by a crash): the next start deletes {_them(len(orphans))}.")
+    return said
+
+
+def _them(count: int) -> str:
+    return "it" if count == 1 else "them"
 
 
 def _entries(count: int) -> str:

@@ -18,7 +18,9 @@ from bot.crypto import Keyring
 from bot.domain.errors import StoreCorrupt
 from bot.durable import fsync_dir
 from bot.store.journal import Entry, JournalDamaged, scan
-from bot.store.recovery import DataPaths, recover
+from bot.domain.ui import counted
+from bot.store.blobs import FOLDER_NAME as BLOBS_FOLDER, FolderBlobs
+from bot.store.recovery import DataPaths, Recovered, recover
 from bot.store.sealing import Sealer
 from bot.store.snapshot import read_snapshot
 from bot.store.tinydb_store import data_paths, lock_folder
@@ -46,9 +48,20 @@ def repair_data_folder(data_dir: Path, keyring: Keyring, *, now: datetime) -> li
             if state.torn_at is not None:
                 done += _set_tail_aside(paths, sealer, state.torn_at, now, why="an interrupted write")
                 continue
+            done += _sweep_orphans(paths, state, keyring)
             return done or [f"The data folder {paths.folder} needs no repair."]
     finally:
         os.close(lock_fd)
+
+
+def _sweep_orphans(paths: DataPaths, state: Recovered, keyring: Keyring) -> list[str]:
+    """Delete evidence files no record names (a crash between writing one and its commit, or a purge's)."""
+    blobs = FolderBlobs(folder=paths.folder / BLOBS_FOLDER, keyring=keyring)
+    swept = blobs.sweep((e.report_id, e.id) for e in state.tables.evidence.values())
+    if not swept:
+        return []
+    return [f"Deleted {counted(swept, 'file')} in {blobs.folder} that no record names (an upload or purge "
+            "interrupted by a crash; no report lost anything)."]
 
 
 def _recreate_journal(paths: DataPaths) -> str:

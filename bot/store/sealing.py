@@ -4,13 +4,13 @@ Each sealed field holds the keyring token of its JSON value, with the additional
 data `table/record-id/field`: moving a value to another record or field makes it fail to open.
 Lookups by person go through keyed hashes (`reporter_hmac`, `subject_hmac`, `presser_hmac`), never
 plaintext ids.
-Binary fields (evidence files) are sealed as their raw bytes rather than as JSON text, so a file is
-base64-encoded once on disk (in its token), not twice: a 10 MB file makes a ~13.4 MB token.
+Evidence bytes are not a field: they are blobs of their own (`bot/store/blobs.py`). Evidence documents
+written by earlier versions still hold them in a sealed `data` field (`LEGACY_EVIDENCE_DATA`): sealed as
+raw bytes, not JSON text, opened with `open_legacy_evidence` when a start moves them out into blobs.
 """
 
 from __future__ import annotations
 
-import base64
 import hmac
 import json
 from typing import Any
@@ -29,7 +29,7 @@ ENCRYPTED: dict[str, tuple[str, ...]] = {
         "handler_id",
     ),
     "notes": ("author_id", "text"),
-    "evidence": ("file_name", "source_id", "data"),
+    "evidence": ("file_name", "source_id"),
     "audit": ("actor_id",),
     "outbox": (),  # ids only
     "reminders": ("created_by",),
@@ -48,8 +48,8 @@ HASHED: dict[str, dict[str, str]] = {
     "presses": {"presser_id": "presser_hmac"},
 }
 
-# Encrypted fields whose document value is base64 text of bytes (see the codec).
-BINARY: dict[str, frozenset[str]] = {"evidence": frozenset({"data"})}
+# The field in which versions before evidence blobs kept a file's bytes, sealed as raw bytes.
+LEGACY_EVIDENCE_DATA = "data"
 
 _KEY_CHECK = b"staffsafe key check v1"
 
@@ -59,6 +59,11 @@ class Sealer:
 
     def __init__(self, *, keyring: Keyring) -> None:
         self._keyring = keyring
+
+    @property
+    def keyring(self) -> Keyring:
+        """The keys it seals with (evidence blobs derive their file keys from them)."""
+        return self._keyring
 
     @property
     def primary_id(self) -> str:
@@ -77,12 +82,8 @@ class Sealer:
         for field, hash_field in HASHED.get(table, {}).items():
             value = doc.get(field)
             sealed[hash_field] = None if value is None else self.keyed_hash(field, value)
-        binary = BINARY.get(table, frozenset())
         for field in ENCRYPTED[table]:
-            if field in binary:
-                plaintext = base64.b64decode(doc[field])
-            else:
-                plaintext = json.dumps(doc[field], separators=(",", ":")).encode()
+            plaintext = json.dumps(doc[field], separators=(",", ":")).encode()
             sealed[field] = self._keyring.encrypt(plaintext, aad=_aad(table, record_id, field))
         return sealed
 
@@ -92,17 +93,13 @@ class Sealer:
         record_id = sealed.get("id")
         if not isinstance(record_id, str):
             raise StoreCorrupt(f"a {table} record has no id")
-        binary = BINARY.get(table, frozenset())
         for field in ENCRYPTED[table]:
             where = f"{table} record {record_id}, field {field}"
             if field not in sealed:
                 raise StoreCorrupt(f"{where}: missing")
             try:
                 plaintext = self._keyring.decrypt(sealed[field], aad=_aad(table, record_id, field))
-                if field in binary:
-                    doc[field] = base64.b64encode(plaintext).decode("ascii")
-                else:
-                    doc[field] = json.loads(plaintext.decode("utf-8"))
+                doc[field] = json.loads(plaintext.decode("utf-8"))
             except UnknownKey as exc:
                 raise KeyMismatch(f"{where}: {exc}; add that key to the keyring") from None
             except (TokenInvalid, ValueError) as exc:
@@ -111,6 +108,18 @@ class Sealer:
             stored = doc.pop(hash_field, None)
             self._verify_hash(f"{table} record {record_id}", field, doc.get(field), stored)
         return doc
+
+    def open_legacy_evidence(self, sealed: dict[str, Any]) -> bytes:
+        """The bytes an earlier version kept inside a sealed evidence document; StoreCorrupt if they do not open."""
+        record_id = sealed.get("id")
+        where = f"evidence record {record_id}, field {LEGACY_EVIDENCE_DATA}"
+        try:
+            return self._keyring.decrypt(sealed[LEGACY_EVIDENCE_DATA],
+                                         aad=_aad("evidence", str(record_id), LEGACY_EVIDENCE_DATA))
+        except UnknownKey as exc:
+            raise KeyMismatch(f"{where}: {exc}; add that key to the keyring") from None
+        except (TokenInvalid, TypeError, ValueError) as exc:
+            raise StoreCorrupt(f"{where}: {exc}") from None
 
     def keyed_hash(self, field: str, value: str) -> str:
         """The keyed hash used to look a person up by `field` without storing the id."""

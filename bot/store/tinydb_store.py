@@ -16,7 +16,9 @@ health check reports it), and the failure is logged once when it starts and once
 
 Files in the data folder: `staffsafe.lock` (flock, one process at a time), `store.json` (snapshot,
 readable by `TinyDB(path)`; sensitive fields sealed; the whole file tagged), `journal.log` (each
-line tagged).
+line tagged), `evidence/` (one encrypted blob file per evidence record, see `bot/store/blobs.py`:
+written before the commit naming it, deleted after the commit purging it; orphans swept at open).
+Only evidence records (names, sizes, hashes) are in memory, never their bytes.
 """
 
 from __future__ import annotations
@@ -29,13 +31,14 @@ import threading
 from pathlib import Path
 
 from bot.crypto import Keyring
-from bot.domain.errors import StoreError, StoreLocked
+from bot.domain.errors import StoreCorrupt, StoreError, StoreLocked
 from bot.domain.ports import Changes
 from bot.store.base import TablesStore
 from bot.store.codec import TABLES, by_table, to_doc
 from bot.store.journal import Journal, Writer, encode_line, encode_payload
 from bot.store.recovery import DataPaths, Sealed, forget, recover
-from bot.store.sealing import Sealer
+from bot.store.blobs import FOLDER_NAME as BLOBS_FOLDER, FolderBlobs
+from bot.store.sealing import LEGACY_EVIDENCE_DATA, Sealer
 from bot.durable import fsync_dir
 from bot.store.snapshot import Snapshot, temp_path, write_snapshot
 from bot.store.tables import Tables
@@ -63,8 +66,10 @@ class TinyDBStore(TablesStore):
         journal: Journal,
         lock_fd: int,
         compact_every: int,
+        blobs: FolderBlobs,
     ) -> None:
-        super().__init__(tables=tables)
+        super().__init__(tables=tables, blobs=blobs)
+        self._folder_blobs = blobs
         self._dir = data_dir
         self._sealer = sealer
         self._sealed = sealed
@@ -129,9 +134,15 @@ class TinyDBStore(TablesStore):
             journal=Journal(path=paths.journal, write=write),
             lock_fd=lock_fd,
             compact_every=compact_every,
+            blobs=FolderBlobs(folder=data_dir / BLOBS_FOLDER, keyring=sealer.keyring),
         )
         try:
-            if state.needs_snapshot or store._journal.size:
+            moved = store._move_inline_evidence()
+            swept = store._folder_blobs.sweep(store._named_blobs())
+            if swept:
+                log.warning("deleted %d evidence file(s) in %s that no record names (left by an upload or purge "
+                            "interrupted by a crash)", swept, store._folder_blobs.folder)
+            if moved or state.needs_snapshot or store._journal.size:
                 store._compact_locked()
             else:
                 store._compact_at = store._next_compaction(paths.snapshot.stat().st_size)
@@ -150,8 +161,10 @@ class TinyDBStore(TablesStore):
             self._check_open()
             # What a commit removes depends on the state, so it is listed here, under the lock.
             removed = self._tables.check(changes)
+            self._check_blobs(changes)
             if not (docs or removed):
                 return
+            gone = self._blobs_removed(changes, removed)
             if removed:  # rare (retention, clean-up) and small: serialised again here, with the ids
                 payload = encode_payload(docs, removed)
             line = encode_line(self._seq + 1, payload, self._sealer)
@@ -171,6 +184,7 @@ class TinyDBStore(TablesStore):
                 for doc in table_docs:
                     self._sealed[table][doc["id"]] = doc
             forget(self._sealed, removed)
+            self._blobs_committed(changes, gone)
             if self._journal.size >= self._compact_at and self._compactor is None:
                 # Compacting takes long at scale (serialise and fsync every record): do it beside
                 # the commits, not inside one, so acknowledgements never wait for it.
@@ -197,9 +211,18 @@ class TinyDBStore(TablesStore):
             compactor.join()
 
     def reencrypt(self) -> int:
-        """Re-seal every record under the primary key and recompute keyed hashes; returns the count."""
+        """Re-seal every record and evidence file under the primary key, recompute keyed hashes; the record count.
+
+        Blobs first, each rewritten whole (temporary file, rename) only if an older key sealed it, so
+        that by the time the key checks stop naming the old keys nothing needs them.
+        """
         with self._compaction, self._lock:
             self._check_open()
+            primary = self._sealer.primary_id
+            for record in self._tables.evidence.values():
+                if self._folder_blobs.key_id(record.report_id, record.id) != primary:
+                    self._folder_blobs.write(record.report_id, record.id, self._blobs.open(
+                        record.report_id, record.id, size=record.size, sha256=record.sha256))
             sealed: Sealed = {
                 table: {
                     rid: self._sealer.seal(table, to_doc(record))
@@ -211,6 +234,33 @@ class TinyDBStore(TablesStore):
             self._key_checks = self._sealer.key_check()  # old keys are no longer needed
             self._compact_locked()
             return sum(len(docs) for docs in sealed.values())
+
+    def _named_blobs(self) -> list[tuple[str, str]]:
+        """The blob of every evidence record, as (report id, evidence id)."""
+        return [(e.report_id, e.id) for e in self._tables.evidence.values()]
+
+    def _move_inline_evidence(self) -> int:
+        """Move evidence bytes stored inline by earlier versions out into blob files; how many (at start).
+
+        One file at a time: its bytes are decrypted, written as a blob and checked against the record,
+        and its document re-sealed without them. The caller then writes a snapshot, so the bytes leave
+        the folder's records; a crash before that only means doing it again at the next start.
+        """
+        inline = [doc for doc in self._sealed["evidence"].values() if LEGACY_EVIDENCE_DATA in doc]
+        for doc in inline:
+            record = self._tables.evidence[doc["id"]]
+            data = self._sealer.open_legacy_evidence(doc)
+            written = self._folder_blobs.write(record.report_id, record.id, (data,))
+            del data
+            if (written.size, written.sha256) != (record.size, record.sha256):
+                self._folder_blobs.delete([(record.report_id, record.id)])
+                raise StoreCorrupt(f"evidence record {record.id}: its stored bytes do not match the size and "
+                                   "SHA-256 recorded with them; its records were left as they were")
+            self._sealed["evidence"][record.id] = self._sealer.seal("evidence", to_doc(record))
+        if inline:
+            log.warning("moved %d evidence file(s) stored inside the records by an earlier version out into "
+                        "encrypted files in %s", len(inline), self._folder_blobs.folder)
+        return len(inline)
 
     def close(self) -> None:
         """Compact, release the data folder; later calls raise StoreError."""

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Protocol, TypeVar
 
 from bot.domain.platform import qualified_id
-from bot.domain.ports import (Conversations, Destination, FetchedFile, PermanentFailure, RecipientRefused,
-                              TemporaryFailure)
+from bot.domain.ports import (Conversations, Destination, FetchedFile, OutgoingFile, PermanentFailure,
+                              RecipientRefused, TemporaryFailure)
 from bot.domain.report import MAX_EVIDENCE_BYTES
 from bot.domain.ui import Card, Document, Reply
 from bot.teams.capabilities import TEAMS
@@ -70,11 +71,19 @@ class TeamsNotifier:
         offer = self.exports.offer(document, item_id=idempotency_key)
         return _refusals(lambda: self._connector.send(service_url, conversation, offer))
 
-    def fetch_file(self, file_id: str) -> FetchedFile:
-        """Download an image a reporter sent in their chat (its Connector address), with the bot's token."""
+    def upload_file(self, destination: Destination, file: OutgoingFile, *, idempotency_key: str) -> str:
+        """Refuse: Teams does not say it can send stored files (no `file_copies`), so none is ever queued."""
+        raise PermanentFailure("stored files are not sent on Teams")
+
+    @contextmanager
+    def fetch_file(self, file_id: str) -> Iterator[FetchedFile]:
+        """Download an image a reporter sent in their chat (its Connector address), with the bot's token.
+
+        The download client gives the file whole (at most 10 MB): memory is bounded by that one file.
+        """
         data, media_type = self._downloads.download(file_id, max_bytes=MAX_EVIDENCE_BYTES)
         extension = mimetypes.guess_extension(media_type.split(";")[0].strip()) or ".bin"
-        return FetchedFile(name=f"screenshot{extension}", media_type=media_type, data=data)
+        yield FetchedFile(name=f"screenshot{extension}", media_type=media_type, chunks=(data,))
 
     def _conversation(self, destination: Destination) -> tuple[str, str]:
         """The service URL and conversation id of a destination, from its stored reference."""

@@ -192,8 +192,17 @@ CREATE TABLE commits (
 );
 """
 
+# Evidence bytes are written before the commit naming them (streamed, never whole in memory), so a
+# crash in between leaves chunks no record names: their time lets a start sweep only those old enough
+# that no instance can still be about to commit them.
+STREAMED_EVIDENCE = """
+ALTER TABLE evidence_chunks ADD COLUMN written_at timestamptz NOT NULL DEFAULT now();
+CREATE INDEX evidence_chunks_written ON evidence_chunks (written_at);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(version=1, name="reports, their records, reminders, outbox, key checks", sql=INITIAL),
+    Migration(version=2, name="evidence chunks written before the record naming them", sql=STREAMED_EVIDENCE),
 )
 LATEST = MIGRATIONS[-1].version
 

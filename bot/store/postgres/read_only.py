@@ -3,7 +3,7 @@
 The session is read-only (`default_transaction_read_only`, and one READ ONLY, REPEATABLE READ
 transaction for a consistent snapshot): no migration, key check or anything else is written. What a
 start would change (create the schema, apply migrations, record a new key) is said in words, and a
-schema newer than this code knows is refused as a start would refuse it.
+schema newer than this code knows is refused as a start would refuse it. Evidence bytes are not read.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from bot.domain.ui import counted
 from bot.store.codec import TABLES
 from bot.store.postgres.migrations import LATEST, current_version, pending, refuse_newer
 from bot.store.postgres.rows import Rows
-from bot.store.postgres.store import EVIDENCE_SELECT, connect, decode_row, describe, read_key_checks, verify_key_checks
+from bot.store.blobs import NotRead
+from bot.store.postgres.store import connect, decode_row, describe, read_key_checks, verify_key_checks
 from bot.store.read_only import ReadOnlyStore
 from bot.store.sealing import Sealer
 from bot.store.tables import Tables
@@ -33,7 +34,7 @@ def open_read_only(url: str, keyring: Keyring) -> ReadOnlyStore:
         if not version:
             said.append(f"The database {where} holds no StaffSafe schema yet: the next start creates it "
                         f"({counted(len(steps), 'migration')}, to schema version {LATEST}).")
-            return ReadOnlyStore(tables=tables, next_start=tuple(said), lock_fd=None)
+            return ReadOnlyStore(tables=tables, blobs=NotRead(), next_start=tuple(said), lock_fd=None)
         if steps:
             said.append(f"The database {where} has schema version {version}: the next start migrates it to "
                         f"version {LATEST} ({'; '.join(f'{s.version}: {s.name}' for s in steps)}).")
@@ -43,8 +44,6 @@ def open_read_only(url: str, keyring: Keyring) -> ReadOnlyStore:
         if sealer.primary_id not in checks:
             said.append(f"The key {sealer.primary_id} is new to the database {where}: the next start records it.")
         for table in TABLES:
-            select = f"{EVIDENCE_SELECT} ORDER BY e.seq" if table == "evidence" else \
-                f"SELECT id, doc, tag FROM {table} ORDER BY seq"
-            for row in conn.execute(select):
+            for row in conn.execute(f"SELECT id, doc, tag FROM {table} ORDER BY seq"):
                 tables.put(decode_row(rows, table, row))
-    return ReadOnlyStore(tables=tables, next_start=tuple(said), lock_fd=None)
+    return ReadOnlyStore(tables=tables, blobs=NotRead(), next_start=tuple(said), lock_fd=None)

@@ -4,18 +4,17 @@ A row's `doc` is the record sealed exactly as the TinyDB store seals it (`bot/st
 JSON text (text, not jsonb: jsonb refuses a NUL in a string and does not keep the bytes the tag
 covers); `tag` authenticates that text, bound to the table and id, under the key that wrote it. The
 query columns carry ids, times, states and keyed hashes only: nothing a reporter wrote.
-Evidence bytes are not in the document: they go to `evidence_chunks`, sealed chunk by chunk.
+Evidence bytes are not in the document: they go to `evidence_chunks`, written before the commit
+naming them, sealed chunk by chunk (each bound to its report, file, number and whether it is the last).
 """
 
 from __future__ import annotations
 
-import base64
 import json
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from bot.domain.errors import StoreCorrupt
+from bot.domain.errors import EvidenceUnreadable, KeyMismatch, StoreCorrupt
 from bot.domain.reminder import Reminder, ReminderPress, ReminderRun, PurgeRecord
 from bot.domain.report import AuditEvent, ClaimOrder, Evidence, Note, OutboxItem, Report
 from bot.store.codec import TABLE_OF, TABLES, Record, from_doc, to_doc
@@ -66,14 +65,12 @@ class Rows:
         """The row of a record, sealed under the primary key."""
         table = TABLE_OF[type(record)]
         plain = to_doc(record)
-        if isinstance(record, Evidence):
-            plain["data"] = ""  # the bytes go to evidence_chunks
         sealed = self._sealer.seal(table, plain)
         doc = json.dumps(sealed, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
         tag = self._sealer.tag(doc.encode(), purpose=_purpose(table, record.id))
         return Row(table=table, id=record.id, columns=_columns(record, sealed), doc=doc, tag=tag)
 
-    def decode(self, table: str, record_id: str, doc: str, tag: str, data: bytes = b"") -> Any:
+    def decode(self, table: str, record_id: str, doc: str, tag: str) -> Any:
         """The record of a row; StoreCorrupt if it was edited outside StaffSafe, KeyMismatch for an unknown key."""
         where = f"the {table} record {record_id} in the database"
         if not self._sealer.tag_matches(doc.encode(), tag, purpose=_purpose(table, record_id), where=where):
@@ -85,8 +82,6 @@ class Rows:
         if not isinstance(sealed, dict) or sealed.get("id") != record_id:
             raise StoreCorrupt(f"{where} holds another record")
         plain = self._sealer.unseal(table, sealed)
-        if table == "evidence":
-            plain["data"] = base64.b64encode(data).decode("ascii")
         try:
             return from_doc(TABLES[table], plain)
         except ValueError as exc:
@@ -96,34 +91,30 @@ class Rows:
         """The keyed hash of a person under every key of the keyring: rows sealed before a rotation match too."""
         return self._sealer.keyed_hashes(field, value)
 
-    def seal_chunks(self, evidence: Evidence) -> Iterator[tuple[int, bytes]]:
-        """An evidence file's bytes as sealed chunks (n, token), each bound to the file, its place and the count."""
-        data = evidence.data
-        count = max(1, -(-len(data) // CHUNK_BYTES))
-        for n in range(count):
-            piece = data[n * CHUNK_BYTES:(n + 1) * CHUNK_BYTES]
-            yield n, self._sealer.seal_bytes(piece, aad=_chunk_aad(evidence.id, n, count))
+    def seal_chunk(self, report_id: str, evidence_id: str, n: int, last: bool, piece: bytes) -> bytes:
+        """Chunk `n` of a file's bytes, sealed under the primary key and bound to its place (see `_chunk_aad`)."""
+        return self._sealer.seal_bytes(piece, aad=_chunk_aad(report_id, evidence_id, n, last))
 
-    def open_chunks(self, evidence_id: str, chunks: Iterable[bytes]) -> bytes:
-        """The bytes of a file from its sealed chunks in order; StoreCorrupt if one is missing, moved or damaged."""
-        tokens = list(chunks)
-        where = f"the bytes of evidence {evidence_id} in the database"
+    def open_chunk(self, report_id: str, evidence_id: str, n: int, last: bool, sealed: bytes) -> bytes:
+        """A chunk sealed by `seal_chunk` for this place; EvidenceUnreadable if it was not (KeyMismatch: a key we lack)."""
+        where = f"evidence file {evidence_id} of report {report_id} in the database"
         try:
-            return b"".join(self._sealer.open_bytes(token, aad=_chunk_aad(evidence_id, n, len(tokens)), where=where)
-                            for n, token in enumerate(tokens))
-        except StoreCorrupt:
+            return self._sealer.open_bytes(sealed, aad=_chunk_aad(report_id, evidence_id, n, last), where=where)
+        except KeyMismatch:
             raise
-        except ValueError as exc:
-            raise StoreCorrupt(f"{where}: {exc}") from None
+        except StoreCorrupt:
+            raise EvidenceUnreadable(
+                f"{where}: chunk {n} does not authenticate (damaged, missing, moved from another file, or the file "
+                "was cut short); nothing from that chunk on was given out") from None
 
 
 def _purpose(table: str, record_id: str) -> bytes:
     return f"postgres-row/{table}/{record_id}".encode()
 
 
-def _chunk_aad(evidence_id: str, n: int, count: int) -> bytes:
-    # The count is bound too, so a chunk cut off the end (or one added) fails to open.
-    return f"evidence_chunks/{evidence_id}/{n}/{count}".encode()
+def _chunk_aad(report_id: str, evidence_id: str, n: int, last: bool) -> bytes:
+    # Whether it is the last is bound too, so a chunk cut off the end (or one added) fails to open.
+    return f"evidence_chunks/{json.dumps([report_id, evidence_id])}/{n}/{'last' if last else 'more'}".encode()
 
 
 def _columns(record: Record, sealed: dict[str, Any]) -> tuple[Any, ...]:

@@ -17,11 +17,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
+import threading
 from decimal import Decimal
 import logging
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -30,16 +32,17 @@ from psycopg import conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from bot.crypto import Keyring
-from bot.domain.errors import ConfigError, Conflict, KeyMismatch, StoreError
+from bot.domain.errors import ConfigError, Conflict, EvidenceUnreadable, KeyMismatch, NotFound, StoreError
 from bot.domain.platform import ConversationRef, conversation_id_of
 from bot.domain.reminder import PressKind, PurgeRecord, Reminder, ReminderRun
-from bot.domain.ports import Changes
+from bot.domain.ports import BlobWritten, Changes
 from bot.domain.report import AuditEvent, Delivery, Evidence, Note, OutboxItem, Report, new_id
 from bot.store.codec import TABLES, by_table
 from bot.store.postgres.migrations import current_version, migrate
 from bot.store.postgres.notify import OutboxListener, notify_if_queued
 from bot.store.postgres.retry import Attempt, Health, RetryPolicy, is_transient, reason, with_retries
-from bot.store.postgres.rows import COLUMNS, Row, Rows
+from bot.store.blobs import rechunk
+from bot.store.postgres.rows import CHUNK_BYTES, COLUMNS, Row, Rows
 from bot.store.sealing import Sealer
 from bot.store.wakeups import Wake
 
@@ -49,10 +52,10 @@ T = TypeVar("T")
 KEY_CHECKS = "key_checks"  # the meta row naming the keys that wrote this database
 RECONNECT_SECONDS = 5.0  # how long the pool keeps retrying a connection on its own (see open)
 PRUNE_EVERY = 1000  # commits between clean-ups of old commit markers
+CHUNK_BATCH = 8  # evidence chunks (up to 1 MB each) re-sealed per transaction
 VERSIONED = ("reports", "reminders")
 UPSERTED = ("outbox", "conversations")
-EVIDENCE_SELECT = ("SELECT e.id, e.doc, e.tag, (SELECT array_agg(c.data ORDER BY c.n) FROM evidence_chunks c "
-             "WHERE c.evidence_id = e.id) FROM evidence e")
+ORPHANS_AFTER = "1 hour"  # chunks no record names are swept once this old: far longer than any upload takes
 # Lapsed claims come back whatever their due time; claim order is ClaimOrder, then due time, then arrival.
 _CLAIMABLE = (
     "SELECT id, doc, tag FROM outbox WHERE is_open AND platform = ANY(%(platforms)s) AND ("
@@ -148,6 +151,8 @@ class PostgresStore:
         self._health = Health(where=where)
         self._commits = itertools.count(1)
         self._closed = False
+        self._written: dict[tuple[str, str], BlobWritten] = {}  # files this process wrote, not yet committed
+        self._written_lock = threading.Lock()
 
     @classmethod
     def open(cls, url: str, keyring: Keyring, *, pool_size: int = 10, policy: RetryPolicy | None = None) -> PostgresStore:
@@ -159,6 +164,10 @@ class PostgresStore:
                 applied = migrate(conn, where)
                 _record_key(conn, sealer, where)
                 conn.execute("DELETE FROM commits WHERE at < now() - interval '1 day'")
+                swept = _sweep_orphan_chunks(conn)
+        if swept:
+            log.warning("database %s: deleted %d evidence chunk(s) no record names (an upload interrupted "
+                        "before its commit)", where, swept)
         for step in applied:
             log.info("database %s: applied migration %d (%s)", where, step.version, step.name)
         # The pool warns of every failed connection attempt; Health logs an outage once as it starts and ends.
@@ -184,7 +193,6 @@ class PostgresStore:
         self._check_open()
         _refuse_repeats(changes)
         rows = {table: [self._rows.encode(r) for r in records] for table, records in by_table(changes) if records}
-        chunks = [(e.id, n, token) for e in changes.evidence for n, token in self._rows.seal_chunks(e)]
         if not (rows or changes.drop_outbox or changes.purge_reports):
             return
         marker = new_id()
@@ -195,7 +203,7 @@ class PostgresStore:
                     return  # the earlier attempt committed; only its acknowledgement was lost
                 try:
                     with conn.transaction():
-                        self._write(conn, changes, rows, chunks)
+                        self._write(conn, changes, rows)
                         conn.execute("INSERT INTO commits (id) VALUES (%s)", (marker,))
                         notify_if_queued(conn, changes)  # delivered to other instances only if this commits
                 except (Conflict, psycopg.errors.UniqueViolation):
@@ -209,11 +217,78 @@ class PostgresStore:
         except psycopg.errors.UniqueViolation as exc:
             raise Conflict(_CONSTRAINTS.get(exc.diag.constraint_name or "",
                                             "a record of this commit is already stored and is append-only")) from None
+        with self._written_lock:
+            for e in changes.evidence:
+                self._written.pop((e.report_id, e.id), None)
         if next(self._commits) % PRUNE_EVERY == 0:
             self._prune_markers()
 
-    def _write(self, conn: psycopg.Connection, changes: Changes, rows: dict[str, list[Row]],
-               chunks: list[tuple[str, int, bytes]]) -> None:
+    def write_evidence_blob(self, report_id: str, evidence_id: str, chunks: Iterable[bytes]) -> BlobWritten:
+        """Store a file's bytes as sealed chunk rows, streamed in one transaction, before the commit naming them.
+
+        Not retried (the chunks are read once): a lost connection is a StoreError, and the caller (the
+        outbox) fetches the file again later. Rows left by an earlier try of the same file are replaced.
+        """
+        self._check_open()
+        digest, size = hashlib.sha256(), 0
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                if conn.execute("SELECT 1 FROM evidence WHERE id = %s", (evidence_id,)).fetchone():
+                    raise StoreError(f"evidence {evidence_id} is already stored, and evidence is append-only")
+                conn.execute("DELETE FROM evidence_chunks WHERE evidence_id = %s", (evidence_id,))
+                for n, (piece, last) in enumerate(rechunk(chunks, CHUNK_BYTES)):
+                    digest.update(piece)
+                    size += len(piece)
+                    conn.execute("INSERT INTO evidence_chunks (evidence_id, n, data) VALUES (%s, %s, %s)",
+                                 (evidence_id, n, self._rows.seal_chunk(report_id, evidence_id, n, last, piece)))
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise StoreError(f"could not store a file in the database {self._where} ({reason(exc)}); "
+                             "nothing of it was kept") from None
+        written = BlobWritten(size=size, sha256=digest.hexdigest())
+        with self._written_lock:
+            self._written[report_id, evidence_id] = written
+        return written
+
+    def open_evidence(self, report_id: str, evidence_id: str) -> Iterator[bytes]:
+        """A committed file's bytes, one chunk row read at a time, each checked before it is given."""
+        record = self._one("evidence", "SELECT id, doc, tag FROM evidence WHERE id = %s", (evidence_id,))
+        if record is None or record.report_id != report_id:
+            raise NotFound("There is no such evidence file.")
+        first = self._chunk(evidence_id, 0)
+        if first is None:
+            raise EvidenceUnreadable(f"evidence file {evidence_id} of report {report_id}: its bytes are missing "
+                                     "from the database")
+        return self._plaintext(record, first)
+
+    def _plaintext(self, record: Evidence, current: bytes) -> Iterator[bytes]:
+        digest, total, n = hashlib.sha256(), 0, 0
+        while True:
+            following = self._chunk(record.id, n + 1)  # one ahead: the last chunk was sealed as the last
+            piece = self._rows.open_chunk(record.report_id, record.id, n, following is None, current)
+            digest.update(piece)
+            total += len(piece)
+            if following is None:
+                if (total, digest.hexdigest()) != (record.size, record.sha256):
+                    raise EvidenceUnreadable(f"evidence file {record.id} of report {record.report_id}: its bytes do "
+                                             "not match the size and SHA-256 recorded")
+                yield piece
+                return
+            yield piece
+            current, n = following, n + 1
+
+    def _chunk(self, evidence_id: str, n: int) -> bytes | None:
+        found = self._fetch("SELECT data FROM evidence_chunks WHERE evidence_id = %s AND n = %s", (evidence_id, n))
+        return bytes(found[0][0]) if found else None
+
+    def _check_blobs(self, changes: Changes) -> None:
+        """StoreError unless each new evidence record names chunks this store wrote with its size and hash."""
+        with self._written_lock:
+            for e in changes.evidence:
+                if self._written.get((e.report_id, e.id)) != BlobWritten(size=e.size, sha256=e.sha256):
+                    raise StoreError(f"evidence {e.id}: no file was written for it with this size and SHA-256 "
+                                     "(write_evidence_blob comes first); nothing was committed")
+
+    def _write(self, conn: psycopg.Connection, changes: Changes, rows: dict[str, list[Row]]) -> None:
         purged = [r.id for r in changes.purge_reports]
         if purged:
             # Locked first, and checked against the versions as read before this commit's own writes.
@@ -231,8 +306,8 @@ class PostgresStore:
                     self._write_versioned(cur, table, table_rows)
                 elif table_rows:
                     cur.executemany(_insert_sql(table, upsert=table in UPSERTED), [r.values for r in table_rows])
-                if table == "evidence" and chunks:
-                    cur.executemany("INSERT INTO evidence_chunks (evidence_id, n, data) VALUES (%s, %s, %s)", chunks)
+            # After the inserts: a file stored already is a Conflict (append-only) before it is anything else.
+            self._check_blobs(changes)
             if changes.drop_outbox:
                 cur.execute("DELETE FROM outbox WHERE id = ANY(%s)", (list(changes.drop_outbox),))
             if purged:
@@ -361,8 +436,8 @@ class PostgresStore:
                           (report_id,))
 
     def evidence(self, report_id: str) -> list[Evidence]:
-        """A case's uploaded files with their bytes, oldest first (received_at, then id)."""
-        return self._many("evidence", f"{EVIDENCE_SELECT} WHERE e.report_id = %s ORDER BY e.received_at, e.id",
+        """A case's uploaded files (no bytes are read), oldest first (received_at, then id)."""
+        return self._many("evidence", "SELECT id, doc, tag FROM evidence WHERE report_id = %s ORDER BY received_at, id",
                           (report_id,))
 
     def audit(self, report_id: str) -> list[AuditEvent]:
@@ -462,27 +537,40 @@ class PostgresStore:
                 count += done
                 if done < batch:
                     break
+        start: tuple[str, int] = ("", -1)
+        while True:  # then evidence bytes, a few chunks (of up to 1 MB) at a time
+            done, start = with_retries(lambda this: self._reseal_chunks(start, CHUNK_BATCH), policy=self._policy,
+                                       health=self._health, what="re-encrypt the evidence files")
+            if done < CHUNK_BATCH:
+                break
         with self._pool.connection() as conn, conn.transaction():
             _write_key_checks(conn, self._sealer.key_check())  # older keys are no longer needed
         return count
 
     def _reseal(self, table: str, after: int, batch: int) -> tuple[int, int]:
-        select = EVIDENCE_SELECT.replace(" FROM evidence e", ", e.seq FROM evidence e") if table == "evidence" else \
-            f"SELECT id, doc, tag, seq FROM {table}"
-        alias = "e." if table == "evidence" else ""
         with self._pool.connection() as conn, conn.transaction():
-            found = conn.execute(f"{select} WHERE {alias}seq > %s ORDER BY {alias}seq LIMIT %s FOR UPDATE",
-                                 (after, batch)).fetchall()
+            found = conn.execute(f"SELECT id, doc, tag, seq FROM {table} WHERE seq > %s ORDER BY seq LIMIT %s "
+                                 "FOR UPDATE", (after, batch)).fetchall()
             with conn.cursor() as cur:
                 for row in found:
-                    record = self._decode(table, row[:-1])
-                    encoded = self._rows.encode(record)
+                    encoded = self._rows.encode(self._decode(table, row[:-1]))
                     cur.execute(_rewrite_sql(table), (*encoded.columns, encoded.doc, encoded.tag, encoded.id))
-                    if isinstance(record, Evidence):
-                        cur.execute("DELETE FROM evidence_chunks WHERE evidence_id = %s", (record.id,))
-                        cur.executemany("INSERT INTO evidence_chunks (evidence_id, n, data) VALUES (%s, %s, %s)",
-                                        [(record.id, n, token) for n, token in self._rows.seal_chunks(record)])
         return len(found), (found[-1][-1] if found else after)
+
+    def _reseal_chunks(self, after: tuple[str, int], batch: int) -> tuple[int, tuple[str, int]]:
+        """Re-seal the next `batch` chunks of committed files under the primary key; how many, and where it stopped."""
+        with self._pool.connection() as conn, conn.transaction():
+            found = conn.execute(
+                "SELECT c.evidence_id, c.n, c.data, e.report_id, "
+                "c.n = (SELECT max(d.n) FROM evidence_chunks d WHERE d.evidence_id = c.evidence_id) "
+                "FROM evidence_chunks c JOIN evidence e ON e.id = c.evidence_id WHERE (c.evidence_id, c.n) > (%s, %s) "
+                "ORDER BY c.evidence_id, c.n LIMIT %s FOR UPDATE OF c", (*after, batch)).fetchall()
+            with conn.cursor() as cur:
+                for evidence_id, n, data, report_id, last in found:
+                    piece = self._rows.open_chunk(report_id, evidence_id, n, last, bytes(data))
+                    cur.execute("UPDATE evidence_chunks SET data = %s WHERE evidence_id = %s AND n = %s",
+                                (self._rows.seal_chunk(report_id, evidence_id, n, last, piece), evidence_id, n))
+        return len(found), ((found[-1][0], found[-1][1]) if found else after)
 
     def on_queued(self, callback: Wake) -> None:
         """Call `callback` whenever any instance on this database commits queued outbox items (LISTEN/NOTIFY)."""
@@ -553,11 +641,15 @@ class PostgresStore:
 
 
 def decode_row(rows: Rows, table: str, row: Sequence[Any]) -> Any:
-    """The record of a selected row: (id, doc, tag), and for evidence its sealed chunks (EVIDENCE_SELECT)."""
-    if table == "evidence":
-        record_id, doc, tag, chunks = row
-        return rows.decode(table, record_id, doc, tag, rows.open_chunks(record_id, chunks or ()))
+    """The record of a selected row: (id, doc, tag)."""
     return rows.decode(table, *row)
+
+
+def _sweep_orphan_chunks(conn: psycopg.Connection) -> int:
+    """Delete chunks no record names, written long enough ago that no instance is about to commit them."""
+    cur = conn.execute(f"DELETE FROM evidence_chunks c WHERE c.written_at < now() - interval '{ORPHANS_AFTER}' "
+                       "AND NOT EXISTS (SELECT 1 FROM evidence e WHERE e.id = c.evidence_id)")
+    return cur.rowcount
 
 
 def _refuse_repeats(changes: Changes) -> None:
