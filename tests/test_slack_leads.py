@@ -273,6 +273,16 @@ def test_the_bot_token_is_never_sent_to_a_download_address_off_slack(bot, slack)
     assert "1 attached file could not be stored" in json.dumps(opened(slack, title="could not be stored"))
 
 
+def test_a_download_past_10_mb_is_stopped_there_whatever_slack_said_its_size_was(bot, slack):
+    shot = slack.add_file("F0HUGE", "huge.png", "image/png", bytes(10 * 1024 * 1024 + 1))
+    shot["size"] = 1000  # files.info understated it: the stream itself is counted
+    report_id = file_report(bot, slack, screenshots={"type": "file_input", "files": [{"id": "F0HUGE"}]})
+    store = bot.services.store
+    item = wait_until(lambda: [o for o in store.outbox_of(report_id) if o.kind.value == "evidence.fetch" and o.delivered_at])
+    assert item[0].state.value == "refused" and "larger than 10 MB" in item[0].refusal
+    assert store.evidence(report_id) == []
+
+
 def test_a_leads_channel_without_the_bot_is_logged_by_slacks_error_code_and_retried(clocked, slack, clock, caplog):
     bot = clocked
     caplog.set_level(logging.ERROR)

@@ -174,7 +174,7 @@ class FolderBlobs:
         try:
             file = open(self.path(report_id, evidence_id), "rb")  # noqa: SIM115 - closed by the generator
         except FileNotFoundError:
-            raise EvidenceUnreadable(f"{where}: its blob {blob_name(report_id, evidence_id)} is missing") from None
+            raise _missing(where, report_id, evidence_id) from None
         try:
             header = file.read(_HEADER.size)
             cipher, chunk_bytes = self._cipher(header, where)
@@ -186,8 +186,12 @@ class FolderBlobs:
 
     def key_id(self, report_id: str, evidence_id: str) -> str:
         """The id of the key a blob was sealed with (to re-encrypt those under an old key)."""
-        with open(self.path(report_id, evidence_id), "rb") as file:
-            return _parse_header(file.read(_HEADER.size), f"evidence file {evidence_id}")[0]
+        where = f"evidence file {evidence_id} of report {report_id}"
+        try:
+            with open(self.path(report_id, evidence_id), "rb") as file:
+                return _parse_header(file.read(_HEADER.size), where)[0]
+        except FileNotFoundError:
+            raise _missing(where, report_id, evidence_id) from None
 
     def delete(self, files: Iterable[tuple[str, str]]) -> None:
         """Unlink the blobs, then fsync the folder once."""
@@ -227,6 +231,10 @@ class FolderBlobs:
             raise KeyMismatch(f"{where} was sealed with key id {kid}, which is not in the keyring; add that key") \
                 from None
         return AESGCM(key), chunk_bytes
+
+
+def _missing(where: str, report_id: str, evidence_id: str) -> EvidenceUnreadable:
+    return EvidenceUnreadable(f"{where}: its blob {blob_name(report_id, evidence_id)} is missing")
 
 
 def _parse_header(header: bytes, where: str) -> tuple[str, bytes, int]:
