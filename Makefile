@@ -45,6 +45,12 @@ bench-slack: $(VENV)/.installed
 bench-reminders: $(VENV)/.installed
 	$(VENV)/bin/python -m bench.reminder_bench
 
+# Server memory with ~1 GB of stored evidence against none: real `staffsafe serve` processes (~3 minutes,
+# writes ~1 GB to a temporary folder under bench/); updates bench/RESULTS.md.
+.PHONY: bench-evidence
+bench-evidence: $(VENV)/.installed
+	$(VENV)/bin/python -m bench.evidence_bench
+
 # Reliability: SIGKILLs during bursts, damaged data folders, full disks (a real tmpfs too when run as root)
 # (~2 minutes); updates the reliability section of bench/RESULTS.md.
 .PHONY: bench-faults
