@@ -15,7 +15,7 @@ class MemoryStore(TablesStore):
         super().__init__(tables=Tables(), blobs=MemoryBlobs())
 
     def commit(self, changes: Changes) -> None:
-        """Store every record of `changes` atomically."""
+        """Store every record of `changes` atomically, in memory only: nothing of it outlives the process."""
         self._apply_in_memory(changes)
         self._queued.fire_for(changes)
 
