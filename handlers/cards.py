@@ -222,6 +222,16 @@ def delivery_refused_card(platform: str) -> Card:
         "holds no details of the report.")),))
 
 
+def delivery_waiting_card(platform: str, name: str) -> Card:
+    """Tells an admin that a message for someone waits until they install the app (no detail of the report)."""
+    who = name[:1].upper() + name[1:] if name else "A person StaffSafe needs to reach"
+    text = f"{who} has not installed StaffSafe in {platform.capitalize()}, so a message about a report is waiting."
+    return Card(title="A message is waiting", summary=text, sections=(Section(body=(
+        f"{text} Ask them to add the app (in {platform.capitalize()}: Apps, then search for StaffSafe) or to "
+        "message it once: the message is then delivered. Until then it is kept and tried again. This message "
+        "holds no details of the report.")),))
+
+
 def escalation_card(report: Report, content: Content, *, now: datetime) -> Card:
     """Re-alerts the leads to a report nobody has acknowledged; content-light, like the first alert."""
     waited = age(report.created_at, now)

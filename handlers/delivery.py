@@ -11,17 +11,19 @@ from datetime import datetime, timedelta
 
 from bot.domain.errors import Conflict, EvidenceUnreadable
 from bot.domain.ports import (
-    Changes, Destination, Notifier, Notifiers, OutgoingFile, PermanentFailure, RateLimited, RecipientRefused, capped,
+    Changes, Destination, Notifier, Notifiers, NotReachable, OutgoingFile, PermanentFailure, RateLimited,
+    RecipientRefused, capped,
 )
 from bot.domain.report import MAX_EVIDENCE_BYTES, Delivery, Evidence, OutboxItem, OutboxState, Report, Status, new_id
 from bot.domain.routing import (LEAD_NOTICES, REFUSED_UPDATE, admin_destination, has_recipient, lead_destination,
-                                waiting_notices)
+                                unreachable_recipient, waiting_notices)
 from bot.domain.ui import Card, Document, Section
 from bot.pacing import Pacer
 from handlers.cards import (
     no_reader_text,
     chased_card,
     delivery_refused_card,
+    delivery_waiting_card,
     escalated_by_lead_card,
     escalation_card,
     lead_alert_card,
@@ -49,8 +51,7 @@ def render_delivery(services: Services, item: OutboxItem, report: Report) -> tup
             else None
     if item.kind is Delivery.REPORT_WAITING:
         admin = admin_destination(services.org, report, item)
-        refused_on = item.update.removeprefix(REFUSED_UPDATE) if item.update.startswith(REFUSED_UPDATE) else ""
-        return (admin, delivery_refused_card(refused_on) if refused_on else report_waiting_card()) if admin else None
+        return (admin, _admin_notice(services, item, report)) if admin else None
     reporter = Destination(platform=item.platform, user_id=report.reporter_id)
     if item.kind is Delivery.RECEIPT:
         no_reader = "" if has_recipient(services.org, report) else no_reader_text(services.content, admins_told=False)
@@ -66,6 +67,17 @@ def render_delivery(services: Services, item: OutboxItem, report: Report) -> tup
         note = next((n for n in services.store.notes(report.id) if n.id == item.note_id), None)
         return (reporter, reporter_message_card(report, note)) if note else None
     return None
+
+
+def _admin_notice(services: Services, item: OutboxItem, report: Report) -> Card:
+    """An admin's notice: a report nobody may read, a delivery refused for good, or one waiting for an install."""
+    waiting = unreachable_recipient(services.org, report, item.update)
+    if waiting is not None:
+        platform, lead = waiting
+        return delivery_waiting_card(platform, services.org.names.get(lead, "a designated lead" if lead else ""))
+    if item.update.startswith(REFUSED_UPDATE):
+        return delivery_refused_card(item.update.removeprefix(REFUSED_UPDATE))
+    return report_waiting_card()
 
 
 def _lead_message(services: Services, item: OutboxItem, report: Report, lead: Destination) -> Card | Document:
@@ -203,6 +215,8 @@ def deliver_one(services: Services, notifier: Notifier, item: OutboxItem) -> Out
             receipt = notifier.send(destination, message, idempotency_key=item.id, maybe_sent=item.uncertain)
     except RecipientRefused as error:
         return _refused_with_notice(services, item, report, now, error), False
+    except NotReachable as error:
+        return _waiting_with_notice(services, item, report, now, error), False
     except Exception as error:  # noqa: BLE001 - every other failure is retried (only its class is logged)
         return retried(item, now, error), False
     return delivered(item, now, receipt), True
@@ -215,6 +229,16 @@ def _refused_with_notice(services: Services, item: OutboxItem, report: Report, n
     if item.kind is Delivery.REPORT_WAITING:
         return done
     services.store.commit(Changes(outbox=(done, *waiting_notices(services.org, report, now, refused=item.platform))))
+    return None
+
+
+def _waiting_with_notice(services: Services, item: OutboxItem, report: Report, now: datetime,
+                         error: NotReachable) -> OutboxItem | None:
+    """Retry an item whose recipient has not installed the app; the first time, tell the admins in the same commit."""
+    again = retried(item, now, error)
+    if item.attempts or item.kind is Delivery.REPORT_WAITING:
+        return again
+    services.store.commit(Changes(outbox=(again, *waiting_notices(services.org, report, now, unreachable=item))))
     return None
 
 

@@ -398,3 +398,19 @@ def test_an_export_is_offered_as_a_file_and_uploaded_once_the_lead_accepts(tmp_p
         wait_until(lambda: any(a["attachments"][0]["contentType"].endswith("file.info") for _, _, a in connector.sent))
     finally:
         bot.stop()
+
+
+def test_a_lead_who_has_not_installed_the_app_gets_the_alert_once_they_do_and_the_admins_are_told_once(
+        bot, connector, teams):
+    _install(bot, teams, STAFF, LEAD)
+    report_id = _report(bot, teams)
+    notice = wait_until(lambda: [a for _, conv, a in connector.sent if conv == f"a:personal-{LEAD}"
+                                 and "A message is waiting" in _texts(a)])
+    said = " ".join(_texts(notice[0]))
+    assert "Bea Moss has not installed StaffSafe in Teams, so a message about a report is waiting." in said
+    assert WHAT not in said
+    _install(bot, teams, BACKUP)
+    wait_until(lambda: any(conv == f"a:personal-{BACKUP}" for _, conv, _ in connector.sent))
+    alerts = [o for o in bot.services.store.outbox_of(report_id) if o.kind is Delivery.LEAD_ALERT]
+    assert all(o.state is OutboxState.SENT for o in alerts)
+    assert len([a for _, _, a in connector.sent if "A message is waiting" in _texts(a)]) == 1

@@ -408,6 +408,11 @@ class UncertainDelivery(TemporaryFailure):
     """The request may have reached the platform (the connection dropped): look before trying again."""
 
 
+class NotReachable(TemporaryFailure):
+    """The platform cannot reach this person or channel until they install the app: retried (it may be
+    installed any moment), and the admins are told once."""
+
+
 class PermanentFailure(Exception):
     """The platform refused for good (no such file, too large, not in the channel)."""
 

@@ -114,19 +114,35 @@ def leads_nobody_covers(org: Organisation) -> list[str]:
     return sorted(lead for lead in everyone if not everyone - {lead})
 
 
-def waiting_notices(org: Organisation, report: Report, now: datetime, *, refused: str = "") -> tuple[OutboxItem, ...]:
+def waiting_notices(org: Organisation, report: Report, now: datetime, *, refused: str = "",
+                    unreachable: OutboxItem | None = None) -> tuple[OutboxItem, ...]:
     """A content-free notice to each admin (never the person the report is about) that a report has no reader.
 
-    `refused`: instead, that a platform refused a delivery about the report (the platform, kept in `update`).
+    Instead, `refused`: that this platform refused a delivery about the report for good; `unreachable`: that
+    this item waits for its recipient to install the app (its platform and recipient tag kept in `update`).
     """
+    cause = f"{REFUSED_UPDATE}{refused}" if refused else ""
+    if unreachable is not None:
+        cause = f"{UNREACHABLE_UPDATE}{unreachable.platform}:{unreachable.recipient}"
     admins = sorted(admin for admin in org.admins if admin != report.subject_id)
     return tuple(OutboxItem(id=new_id(), kind=Delivery.REPORT_WAITING, report_id=report.id, due_at=now,
                             platform=platform_of(admin), recipient=person_tag(admin, role="admin"),
-                            update=f"{REFUSED_UPDATE}{refused}" if refused else "")
+                            update=cause)
                  for admin in admins)
 
 
 REFUSED_UPDATE = "refused:"  # a REPORT_WAITING item's `update`: a delivery on the platform after it was refused
+UNREACHABLE_UPDATE = "unreachable:"  # ... "unreachable:<platform>:<tag>": a delivery waiting for an install
+
+
+def unreachable_recipient(org: Organisation, report: Report, cause: str) -> tuple[str, str] | None:
+    """(platform, lead id or "") of an "unreachable:" cause: whom a delivery waits for ("" if not a lead now)."""
+    if not cause.startswith(UNREACHABLE_UPDATE):
+        return None
+    platform, _, tag = cause.removeprefix(UNREACHABLE_UPDATE).partition(":")
+    lead = lead_destination(org, report, OutboxItem(id="", kind=Delivery.LEAD_ALERT, report_id=report.id,
+                                                   due_at=report.created_at, platform=platform, recipient=tag))
+    return platform, lead.user_id if lead is not None and tag else ""
 
 
 def admin_destination(org: Organisation, report: Report, item: OutboxItem) -> Destination | None:

@@ -17,13 +17,13 @@ from contextlib import contextmanager
 from typing import Protocol, TypeVar
 
 from bot.domain.platform import qualified_id
-from bot.domain.ports import (Conversations, Destination, FetchedFile, OutgoingFile, PermanentFailure,
-                              RecipientRefused, TemporaryFailure)
+from bot.domain.ports import (Conversations, Destination, FetchedFile, NotReachable, OutgoingFile, PermanentFailure,
+                              RecipientRefused)
 from bot.domain.report import MAX_EVIDENCE_BYTES
 from bot.domain.ui import Card, Document, Reply
 from bot.teams.capabilities import TEAMS
 from bot.teams.cards import message as message_of
-from bot.teams.cards import render_card, render_reply, summary
+from bot.teams.cards import render_one, render_reply, summary
 from bot.teams.exports import ExportOffers
 from bot.teams.outbound import Connector
 from handlers.conversations import reachable
@@ -62,7 +62,7 @@ class TeamsNotifier:
     def update(self, destination: Destination, message_id: str, card: Card) -> None:
         """Replace an alert sent earlier with the card as the case stands now."""
         service_url, conversation = self._conversation(destination)
-        message = message_of(render_card(card)[0], summary_text=summary(card))
+        message = message_of(render_one(card), summary_text=summary(card))
         _refusals(lambda: self._connector.update(service_url, conversation, message_id, message))
 
     def upload(self, destination: Destination, document: Document, *, idempotency_key: str) -> str:
@@ -93,7 +93,7 @@ class TeamsNotifier:
         reference = self._conversations.conversation(target)
         if not reachable(reference):
             # Retried, not refused: the app may be installed any moment (`staffsafe check` names who has not).
-            raise TemporaryFailure("no conversation reference: the app is not installed there")
+            raise NotReachable("no conversation reference: the app is not installed there")
         assert reference is not None
         return reference.service_url, reference.conversation
 
