@@ -82,6 +82,21 @@ def test_a_commit_whose_acknowledgement_is_lost_is_found_by_its_retry_not_taken_
         assert proxy.lost_acks == 2 and store.report(r.id) == moved
 
 
+def test_a_claim_whose_acknowledgement_is_lost_is_found_by_its_retry_not_left_to_lapse(
+    proxy: TcpProxy, database: str
+) -> None:
+    with PostgresStore.open(proxy.url_for(database), Keyring(keys=[KEY]), pool_size=2) as store:
+        items = tuple(alert("r", minutes=-i) for i in range(3))
+        store.commit(Changes(outbox=items))
+        proxy.lose_next_commit_ack()
+        claimed = store.claim_due(T0, 2, "worker-1", timedelta(minutes=2), {"slack"})
+        assert proxy.lost_acks == 1
+        assert [i.id for i in claimed] == [items[2].id, items[1].id]  # the committed claim, oldest due first
+        assert all(i.claimed_by == "worker-1" for i in claimed)
+        [left] = store.claim_due(T0, 10, "worker-2", timedelta(minutes=2), {"slack"})
+        assert left.id == items[0].id
+
+
 def test_a_backend_killed_mid_commit_is_retried_and_the_commit_lands_once(database: str,
                                                                             postgres: PostgresCluster) -> None:
     with PostgresStore.open(database, Keyring(keys=[KEY]), pool_size=2) as store:

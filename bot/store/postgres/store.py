@@ -63,6 +63,9 @@ _CLAIMABLE = (
     "(state = 'sending' AND (claimed_until IS NULL OR claimed_until <= %(now)s))) "
     "ORDER BY rank, due_at, seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED"
 )
+# What one claim took: the same lease end (and, checked on the records, the same owner).
+_CLAIMED_UNTIL = ("SELECT id, doc, tag FROM outbox WHERE is_open AND state = 'sending' AND claimed_until = %(until)s "
+                  "AND platform = ANY(%(platforms)s) ORDER BY rank, due_at, seq LIMIT %(limit)s")
 # Unique constraints (named by PostgreSQL's defaults) that mean something more than "already stored".
 _CONSTRAINTS = {
     "reports_reference_key": "a report's reference is already used by another report",
@@ -349,22 +352,29 @@ class PostgresStore:
                   platforms: Collection[str]) -> list[OutboxItem]:
         """Claim up to `limit` due items of these platforms for `owner` until now + lease, in claim order.
 
-        Rows another claim holds are skipped, not waited for. If the acknowledgement of a claim is
-        lost, the retry claims others: the lost claim's items wait for its lease, then are taken over.
+        Rows another claim holds are skipped, not waited for. Like a commit, a claim writes a marker:
+        a retry whose earlier try was committed, with only its acknowledgement lost, returns the items
+        that try claimed (this owner's, with this lease end: each call's own, as the clock moves on)
+        rather than leaving them for their lease to lapse.
         """
         self._check_open()
         if not platforms or limit <= 0:
             return []
-        params = {"platforms": sorted(platforms), "now": now, "limit": limit}
+        params = {"platforms": sorted(platforms), "now": now, "limit": limit, "until": now + lease}
+        marker = new_id()
 
         def attempt(this: Attempt) -> list[OutboxItem]:
             with self._pool.connection(timeout=this.wait) as conn, conn.transaction():
+                if this.number > 1 and _committed(conn, marker):
+                    held = (self._rows.decode("outbox", *row) for row in conn.execute(_CLAIMED_UNTIL, params))
+                    return [item for item in held if item.claimed_by == owner]
                 found = conn.execute(_CLAIMABLE, params).fetchall()
                 taken = [self._rows.decode("outbox", *row).claim(owner=owner, until=now + lease) for row in found]
                 if taken:
                     encoded = [self._rows.encode(item) for item in taken]
                     with conn.cursor() as cur:
                         cur.executemany(_rewrite_sql("outbox"), [(*r.columns, r.doc, r.tag, r.id) for r in encoded])
+                    conn.execute("INSERT INTO commits (id) VALUES (%s)", (marker,))
                 return taken
 
         return with_retries(attempt, policy=self._policy, health=self._health, what="claim due items")
