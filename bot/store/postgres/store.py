@@ -235,7 +235,8 @@ class PostgresStore:
         self._check_open()
         digest, size = hashlib.sha256(), 0
         try:
-            with self._pool.connection() as conn, conn.transaction():
+            # As long as any other call waits for a connection (the pool's default is 30 s).
+            with self._pool.connection(timeout=self._policy.budget) as conn, conn.transaction():
                 if conn.execute("SELECT 1 FROM evidence WHERE id = %s", (evidence_id,)).fetchone():
                     raise StoreError(f"evidence {evidence_id} is already stored, and evidence is append-only")
                 conn.execute("DELETE FROM evidence_chunks WHERE evidence_id = %s", (evidence_id,))
@@ -640,7 +641,7 @@ class PostgresStore:
 
     def _prune_markers(self) -> None:
         try:
-            with self._pool.connection() as conn:
+            with self._pool.connection(timeout=1) as conn:  # best effort: never hold up the commit that ran it
                 conn.execute("DELETE FROM commits WHERE at < now() - interval '1 day'")
         except psycopg.Error as exc:
             log.info("database: could not prune old commit markers (%s); will try later", reason(exc))
