@@ -51,9 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `staffsafe` script."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    settings = settings_from_env(config_path=args.config, data_dir=args.data_dir,
-                                 port=getattr(args, "port", None), host=getattr(args, "host", None))
     try:
+        settings = settings_from_env(config_path=args.config, data_dir=args.data_dir,
+                                     port=getattr(args, "port", None), host=getattr(args, "host", None))
         return COMMANDS[args.command](settings, args)
     except StaffSafeError as error:
         print(f"staffsafe: {error}", file=sys.stderr)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from bot.teams.settings import TeamsSettings, teams_settings_from_env
+
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
@@ -31,10 +33,14 @@ class Settings:
     # STAFFSAFE_DATABASE_URL: a PostgreSQL database (postgresql://user:password@host:5432/name) instead of
     # the data folder's TinyDB store; several instances may share it.
     database_url: str = ""
+    teams: TeamsSettings | None = None  # CLIENT_ID, CLIENT_SECRET, TENANT_ID ...: None when Teams is not set up
 
 
 def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-    """Settings from STAFFSAFE_* variables, with command-line overrides winning."""
+    """Settings from STAFFSAFE_* variables, with command-line overrides winning.
+
+    Raises TeamsConfigError (a ConfigError) naming what is missing when Teams is half set up.
+    """
     env = os.environ if env is None else env
     settings = Settings(
         config_path=Path(env.get("STAFFSAFE_CONFIG", "app.yaml")),
@@ -51,6 +57,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: Any) ->
         port=_port(env.get("PORT", "")),
         database_url=env.get("STAFFSAFE_DATABASE_URL", "").strip(),
         outbox_lease_seconds=_seconds(env.get("STAFFSAFE_OUTBOX_LEASE_SECONDS", ""), default=120.0),
+        teams=teams_settings_from_env(env),
     )
     return replace(settings, **{key: value for key, value in overrides.items() if value is not None})
 
