@@ -22,8 +22,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import jwt
@@ -31,6 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.teams.settings import AppType, TeamsSettings
+from testkit.local_server import LocalServer
 
 APP_ID = "00000000-0000-4000-8000-00000000b0a7"
 TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -60,7 +60,7 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-class FakeBotFramework:
+class FakeBotFramework(LocalServer):
     """Bot Framework's OpenID metadata and signing keys, served locally; mints tokens; a context manager."""
 
     def __init__(self, *, app_id: str = APP_ID, tenant_id: str = TENANT_ID, service_url: str = SERVICE_URL,
@@ -75,40 +75,7 @@ class FakeBotFramework:
         self._used = 0
         self.extra_keys: list[Any] = []  # served after the real keys as they are (malformed ones, for tests)
         self.metadata_changes: dict[str, Any] = {}  # changes to the metadata served (None removes a field)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self.kid = self.add_key(endorsements=endorsements)  # the key tokens are signed with by default
-
-    # -- lifecycle -------------------------------------------------------------------------------------------
-
-    def start(self) -> FakeBotFramework:
-        """Serve on a free port of 127.0.0.1 until `stop`."""
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-botframework", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeBotFramework:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """http://127.0.0.1:PORT"""
-        assert self._server is not None, "start the fake first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @property
     def metadata_url(self) -> str:
@@ -245,3 +212,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+FakeBotFramework.handler = _Handler
