@@ -16,9 +16,8 @@ from http.client import HTTPException
 import requests
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from urllib3.util import parse_url
-from urllib3.exceptions import LocationParseError
 
+from bot.origins import origin_of
 from bot.domain.ports import (
     Destination, FetchedFile, OutgoingFile, PermanentFailure, RateLimited, TemporaryFailure, UncertainDelivery, capped,
 )
@@ -43,28 +42,18 @@ def user_id(qualified: str) -> str:
     return local_id(qualified)
 
 
-_DEFAULT_PORTS = {"https": 443, "http": 80}
 _SLACK_HOST = re.compile(r"([a-z0-9-]+\.)*slack\.com")
 
 
 def token_may_go_to(url: str, *, api_url: str) -> bool:
     """Whether the bot token may be sent to this address: Slack's own https hosts, or the API's host.
 
-    The address comes from Slack's answer about a file, but is checked as if hostile, with the parser
-    the HTTP client (requests, through urllib3) will connect with: a checker that reads the host one
-    way and a client that reads it another would send the token elsewhere. Userinfo, backslashes,
-    whitespace and anything outside printable ASCII are refused outright.
+    The address comes from Slack's answer about a file, but is checked as if hostile (see `origin_of`).
     """
-    if not url.isascii() or not url.isprintable() or any(ch in url for ch in "\\ \t"):
+    where = origin_of(url)
+    if where is None:
         return False
-    try:
-        parts, api = parse_url(url), parse_url(api_url)
-    except LocationParseError:
-        return False
-    if parts.auth is not None or not parts.host or parts.scheme not in _DEFAULT_PORTS:
-        return False
-    where = (parts.scheme, parts.host, parts.port or _DEFAULT_PORTS[parts.scheme])
-    if api.host and where == (api.scheme, api.host, api.port or _DEFAULT_PORTS.get(api.scheme or "")):
+    if where == origin_of(api_url):
         return True  # GovSlack, or a local fake in tests
     return where[0] == "https" and where[2] == 443 and bool(_SLACK_HOST.fullmatch(where[1]))
 
