@@ -5,6 +5,9 @@ Retry-After. Sending flat out until refused, then pausing, delivers about one bu
 (the bench measured 25 posts/s against a 200/s limit). So after a 429 the pacer spaces posts at the
 rate Slack had just accepted, and shortens the gap a little after each post that goes through:
 the pace settles just under the limit, with an occasional 429 to re-learn it.
+
+Platforms that publish their limits are paced by `RateWindows` instead: the adapter names the limits
+and their keys (the core knows no platform's figures), and every request waits for a slot first.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 EASE = 0.99  # each accepted post shortens the workspace gap by 1%
 MARGIN = 1.1  # after a 429, space posts 10% wider than the rate just accepted
@@ -81,3 +85,59 @@ class Pacer:
         with self._lock:
             last = self._last_post.get(channel)
             return 0.0 if last is None else max(0.0, last + self._channel_gap - self._clock())
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `count` requests in any `seconds` under one key (an adapter names its platform's limits)."""
+
+    key: str
+    count: int
+    seconds: float
+
+
+class RateWindows:
+    """Published rate limits honoured before sending, across every thread of the process.
+
+    A platform that documents its limits (Teams: 7 sends a second per conversation, 50 requests a
+    second per app and tenant) is paced here rather than by collecting 429s. `take` reserves a slot
+    under every limit at once, in arrival order per key, so threads sharing a key queue up instead of
+    racing; a wait longer than `max_wait` reserves nothing and is returned, for the caller to hand the
+    item back to the outbox (which decides durably when to try again).
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                 max_wait: float = MAX_SLEEP) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._max_wait = max_wait
+        self._sent: dict[tuple[str, float], deque[float]] = {}  # (key, window) -> reserved send times, ascending
+        self._lock = threading.Lock()
+
+    def take(self, *limits: Limit) -> float:
+        """0.0 once a slot is taken under every limit (after sleeping a short wait); else the wait, nothing taken."""
+        with self._lock:
+            now = self._clock()
+            at = now
+            for limit in limits:
+                times = self._times(limit, now)
+                if times:
+                    at = max(at, times[-1])  # first come, first served: times stay in order
+                if len(times) >= limit.count:
+                    at = max(at, times[-limit.count] + limit.seconds)
+            wait = at - now
+            if wait > self._max_wait:
+                return wait
+            for limit in limits:
+                self._sent.setdefault((limit.key, limit.seconds), deque()).append(at)
+            if len(self._sent) > 10_000:  # forget keys long quiet, so memory stays flat
+                self._sent = {k: t for k, t in self._sent.items() if t and t[-1] > now - k[1]}
+        if wait > 0:
+            self._sleep(wait)
+        return 0.0
+
+    def _times(self, limit: Limit, now: float) -> deque[float]:
+        times = self._sent.get((limit.key, limit.seconds), deque())
+        while times and times[0] <= now - limit.seconds:
+            times.popleft()
+        return times
