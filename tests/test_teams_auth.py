@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -47,8 +48,26 @@ def rejection(auth: InboundAuth, header: str | None, activity: dict) -> tuple[in
 
 
 def test_a_token_bot_framework_signed_for_this_activity_passes(idp, auth):
-    claims = auth.check(f"Bearer {idp.token()}", idp.activity())
-    assert claims["aud"] == idp.app_id and claims["serviceurl"] == idp.service_url
+    verified = auth.check(f"Bearer {idp.token()}", idp.activity())
+    assert verified.claims["aud"] == idp.app_id and verified.claims["serviceurl"] == idp.service_url
+    assert verified.endorsements == frozenset({"msteams", "webchat"})
+
+
+def test_the_token_is_checked_before_the_body_is_read_then_against_the_activity(idp, auth):
+    verified = auth.verify(f"Bearer {idp.token()}")
+
+    class Parsed:
+        """The endpoint's own parsed activity, holding the JSON object as `raw`."""
+        raw = idp.activity()
+
+    auth.check_activity(verified, Parsed())
+    auth.check_activity(verified, idp.activity())
+    foreign = idp.activity(serviceUrl="https://smba.trafficmanager.net/emea/")
+    with pytest.raises(AuthRejected) as raised:
+        auth.check_activity(verified, foreign)
+    assert (raised.value.status, raised.value.reason) == (403, "serviceUrl mismatch")
+    with pytest.raises(AuthRejected):
+        auth.check_activity(verified, object())
 
 
 def test_the_scheme_is_case_insensitive_as_http_says(idp, auth):
@@ -178,6 +197,28 @@ def test_a_key_withdrawn_is_refused_after_the_daily_refresh(idp, auth, clock):
     clock.now += 24 * 3600
     assert rejection(auth, "Bearer " + idp.token(kid=old), idp.activity()) == (401, "unknown signing key")
     auth.check("Bearer " + idp.token(), idp.activity())
+
+
+def test_a_flood_of_unknown_kids_from_many_threads_fetches_once(idp, auth, clock):
+    auth.check("Bearer " + idp.token(), idp.activity())
+    clock.now += 300
+    tokens = [idp.token(kid=f"bogus-{number}") for number in range(80)]
+    refused: list[str] = []
+
+    def flood(part: list[str]) -> None:
+        for token in part:
+            try:
+                auth.check("Bearer " + token, idp.activity())
+            except AuthRejected as rejected:
+                refused.append(rejected.reason)
+
+    threads = [threading.Thread(target=flood, args=(tokens[i::8],)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert refused == ["unknown signing key"] * 80
+    assert idp.fetches("keys") == 2
 
 
 def test_an_idp_outage_with_keys_cached_keeps_working(idp, auth, clock):

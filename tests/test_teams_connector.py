@@ -83,12 +83,15 @@ def test_update_replaces_an_activity_sent_earlier(teams, client):
 
 
 def test_create_conversation_opens_a_1_to_1_chat_in_the_tenant(teams, client):
-    conversation = client.create_conversation(teams.service_url, "29:1user")
+    conversation = client.create_conversation(teams.service_url, member_id="29:1user")
     [call] = teams.calls("create")
     assert call.path == "/teams/v3/conversations"
     assert call.body == {"bot": {"id": f"28:{APP_ID}"}, "members": [{"id": "29:1user"}], "isGroup": False,
                          "tenantId": TENANT_ID, "channelData": {"tenant": {"id": TENANT_ID}}}
-    assert client.create_conversation(teams.service_url, "29:1user") == conversation  # as Teams: the same chat
+    assert client.create_conversation(teams.service_url, member_id="29:1user") == conversation  # as Teams: the same chat
+    other = "0f0f0f0f-0000-4000-8000-000000000000"
+    client.create_conversation(teams.service_url, member_id="29:2user", tenant=other)
+    assert teams.calls("create")[-1].body["channelData"] == {"tenant": {"id": other}}
 
 
 # (the scripted answer, the error raised) for a send
@@ -124,7 +127,7 @@ def test_an_update_or_create_that_fails_is_temporary_not_uncertain(teams, client
     assert type(raised.value) is TemporaryFailure  # an update twice is harmless
     teams.fail_next("create", disconnect="after")
     with pytest.raises(TemporaryFailure):
-        client.create_conversation(teams.service_url, "29:1user")
+        client.create_conversation(teams.service_url, member_id="29:1user")
 
 
 def test_retry_after_as_an_http_date(teams, client):
@@ -189,8 +192,8 @@ def test_teams_service_hosts_are_allowed():
 
 def test_an_attachment_downloads_with_the_bot_token_within_the_cap(teams, client):
     url = teams.add_file("att-1", "image/png", b"\x89PNG" + b"x" * 1000)
-    download = client.download(url)
-    assert (download.media_type, len(download.data)) == ("image/png", 1004)
+    data, media_type = client.download(url)
+    assert (media_type, len(data)) == ("image/png", 1004)
     assert teams.calls("download")[0].authorization == "Bearer bot-token"
     with pytest.raises(PermanentFailure, match="FileTooLarge"):
         client.download(url, max_bytes=500)

@@ -2,7 +2,9 @@
 
     auth = InboundAuth(settings=teams, http=requests.Session())
     try:
-        auth.check(environ.get("HTTP_AUTHORIZATION"), activity)
+        verified = auth.verify(environ.get("HTTP_AUTHORIZATION"))  # before the body is parsed
+        activity = json.loads(body)
+        auth.check_activity(verified, activity)  # before anything is stored
     except AuthRejected as rejected:
         # rejected.status: 401 (no or bad token), 403 (a good token for another activity, channel or
         # tenant) or 503 (no signing keys could be fetched yet: try again later); rejected.reason is a
@@ -66,6 +68,14 @@ class SigningKey:
 
     kid: str
     key: Any = field(repr=False)  # a cryptography RSA public key
+    endorsements: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A token that passed its own checks: its claims, and the channels its signing key endorses."""
+
+    claims: dict[str, Any]
     endorsements: frozenset[str]
 
 
@@ -181,13 +191,34 @@ class InboundAuth:
         self._keys = keys or SigningKeys(metadata_url=settings.openid_metadata_url, http=http or requests.Session(),
                                          clock=clock)
 
-    def check(self, authorization: str | None, activity: Mapping[str, Any]) -> dict[str, Any]:
-        """The token's claims if every check passes; AuthRejected (401, 403 or 503) otherwise."""
+    def check(self, authorization: str | None, activity: Mapping[str, Any]) -> Verified:
+        """Both steps at once (`verify`, then `check_activity`); AuthRejected (401, 403 or 503) if any check fails."""
+        verified = self.verify(authorization)
+        self.check_activity(verified, activity)
+        return verified
+
+    def verify(self, authorization: str | None) -> Verified:
+        """The token's own checks, before the body is even parsed; AuthRejected (401 or 503) if one fails."""
         token = _bearer_token(authorization)
         key = self._signing_key(token)
-        claims = self._claims(token, key)
-        self._check_activity(claims, key, activity)
-        return claims
+        return Verified(claims=self._claims(token, key), endorsements=key.endorsements)
+
+    def check_activity(self, verified: Verified, activity: Any) -> None:
+        """The token fits the activity (service URL, endorsed channel, tenant); AuthRejected (403) if not.
+
+        `activity` is the parsed JSON object, or anything holding it as `raw` (the endpoint's Activity).
+        """
+        raw = activity if isinstance(activity, Mapping) else getattr(activity, "raw", None)
+        if not isinstance(raw, Mapping):
+            raise AuthRejected(403, "not an activity")
+        service_url = verified.claims.get("serviceurl")
+        if not isinstance(service_url, str) or service_url != raw.get("serviceUrl"):
+            raise AuthRejected(403, "serviceUrl mismatch")
+        channel = raw.get("channelId")
+        if not isinstance(channel, str) or channel not in verified.endorsements:
+            raise AuthRejected(403, "channel not endorsed")
+        if self._settings.checks_tenant and not _same_tenant(activity_tenant(raw), self._settings.tenant_id):
+            raise AuthRejected(403, "foreign tenant")
 
     def _signing_key(self, token: str) -> SigningKey:
         try:
@@ -212,18 +243,6 @@ class InboundAuth:
         except jwt.InvalidTokenError as error:
             reason = next(reason for kind, reason in _JWT_REASONS if isinstance(error, kind))
             raise AuthRejected(401, reason) from None
-
-    def _check_activity(self, claims: Mapping[str, Any], key: SigningKey, activity: Mapping[str, Any]) -> None:
-        if not isinstance(activity, Mapping):
-            raise AuthRejected(403, "not an activity")
-        service_url = claims.get("serviceurl")
-        if not isinstance(service_url, str) or service_url != activity.get("serviceUrl"):
-            raise AuthRejected(403, "serviceUrl mismatch")
-        channel = activity.get("channelId")
-        if not isinstance(channel, str) or channel not in key.endorsements:
-            raise AuthRejected(403, "channel not endorsed")
-        if self._settings.checks_tenant and not _same_tenant(activity_tenant(activity), self._settings.tenant_id):
-            raise AuthRejected(403, "foreign tenant")
 
 
 def _bearer_token(authorization: str | None) -> str:

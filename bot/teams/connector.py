@@ -29,9 +29,8 @@ import email.utils
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import quote
 
 import requests
@@ -79,12 +78,11 @@ class TokenSource(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class Download:
-    """An attachment fetched from Teams."""
+class Download(NamedTuple):
+    """An attachment fetched from Teams: its bytes and media type (unpacks as `data, media_type`)."""
 
-    media_type: str
     data: bytes
+    media_type: str
 
 
 def service_url_allowed(url: str, allowed_origins: Iterable[str] = ()) -> bool:
@@ -124,10 +122,13 @@ class ConnectorClient:
         url = f"{_conversation_url(service_url, conversation_id)}/activities/{quote(activity_id, safe='')}"
         self._call("PUT", url, {**activity, "id": activity_id}, conversation_id, sends=False)
 
-    def create_conversation(self, service_url: str, user_id: str, *, tenant_id: str = "") -> str:
-        """The id of the bot's 1:1 conversation with a user (Teams returns the existing one if there is one)."""
-        tenant = tenant_id or self._tenant_id
-        body = {"bot": {"id": f"28:{self._app_id}"}, "members": [{"id": user_id}], "isGroup": False,
+    def create_conversation(self, service_url: str, *, member_id: str, tenant: str = "") -> str:
+        """The id of the bot's 1:1 conversation with a person (Teams returns the existing one if there is one).
+
+        `member_id` is the person's Teams user id ("29:..."); `tenant` defaults to the configured tenant.
+        """
+        tenant = tenant or self._tenant_id
+        body = {"bot": {"id": f"28:{self._app_id}"}, "members": [{"id": member_id}], "isGroup": False,
                 "tenantId": tenant, "channelData": {"tenant": {"id": tenant}}}
         conversation = _id(self._call("POST", _base(service_url) + "v3/conversations", body, "", sends=False))
         if not conversation:
@@ -150,7 +151,7 @@ class ConnectorClient:
                     if len(data) > max_bytes:
                         raise PermanentFailure("FileTooLarge")
                 media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
-                return Download(media_type=media_type, data=bytes(data))
+                return Download(data=bytes(data), media_type=media_type)
         except requests.RequestException as error:
             raise _connection_failure(error, sends=False) from None
 
