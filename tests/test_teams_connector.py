@@ -260,3 +260,12 @@ def test_the_limits_are_teams_published_figures():
     assert {(7, 1), (50, 1)} <= limits
     assert all(limit.seconds >= 1.0 for limit in teams_limits("t", "c"))
     assert [limit.key for limit in teams_limits("t")] == ["teams-tenant:t"]
+
+
+def test_an_empty_token_sends_no_authorization_header(tokens):
+    tokens.value = ""  # the Agents Playground's Connector asks for none
+    with FakeConnector(token_ok=lambda token: True) as teams:
+        client = ConnectorClient(tokens=tokens, app_id=APP_ID, tenant_id=TENANT_ID, allowed_origins=(teams.base_url,))
+        with pytest.raises(TemporaryFailure):  # this fake, like Teams, wants a token
+            client.send(teams.service_url, PERSONAL, {"type": "message"})
+        assert teams.attempts("send")[0].authorization == ""
