@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -37,14 +38,18 @@ from bot.store.postgres.read_only import open_read_only
 from bot.store.postgres.store import PostgresStore, database_written, describe
 from bot.store.read_only import ReadOnlyStore
 from bot.teams.activities import TeamsActivities
+from bot.teams.auth import InboundAuth
 from bot.teams.capabilities import TEAMS, TEAMS_CAPABILITIES
+from bot.teams.connector import ConnectorClient
 from bot.teams.directory import TeamsDirectory
-from bot.teams.endpoint import MESSAGES_PATH, InboundAuth, TeamsEndpoint
+from bot.teams.endpoint import MESSAGES_PATH, Authenticator, TeamsEndpoint
 from bot.teams.exports import ExportOffers
 from bot.teams.invokes import Invokes
 from bot.teams.notifier import Downloads, TeamsNotifier
 from bot.teams.outbound import ChatReplies, Connector
 from bot.teams.screenshots import Screenshots
+from bot.teams.settings import TeamsSettings
+from bot.teams.tokens import BotTokens, TokenUnavailable
 from bot.store.tinydb_store import TinyDBStore
 from bot.store.upgrades import adopt_unrouted, unrouted_items
 from bot.web import PlatformDoors, WsgiApp
@@ -282,7 +287,7 @@ class TeamsRuntime:
         self.replies.shutdown(wait=True)
 
 
-def build_teams(services: Services, config: AppConfig, *, auth: InboundAuth, connector: Connector,
+def build_teams(services: Services, config: AppConfig, *, auth: Authenticator, connector: Connector,
                 notifier: TeamsNotifier, wake_outbox: Callable[[], None],
                 screenshot_window: timedelta = SCREENSHOT_WINDOW) -> TeamsRuntime:
     """Everything the Teams adapter needs; `services` from `with_teams`, the worker already built."""
@@ -299,10 +304,27 @@ def build_teams(services: Services, config: AppConfig, *, auth: InboundAuth, con
 class TeamsConnection:
     """What Teams needs from outside, built from its settings (or fakes in tests): inbound checks and the Connector."""
 
-    auth: InboundAuth
+    auth: Authenticator
     connector: Connector
     downloads: Downloads
     http: requests.Session | None = None  # for uploading exports a lead accepted (to their OneDrive)
+
+
+def teams_connection(teams: TeamsSettings, *, allowed_origins: Sequence[str] = ()) -> TeamsConnection:
+    """Teams' real collaborators from its settings: Bot Framework's inbound checks, msal tokens, the Connector.
+
+    The bot's token is fetched once here, so a wrong app id, secret or tenant stops the start with one
+    line (TokenConfigError); Entra out of reach only delays deliveries (the outbox retries), so it is
+    logged and the start goes on. `allowed_origins`: service URLs besides Teams' own hosts (local fakes).
+    """
+    tokens = BotTokens(settings=teams)
+    try:
+        tokens.check()
+    except TokenUnavailable as error:
+        logging.getLogger("staffsafe").warning("Teams: %s; deliveries wait until it can be reached", error)
+    connector = ConnectorClient(tokens=tokens, app_id=teams.app_id, tenant_id=teams.tenant_id,
+                                allowed_origins=allowed_origins)
+    return TeamsConnection(auth=InboundAuth(settings=teams), connector=connector, downloads=connector)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -162,7 +162,7 @@ def start_problems(settings: Settings, *, socket_mode: bool, slack: bool = False
     """Everything a start would stop at, all at once: app.yaml, content/, and each configured platform's settings.
 
     `slack`: serving Slack, so its settings are checked even if app.yaml does not mention it;
-    `token`: also ask Slack whether the bot token works (serve asks once the app is built).
+    `token`: also ask Slack whether the bot token works and Entra for a Teams token (serve asks as it builds the app).
     """
     problems = []
     if settings.outbox_lease_seconds <= 0:
@@ -187,34 +187,65 @@ def start_problems(settings: Settings, *, socket_mode: bool, slack: bool = False
                 check_token(WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=5))
             except ConfigError as error:
                 problems.append(str(error))
+    if token and settings.teams is not None:
+        from bot.teams.tokens import BotTokens, TokenConfigError
+
+        try:
+            BotTokens(settings=settings.teams).check()  # a wrong app id, secret or tenant, in Entra's words
+        except TokenConfigError as error:
+            problems.append(str(error))
     return problems
 
 
 def run_serve(settings: Settings, args: argparse.Namespace) -> int:
-    """Serve the Slack bot until stopped; settings are checked before anything starts."""
-    from bot.app import build_slack
+    """Serve Slack, Teams or both until stopped; settings are checked before anything starts."""
+    from bot.app import build_served, teams_connection
     from bot.slack.checks import check_token
     from bot.slack.serve import serve_http, serve_socket
 
     logging.getLogger().setLevel(logging.INFO)
-    problems = start_problems(settings, socket_mode=args.socket, slack=True)
+    slack = _serves_slack(settings)
+    if not slack and settings.teams is None:
+        raise ConfigError(NOTHING_TO_SERVE)
+    if args.socket and settings.teams is not None:
+        raise ConfigError("--socket serves Slack only (Socket Mode has no web address), but Teams is set up and "
+                          "needs POST /api/messages: run `staffsafe serve` without --socket to serve both.")
+    problems = start_problems(settings, socket_mode=args.socket, slack=slack)
     if problems:
         raise ConfigError(all_problems(problems))
+    teams = teams_connection(settings.teams) if settings.teams is not None else None
     with running(settings) as (services, config):
-        for warning in recipient_warnings(config):
+        for warning in recipient_warnings(config) + _install_warnings(config, services.store):
             logging.getLogger("staffsafe").warning("%s", warning)
-        runtime = build_slack(services, config, settings)
-        runtime.http.workspace.team_id = runtime.http.workspace.team_id or check_token(runtime.bolt.client)
+        runtime = build_served(services, config, settings, slack=slack, teams=teams)
+        if runtime.slack is not None:
+            door = runtime.slack.http
+            door.workspace.team_id = door.workspace.team_id or check_token(runtime.slack.bolt.client)
         runtime.start()
         try:
-            if args.socket:
-                serve_socket(runtime.bolt, door=runtime.http, app_token=settings.slack_app_token,
+            if args.socket and runtime.slack is not None:
+                serve_socket(runtime.slack.bolt, door=runtime.slack.http, app_token=settings.slack_app_token,
                              api_url=settings.slack_api_url)
             else:
-                serve_http(runtime.http, host=settings.host, port=settings.port)
+                serve_http(runtime.web, host=settings.host, port=settings.port, paths=runtime.web.paths)
         finally:
             runtime.stop()
     return 0
+
+
+NOTHING_TO_SERVE = ("Nothing to serve: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to serve Slack, or CLIENT_ID, "
+                    "CLIENT_SECRET and TENANT_ID to serve Teams (or both).")
+
+
+def _serves_slack(settings: Settings) -> bool:
+    """Whether `serve` runs Slack: any Slack secret is set, or app.yaml names someone on Slack (whose settings
+    are then checked, naming what is missing)."""
+    if settings.slack_bot_token or settings.slack_signing_secret or settings.slack_app_token:
+        return True
+    try:
+        return uses_slack(load_config(settings.config_path))
+    except ConfigError:
+        return settings.teams is None  # start_problems names what is wrong with app.yaml
 
 
 def run_manifest(settings: Settings, args: argparse.Namespace) -> int:

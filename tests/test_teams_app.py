@@ -16,7 +16,7 @@ import pytest
 from bot.domain.platform import qualified_id
 from bot.domain.ports import PermanentFailure
 from bot.domain.report import Delivery, OutboxState
-from bot.teams.endpoint import Refused
+from bot.teams.auth import AuthRejected
 from bot.teams.cards import CARD
 from testkit.adaptive_schema import check_activity, check_card
 from testkit.teams_harness import BACKUP, LEAD, STAFF, Activities, TeamsBot
@@ -28,14 +28,14 @@ SERVICE_URL = "https://smba.example.test/teams/"
 class OneTokenAuth:
     """Accepts `Bearer good` only."""
 
-    def verify(self, authorization: str) -> dict:
+    def verify(self, authorization: str | None) -> dict:
         if authorization != "Bearer good":
-            raise Refused(401, "missing or invalid token")
+            raise AuthRejected(401, "missing or invalid token")
         return {}
 
-    def check_activity(self, claims: Any, activity: Any) -> None:
+    def check_activity(self, verified: Any, activity: Any) -> None:
         if activity.tenant != "72f988bf-0000-4000-8000-000000000001":
-            raise Refused(403, "foreign tenant")
+            raise AuthRejected(403, "foreign tenant")
 
 
 class RecordingConnector:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk import WebClient
@@ -67,8 +68,8 @@ def http_server(wsgi_app: Any, *, host: str, port: int) -> HttpServer:
                                     max_request_body_size=MAX_BODY, clear_untrusted_proxy_headers=True))
 
 
-def serve_http(wsgi_app: Any, *, host: str, port: int) -> None:
-    """Serve until SIGINT or SIGTERM."""
+def serve_http(wsgi_app: Any, *, host: str, port: int, paths: Sequence[str] = ("/slack/events",)) -> None:
+    """Serve until SIGINT or SIGTERM; `paths`: what it answers on, for the start-up line."""
     server = http_server(wsgi_app, host=host, port=port)
     stopping = threading.Event()
 
@@ -78,7 +79,8 @@ def serve_http(wsgi_app: Any, *, host: str, port: int) -> None:
             stopping.set()
             threading.Thread(target=server.stop, name="http-stop").start()
     _on_stop(stop)
-    log.warning("StaffSafe is listening on http://%s:%s/slack/events", host, server.effective_port)
+    log.warning("StaffSafe is listening on %s", " and ".join(f"http://{host}:{server.effective_port}{path}"
+                                                            for path in paths))
     server.run()
 
 

@@ -4,7 +4,7 @@ Order matters: the size is capped, then the Bearer token is checked (signature, 
 times) before the body is even parsed; then the JSON and the activity's shape; then the token's
 claims are matched against the activity (service URL, endorsed channel, tenant); only then is
 anything stored. A refused request gets 401/403 (400 for an unreadable body) and one content-free,
-rate-limited log line.
+rate-limited log line. A 503 says the signing keys could not be fetched yet (Bot Framework retries).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from bot.incidents import log_incident
 from bot.rejections import RejectionLog
 from bot.teams.activity import Activity, Malformed, parse_activity
+from bot.teams.auth import AuthRejected
 from bot.web import read_body
 
 log = logging.getLogger(__name__)
@@ -29,24 +30,15 @@ StartResponse = Callable[..., Any]
 Answer = tuple[int, dict[str, Any] | None]  # HTTP status and JSON body (None: an empty body)
 
 
-class Refused(Exception):
-    """An inbound request that must not be handled: its HTTP status and fixed, content-free wording."""
+class Authenticator(Protocol):
+    """Bot Framework's inbound checks in two steps around the parse (bot/teams/auth.py's InboundAuth)."""
 
-    def __init__(self, status: int, why: str) -> None:
-        super().__init__(why)
-        self.status = status
-        self.why = why
-
-
-class InboundAuth(Protocol):
-    """Bot Framework's inbound checks, in two steps around the parse (tproto's validator)."""
-
-    def verify(self, authorization: str) -> Any:
-        """The token's claims, once every check of the token itself passed; Refused otherwise."""
+    def verify(self, authorization: str | None) -> Any:
+        """What the token proves, once every check of the token itself passed; AuthRejected otherwise."""
         ...
 
-    def check_activity(self, claims: Any, activity: Activity) -> None:
-        """Refused unless the claims fit this activity (service URL, endorsed channel, tenant)."""
+    def check_activity(self, verified: Any, activity: Activity) -> None:
+        """AuthRejected unless the token fits this activity (service URL, endorsed channel, tenant)."""
         ...
 
 
@@ -65,7 +57,7 @@ class Dispatch(Protocol):
 class TeamsEndpoint:
     """The WSGI application for `/api/messages`."""
 
-    def __init__(self, *, auth: InboundAuth, dispatch: Dispatch, rejections: RejectionLog | None = None) -> None:
+    def __init__(self, *, auth: Authenticator, dispatch: Dispatch, rejections: RejectionLog | None = None) -> None:
         self._auth = auth
         self._dispatch = dispatch
         self.rejections = rejections or RejectionLog(logger=log)
@@ -76,30 +68,31 @@ class TeamsEndpoint:
             return respond(start_response, 405, {"error": "method not allowed"})
         body = read_body(environ, MAX_BODY)
         if body is None:
-            return self._refuse(start_response, Refused(413, "request too large or of unknown length"))
+            return self._refuse(start_response, 413, "request too large or of unknown length")
         try:
-            claims = self._auth.verify(str(environ.get("HTTP_AUTHORIZATION", "")))
-        except Refused as refusal:
-            return self._refuse(start_response, refusal)
+            verified = self._auth.verify(environ.get("HTTP_AUTHORIZATION"))
+        except AuthRejected as rejected:
+            return self._refuse(start_response, rejected.status, rejected.reason)
         try:
             activity = parse_activity(json.loads(body))
         except (ValueError, RecursionError) as problem:  # JSON errors and Malformed are ValueErrors
             why = str(problem) if isinstance(problem, Malformed) else "the body is not JSON"
-            return self._refuse(start_response, Refused(400, f"authenticated, but {why}"))
+            return self._refuse(start_response, 400, f"authenticated, but {why}")
         try:
-            self._auth.check_activity(claims, activity)
-        except Refused as refusal:
-            return self._refuse(start_response, refusal)
+            self._auth.check_activity(verified, activity)
+        except AuthRejected as rejected:
+            return self._refuse(start_response, rejected.status, rejected.reason)
         try:
             status, answer = self._dispatch.handle(activity)
         except Exception as error:  # noqa: BLE001 - the caller never sees a 500 or a traceback
             status, answer = self._dispatch.failed(activity, log_incident(log, f"teams {activity.type}", error))
         return respond(start_response, status, answer)
 
-    def _refuse(self, start_response: StartResponse, refusal: Refused) -> list[bytes]:
-        self.rejections.refused(refusal.status, refusal.why)
-        error = refusal.why if refusal.status == 400 else HTTPStatus(refusal.status).phrase.lower()
-        return respond(start_response, refusal.status, {"error": error})
+    def _refuse(self, start_response: StartResponse, status: int, why: str) -> list[bytes]:
+        """Refuse with one content-free, rate-limited log line; a 400 says what is wrong (fixed wording)."""
+        self.rejections.refused(status, why)
+        error = why if status == 400 else HTTPStatus(status).phrase.lower()
+        return respond(start_response, status, {"error": error})
 
 
 def respond(start_response: StartResponse, status: int, payload: dict[str, Any] | None) -> list[bytes]:
