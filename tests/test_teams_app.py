@@ -19,7 +19,7 @@ from bot.domain.report import Delivery, OutboxState
 from bot.teams.auth import AuthRejected
 from bot.teams.cards import CARD
 from testkit.adaptive_schema import check_activity, check_card
-from testkit.teams_harness import BACKUP, LEAD, STAFF, Activities, TeamsBot
+from testkit.teams_harness import APP_YAML, BACKUP, LEAD, LEADS_CHANNEL, STAFF, Activities, TeamsBot
 from testkit.waits import wait_until
 
 SERVICE_URL = "https://smba.example.test/teams/"
@@ -414,3 +414,29 @@ def test_a_lead_who_has_not_installed_the_app_gets_the_alert_once_they_do_and_th
     alerts = [o for o in bot.services.store.outbox_of(report_id) if o.kind is Delivery.LEAD_ALERT]
     assert all(o.state is OutboxState.SENT for o in alerts)
     assert len([a for _, _, a in connector.sent if "A message is waiting" in _texts(a)]) == 1
+
+
+def test_a_command_typed_in_a_channel_is_answered_in_the_persons_own_chat(bot, connector, teams):
+    message = teams.base("message", user=STAFF, conversation="19:general@thread.tacv2;messageid=17",
+                         conversation_type="channel", text="<at>StaffSafe</at> hotlines ee")
+    assert bot.post(message).status == 200
+    wait_until(lambda: connector.sent)
+    assert {conv for _, conv, _ in connector.sent} == {f"a:personal-29:{STAFF}"}
+    # The bot is evidently in that channel's team: its reference is kept (without the thread's message id).
+    assert bot.services.store.conversation("teams:19:general@thread.tacv2").conversation == "19:general@thread.tacv2"
+    assert bot.services.store.conversation(f"teams:{STAFF}") is None  # their own chat is not that conversation
+
+
+def test_with_a_leads_channel_alerts_go_there_once_the_app_is_in_its_team(tmp_path, connector, teams):
+    yaml = APP_YAML + f"lead_channel: {{teams: '{LEADS_CHANNEL}'}}\n"
+    bot = TeamsBot(tmp_path=tmp_path, auth=OneTokenAuth(), connector=connector, app_yaml=yaml)
+    try:
+        _install(bot, teams, STAFF)
+        assert bot.post(teams.channel_install(LEADS_CHANNEL)).status == 200
+        report_id = _report(bot, teams)
+        reference = bot.services.store.report(report_id).reference
+        alert = wait_until(lambda: [a for _, conv, a in connector.sent if conv == LEADS_CHANNEL])
+        assert f"New report {reference}" in _texts(alert[0]) and WHAT not in json.dumps(alert[0])
+        assert not any(conv in (f"a:personal-{LEAD}", f"a:personal-{BACKUP}") for _, conv, _ in connector.sent)
+    finally:
+        bot.stop()

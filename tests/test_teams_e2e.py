@@ -235,3 +235,21 @@ def test_forged_requests_store_nothing_and_get_no_answer(bot, botframework, conn
     assert bot.services.store.conversation(f"teams:{STAFF}") is None
     assert connector.attempts() == []
     assert bot.post(None, raw=b"{\"type\":", token=bot.token).json() == {"error": "authenticated, but the body is not JSON"}
+
+
+def test_an_image_sent_after_a_report_is_downloaded_with_the_bot_token_and_stored_hashed(bot, connector, teams,
+                                                                                        entra):
+    import hashlib
+
+    door = Door(bot)
+    install(door, teams, STAFF, LEAD, BACKUP)
+    report = file_report(door, teams, bot)
+    png = b"\x89PNG\r\n\x1a\n" + b"screenshot" * 100
+    url = connector.add_file("0-abc", "image/png", png)
+    door.post(teams.message(f"for {report.reference}", attachments=[{"contentType": "image/png", "contentUrl": url}]))
+    [evidence] = wait_until(lambda: bot.services.store.evidence(report.id))
+    assert (evidence.sha256, evidence.media_type, evidence.size) == (hashlib.sha256(png).hexdigest(), "image/png",
+                                                                    len(png))
+    [download] = connector.calls("download")
+    assert download.authorization.removeprefix("Bearer ") in entra.issued
+    wait_until(lambda: f"I am adding 1 screenshot to your report {report.reference}" in said(connector, personal(STAFF)))
