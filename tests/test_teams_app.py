@@ -440,3 +440,16 @@ def test_with_a_leads_channel_alerts_go_there_once_the_app_is_in_its_team(tmp_pa
         assert not any(conv in (f"a:personal-{LEAD}", f"a:personal-{BACKUP}") for _, conv, _ in connector.sent)
     finally:
         bot.stop()
+
+
+def test_an_in_place_button_on_a_client_without_universal_actions_is_answered_in_the_chat(bot, connector, teams):
+    _install(bot, teams, STAFF, LEAD, BACKUP)
+    report_id = _report(bot, teams)
+    reference = bot.services.store.report(report_id).reference
+    fallback = teams.message("", user=LEAD, value={"action": "case.hold", "value": report_id})  # Action.Submit
+    assert bot.post(fallback).status == 200
+    wait_until(lambda: f"Legal hold placed on {reference}: it will not be deleted until a lead lifts it."
+               in connector.texts(f"a:personal-{LEAD}"))
+    forged = teams.message("", user=LEAD, value={"action": "no.such", "value": "x"})
+    bot.post(forged)
+    wait_until(lambda: "That button no longer works. Please start again." in connector.texts(f"a:personal-{LEAD}"))
