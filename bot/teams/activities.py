@@ -59,6 +59,8 @@ class TeamsActivities:
         """The answer when handling failed unexpectedly: invokes show the incident id; messages get it later."""
         if activity.type == "invoke":
             return 200, self.invokes.failed(activity, incident_text(incident))
+        if activity.type == "message" and activity.from_aad:
+            self._answer(activity, Reply.say(incident_text(incident)))
         return 200, None
 
     # --- conversation references --------------------------------------------------------------------
@@ -87,7 +89,11 @@ class TeamsActivities:
             outcome = self.screenshots.receive(actor, activity)
         else:
             outcome = self._typed(activity)
-        messages = render_reply(outcome)
+        self._answer(activity, outcome)
+
+    def _answer(self, activity: Activity, reply: Reply) -> None:
+        """Answer a message after the HTTP answer: in the personal chat, or privately if it came from a channel."""
+        messages = render_reply(reply)
         send = self.replies.reply if activity.personal else self.replies.privately
         self.replies.later(lambda: send(activity, messages), "teams message answer")
 
