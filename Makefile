@@ -28,11 +28,13 @@ bench: $(VENV)/.installed
 	$(VENV)/bin/python -m bench.store_bench
 
 # The store: submits against stock TinyDB, then a scheduler pass at 1,000 / 10,000 / 100,000 stored reports
-# (~3 minutes, ~0.3 GB of data folder at the largest size); updates bench/RESULTS.md.
+# (~3 minutes, ~0.3 GB of data folder at the largest size), then server memory with ~1 GB of stored evidence
+# (bench-evidence, ~4 minutes); updates bench/RESULTS.md.
 .PHONY: bench-store
 bench-store: $(VENV)/.installed
 	$(VENV)/bin/python -m bench.store_bench
 	$(VENV)/bin/python -m bench.scheduler_bench
+	$(VENV)/bin/python -m bench.evidence_bench
 
 # Slack ack latency and CPU against bare Bolt apps (needs 2 cores and taskset); updates bench/RESULTS.md.
 .PHONY: bench-slack

@@ -13,6 +13,7 @@ from bot.domain.platform import ConversationRef
 from bot.domain.ports import BlobWritten, Changes
 from bot.domain.reminder import PressKind, PurgeRecord, Reminder, ReminderRun
 from bot.domain.report import AuditEvent, Delivery, Evidence, Note, OutboxItem, Report
+from bot.domain.ui import counted
 from bot.store.blobs import Blobs
 from bot.store.tables import Removed, Tables
 from bot.store.wakeups import QueuedCallbacks, Wake
@@ -131,8 +132,8 @@ class TablesStore:
         try:
             self._blobs.delete(gone)
         except OSError as exc:  # the commit stands: what is left is an orphan, swept at the next start
-            log.warning("could not delete %d purged evidence file(s) (%s); the next start deletes them",
-                        len(gone), type(exc).__name__)
+            log.warning("could not delete %s of purged reports (%s); the next start deletes what is left",
+                        counted(len(gone), "evidence file"), type(exc).__name__)
 
     def audit(self, report_id: str) -> list[AuditEvent]:
         """A case's audit trail, oldest first."""

@@ -33,6 +33,7 @@ from pathlib import Path
 from bot.crypto import Keyring
 from bot.domain.errors import StoreCorrupt, StoreError, StoreLocked
 from bot.domain.ports import Changes
+from bot.domain.ui import counted
 from bot.store.base import TablesStore
 from bot.store.codec import TABLES, by_table, to_doc
 from bot.store.journal import Journal, Writer, encode_line, encode_payload
@@ -140,8 +141,8 @@ class TinyDBStore(TablesStore):
             moved = store._move_inline_evidence()
             swept = store._folder_blobs.sweep(store._named_blobs())
             if swept:
-                log.warning("deleted %d evidence file(s) in %s that no record names (left by an upload or purge "
-                            "interrupted by a crash)", swept, store._folder_blobs.folder)
+                log.warning("deleted %s in %s that no record names (left by an upload or purge interrupted "
+                            "by a crash)", counted(swept, "evidence file"), store._folder_blobs.folder)
             if moved or state.needs_snapshot or store._journal.size:
                 store._compact_locked()
             else:
@@ -258,8 +259,8 @@ class TinyDBStore(TablesStore):
                                    "SHA-256 recorded with them; its records were left as they were")
             self._sealed["evidence"][record.id] = self._sealer.seal("evidence", to_doc(record))
         if inline:
-            log.warning("moved %d evidence file(s) stored inside the records by an earlier version out into "
-                        "encrypted files in %s", len(inline), self._folder_blobs.folder)
+            log.warning("moved %s stored inside the records by an earlier version out into encrypted files "
+                        "in %s", counted(len(inline), "evidence file"), self._folder_blobs.folder)
         return len(inline)
 
     def close(self) -> None:

@@ -37,6 +37,7 @@ from bot.domain.platform import ConversationRef, conversation_id_of
 from bot.domain.reminder import PressKind, PurgeRecord, Reminder, ReminderRun
 from bot.domain.ports import BlobWritten, Changes
 from bot.domain.report import AuditEvent, Delivery, Evidence, Note, OutboxItem, Report, new_id
+from bot.domain.ui import counted
 from bot.store.codec import TABLES, by_table
 from bot.store.postgres.migrations import current_version, migrate
 from bot.store.postgres.notify import OutboxListener, notify_if_queued
@@ -169,8 +170,8 @@ class PostgresStore:
                 conn.execute("DELETE FROM commits WHERE at < now() - interval '1 day'")
                 swept = _sweep_orphan_chunks(conn)
         if swept:
-            log.warning("database %s: deleted %d evidence chunk(s) no record names (an upload interrupted "
-                        "before its commit)", where, swept)
+            log.warning("database %s: deleted %s no record names (an upload interrupted before its commit)",
+                        where, counted(swept, "evidence chunk"))
         for step in applied:
             log.info("database %s: applied migration %d (%s)", where, step.version, step.name)
         # The pool warns of every failed connection attempt; Health logs an outage once as it starts and ends.
