@@ -17,7 +17,7 @@ import platform
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,9 +26,11 @@ from bench.slack_servers import ROOT, Server, free_port, start
 from bot.app import running
 from bot.crypto import new_key
 from bot.domain.org import Actor
+from bot.domain.platform import SLACK
 from bot.domain.ports import Changes
 from bot.domain.report import Evidence, new_id
 from bot.settings import Settings
+from bot.slack.notifier import SLACK_CAPABILITIES
 from handlers.export import request_export
 from handlers.reports import submit_report
 from testkit.builders import report_answers
@@ -90,6 +92,8 @@ def queue_ingest(settings: Settings) -> str:
 def queue_export(settings: Settings, report_id: str) -> int:
     """The lead asks for the export of the report that was ingested into; how many files it holds."""
     with running(settings) as (services, _):
+        # As the server's Slack door asks it: Slack can send the copies of the files.
+        services = replace(services, capabilities={SLACK: SLACK_CAPABILITIES})
         request_export(services, Actor(id=f"slack:{LEAD}", name="Lee Harper"), report_id)
         return len(services.store.evidence(report_id))
 
