@@ -40,10 +40,18 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (default: $PORT or 3000)")
     serve.add_argument("--host", help="address to listen on (default: $HOST or 127.0.0.1)")
     serve.add_argument("--socket", action="store_true", help="use Socket Mode (needs SLACK_APP_TOKEN)")
-    manifest = sub.add_parser("manifest", help="print an app manifest generated from app.yaml")
-    manifest.add_argument("platform", choices=["slack"])
+    manifest = sub.add_parser("manifest", help="an app manifest generated from app.yaml (Slack: printed; "
+                                               "Teams: an app package written to --out)")
+    manifest.add_argument("platform", choices=["slack", "teams"])
     manifest.add_argument("--url", help="the public https:// address the bot is served at")
     manifest.add_argument("--socket", action="store_true", help="a Socket Mode app (no URL needed)")
+    teams = manifest.add_argument_group("teams")
+    teams.add_argument("--out", type=Path, help="where to write the Teams app package (a .zip)")
+    teams.add_argument("--app-id", help="the bot's Entra application id (default: $CLIENT_ID or $MicrosoftAppId)")
+    teams.add_argument("--website", help="the organisation's https:// website (default: --url)")
+    teams.add_argument("--privacy-url", help="its privacy notice (default: the website)")
+    teams.add_argument("--terms-url", help="its terms of use (default: the website)")
+    teams.add_argument("--app-version", help="the package's version; raise it for each upload of a change")
     return parser
 
 
@@ -249,12 +257,33 @@ def _serves_slack(settings: Settings) -> bool:
 
 
 def run_manifest(settings: Settings, args: argparse.Namespace) -> int:
-    """Print the Slack app manifest for app.yaml's command names."""
+    """Print the Slack app manifest, or write the Teams app package, for app.yaml's command names."""
     from bot.config import load_config
     from bot.slack.manifest import manifest_yaml, slack_manifest
 
     config = load_config(settings.config_path)
+    if args.platform == "teams":
+        return write_teams_package(settings, args, config)
     print(manifest_yaml(slack_manifest(config, url=args.url, socket_mode=args.socket)), end="")
+    return 0
+
+
+def write_teams_package(settings: Settings, args: argparse.Namespace, config: AppConfig) -> int:
+    """Write the Teams app package (manifest.json, color.png, outline.png) to --out."""
+    from bot.teams.manifest import app_package, teams_manifest
+
+    if args.out is None:
+        raise ConfigError("Teams manifest: say where to write the app package, e.g. --out staffsafe-teams.zip")
+    app_id = args.app_id or (settings.teams.app_id if settings.teams else "")
+    manifest = teams_manifest(config, app_id=app_id.strip(), website=args.website or args.url,
+                              privacy_url=args.privacy_url, terms_url=args.terms_url, url=args.url,
+                              app_version=args.app_version)
+    try:
+        args.out.write_bytes(app_package(manifest))
+    except OSError as error:
+        raise StaffSafeError(f"Could not write {args.out}: {error.strerror}") from None
+    print(f"Wrote {args.out}: upload it in the Teams admin center (Manage apps > Upload new app) or the "
+          f"Developer Portal (Apps > Import app).")
     return 0
 
 
