@@ -1,23 +1,21 @@
-"""The load generator: client threads on keep-alive connections, each request signed fresh as Slack signs it."""
+"""Slack's load: slash commands and view submissions, each request signed fresh as Slack signs it (bench/load.py
+sends them)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import http.client
-import itertools
 import json
 import re
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
+
+from bench import load
+from bench.load import Run
 
 REFERENCE = re.compile(r"SS-[A-Z0-9]{5}-[A-Z0-9]{5}")
-TIMEOUT = 10.0  # seconds; a request slower than this counts as a timeout
 
 Body = Callable[[int, str], str]  # (request number, client's user id) -> form-encoded body
 
@@ -52,96 +50,24 @@ def view_body(view: dict[str, Any], values: dict[str, Any]) -> Body:
     return body
 
 
-@dataclass
-class Run:
-    """What one run of `total` requests at one concurrency saw."""
-
-    latencies_ms: list[float] = field(default_factory=list)
-    statuses: Counter[int] = field(default_factory=Counter)
-    timeouts: int = 0
-    failures: int = 0  # connection errors: reset, refused, closed without an answer
-    updates: int = 0  # 200 answers with response_action "update"
-    references: list[str] = field(default_factory=list)  # report references quoted in those answers
-    wall_s: float = 0.0
-    client_cpu_s: float = 0.0  # this process's CPU (load generator and fake Slack) during the run
-
-    @property
-    def errors(self) -> int:
-        """Answers other than 200, plus connection failures (timeouts are counted apart)."""
-        return sum(n for status, n in self.statuses.items() if status != 200) + self.failures
-
-
 def run_load(url: str, secret: str, body: Body, *, total: int, clients: int, first: int = 0,
              user_prefix: str = "U0BENCH") -> Run:
     """Send `total` signed POSTs from `clients` threads, each on its own keep-alive connection."""
-    parts = urlsplit(url)
-    host = parts.hostname or "127.0.0.1"
-    numbers = itertools.count(first)
-    taken = itertools.count()
-    run, lock = Run(), threading.Lock()
-    ready = threading.Barrier(clients + 1)
-
-    def client(index: int) -> None:
-        user = f"{user_prefix}{index:03d}"
-        connection = http.client.HTTPConnection(host, parts.port, timeout=TIMEOUT)
-        connection.connect()
-        ready.wait()
-        while next(taken) < total:
-            outcome = _one(connection, parts.path, secret, body(next(numbers), user))
-            if outcome.closed:
-                connection.close()
-                connection = http.client.HTTPConnection(host, parts.port, timeout=TIMEOUT)
-            with lock:
-                outcome.record(run)
-        connection.close()
-
-    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    ready.wait()
-    began, cpu = time.perf_counter(), time.process_time()
-    for thread in threads:
-        thread.join()
-    run.wall_s, run.client_cpu_s = time.perf_counter() - began, time.process_time() - cpu
-    return run
+    def request(n: int, user: str) -> tuple[bytes, dict[str, str]]:
+        text = body(n, user)
+        timestamp = int(time.time())
+        return text.encode(), {"Content-Type": "application/x-www-form-urlencoded",
+                               "X-Slack-Request-Timestamp": str(timestamp),
+                               "X-Slack-Signature": sign(secret, timestamp, text)}
+    return load.run_load(url, request, view_update, total=total, clients=clients, first=first,
+                         user_prefix=user_prefix)
 
 
-@dataclass
-class _Outcome:
-    latency_ms: float
-    status: int | None = None
-    timeout: bool = False
-    closed: bool = False
-    answer: bytes = b""
-
-    def record(self, run: Run) -> None:
-        if self.timeout:
-            run.timeouts += 1
-            return
-        if self.status is None:
-            run.failures += 1
-            return
-        run.statuses[self.status] += 1
-        run.latencies_ms.append(self.latency_ms)
-        if self.status == 200 and self.answer.startswith(b"{"):
-            reply = json.loads(self.answer)
-            if reply.get("response_action") == "update":
-                run.updates += 1
-                run.references += REFERENCE.findall(json.dumps(reply.get("view")))[:1]
-
-
-def _one(connection: http.client.HTTPConnection, path: str, secret: str, body: str) -> _Outcome:
-    timestamp = int(time.time())
-    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": str(timestamp),
-               "X-Slack-Signature": sign(secret, timestamp, body)}
-    began = time.perf_counter()
-    try:
-        connection.request("POST", path, body=body.encode(), headers=headers)
-        response = connection.getresponse()
-        answer = response.read()
-    except TimeoutError:
-        return _Outcome((time.perf_counter() - began) * 1000, timeout=True, closed=True)
-    except (http.client.HTTPException, OSError):
-        return _Outcome((time.perf_counter() - began) * 1000, closed=True)
-    latency = (time.perf_counter() - began) * 1000
-    return _Outcome(latency, status=response.status, closed=response.will_close, answer=answer)
+def view_update(answer: bytes) -> list[str] | None:
+    """For a `response_action: update` answer, the report reference its view quotes; None for other answers."""
+    if not answer.startswith(b"{"):
+        return None
+    reply = json.loads(answer)
+    if reply.get("response_action") != "update":
+        return None
+    return REFERENCE.findall(json.dumps(reply.get("view")))
