@@ -150,19 +150,20 @@ def _ratio(a: float, b: float) -> str:
     return f"{a / b:.1f}x" if b else "n/a"
 
 
-def table(cells: Cells, kind: str, levels: list[int]) -> list[str]:
+def table(cells: Cells, kind: str, levels: list[int], *, kinds: dict[str, str] = KINDS,
+          servers: tuple[str, ...] = SERVERS, floor_name: str = FLOOR) -> list[str]:
     """One Markdown table: every concurrency, every server, with StaffSafe's ratios to the floor."""
-    lines = [f"**{KINDS[kind]}**", "",
+    lines = [f"**{kinds[kind]}**", "",
              "| clients | server | p50 ms | p99 ms | req/s | CPU ms/req (outbox) | peak RSS MB | client core "
              "| errors/timeouts (worst run) |",
              "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     for level in levels:
-        for server in SERVERS:
+        for server in servers:
             c = cells[kind, level, server]
             outbox = f" ({c.outbox_cpu_ms:.2f})" if server == STAFFSAFE else ""
             lines.append(f"| {level} | {server} | {c.p50:.1f} | {c.p99:.1f} | {c.rps:.0f} | {c.cpu_ms:.2f}{outbox} "
                          f"| {c.peak_rss_mb:.0f} | {c.client_busy:.0f}% | {c.errors}/{c.timeouts} ({c.worst_run}) |")
-        ours, floor = cells[kind, level, STAFFSAFE], cells[kind, level, FLOOR]
+        ours, floor = cells[kind, level, STAFFSAFE], cells[kind, level, floor_name]
         lines.append(f"| {level} | *StaffSafe / floor* | *{_ratio(ours.p50, floor.p50)}* | "
                      f"*{_ratio(ours.p99, floor.p99)}* | *{_ratio(ours.rps, floor.rps)}* | "
                      f"*{_ratio(ours.cpu_ms, floor.cpu_ms)}* | *{_ratio(ours.peak_rss_mb, floor.peak_rss_mb)}* | | |")

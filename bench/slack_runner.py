@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from bench.slack_load import Body, Run, run_load
@@ -23,13 +24,16 @@ def opened_view(slack: FakeSlack, callback_id: str, timeout: float = 10) -> dict
     raise RuntimeError(f"the bot opened no {callback_id!r} modal")
 
 
-def settle(server: Server, slack: FakeSlack, quiet: float = 0.3, limit: float = 30) -> None:
-    """Wait for work after the acks (lazy listeners, outbox deliveries) to finish, so its CPU is counted."""
-    last, still = (server.cpu_seconds(), len(slack.attempts())), time.monotonic()
+def settle(server: Server, calls: Callable[[], int], quiet: float = 0.3, limit: float = 30) -> None:
+    """Wait for work after the answers (lazy listeners, outbox deliveries) to finish, so its CPU is counted.
+
+    `calls` counts what the server has asked of the platform's fake so far.
+    """
+    last, still = (server.cpu_seconds(), calls()), time.monotonic()
     deadline = still + limit
     while time.monotonic() < deadline:
         time.sleep(0.1)
-        now = (server.cpu_seconds(), len(slack.attempts()))
+        now = (server.cpu_seconds(), calls())
         if now != last:
             last, still = now, time.monotonic()
         elif time.monotonic() - still >= quiet:
@@ -52,7 +56,7 @@ class Runner:
         before, outbox = target.cpu_seconds(), self._outbox(server)
         run = run_load(target.url, self.secret, self.bodies[kind], total=total, clients=clients, first=self.numbers)
         self.numbers += total
-        settle(target, self.slack)
+        settle(target, lambda: len(self.slack.attempts()))
         if server == STAFFSAFE and kind == "view":
             self.acked += run.updates
             self.references += run.references
