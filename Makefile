@@ -58,3 +58,9 @@ bench-evidence: $(VENV)/.installed
 .PHONY: bench-faults
 bench-faults: $(VENV)/.installed
 	$(VENV)/bin/python -m bench.faults_bench
+
+# Teams: answer latency and CPU with token validation on, against a bare PyJWT floor (needs 2 cores and taskset);
+# updates bench/RESULTS.md.
+.PHONY: bench-teams
+bench-teams: $(VENV)/.installed
+	$(VENV)/bin/python -m bench.teams_bench
