@@ -32,7 +32,10 @@ def signing_keys(metadata_url: str) -> dict[str, Any]:
     return {entry["kid"]: jwt.PyJWK(entry, algorithm="RS256").key for entry in keys}
 
 
-def token_checker(*, app_id: str, keys: dict[str, Any]) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def token_checker(*, app_id: str, keys: dict[str, Any]) -> WsgiApp:
     """The WSGI app: 200 `{}` for a valid token, 401 otherwise; GET /healthz for the benchmark."""
     def answer(start_response: Callable[..., Any], status: str, body: bytes) -> list[bytes]:
         start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
