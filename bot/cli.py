@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (default: $PORT or 3000)")
     serve.add_argument("--host", help="address to listen on (default: $HOST or 127.0.0.1)")
     serve.add_argument("--socket", action="store_true", help="use Socket Mode (needs SLACK_APP_TOKEN)")
+    serve.add_argument("--playground", action="store_true",
+                       help="Teams only, WITHOUT authentication, for the Microsoft 365 Agents Playground on this "
+                            "machine (loopback only)")
     manifest = sub.add_parser("manifest", help="an app manifest generated from app.yaml (Slack: printed; "
                                                "Teams: an app package written to --out)")
     manifest.add_argument("platform", choices=["slack", "teams"])
@@ -207,6 +210,8 @@ def start_problems(settings: Settings, *, socket_mode: bool, slack: bool = False
 
 def run_serve(settings: Settings, args: argparse.Namespace) -> int:
     """Serve Slack, Teams or both until stopped; settings are checked before anything starts."""
+    if args.playground:
+        return run_playground(settings)
     from bot.app import build_served, teams_connection
     from bot.slack.checks import check_token
     from bot.slack.serve import serve_http, serve_socket
@@ -254,6 +259,25 @@ def _serves_slack(settings: Settings) -> bool:
         return uses_slack(load_config(settings.config_path))
     except ConfigError:
         return settings.teams is None  # start_problems names what is wrong with app.yaml
+
+
+def run_playground(settings: Settings) -> int:
+    """Serve Teams for the Agents Playground: no token checks, no Entra, loopback only; said at every start."""
+    from bot.app import build_served
+    from bot.slack.serve import serve_http
+    from bot.teams.playground import announce, check_listen_host, playground_connection
+
+    logging.getLogger().setLevel(logging.INFO)
+    check_listen_host(settings.host)
+    with running(settings) as (services, config):
+        announce(settings.host, settings.data_dir)
+        runtime = build_served(services, config, settings, slack=False, teams=playground_connection(settings))
+        runtime.start()
+        try:
+            serve_http(runtime.web, host=settings.host, port=settings.port, paths=runtime.web.paths)
+        finally:
+            runtime.stop()
+    return 0
 
 
 def run_manifest(settings: Settings, args: argparse.Namespace) -> int:

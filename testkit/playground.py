@@ -72,7 +72,8 @@ class Playground:
         self._streams = [
             WebSocketReader(host="127.0.0.1", port=self.port, path="/_ws_conversation/v1/conversations/stream",
                             on_message=self._keep(self._messages)),
-            WebSocketReader(host="127.0.0.1", port=self.port, path="/_ws/log/stream", on_message=self._keep(self._logs)),
+            WebSocketReader(host="127.0.0.1", port=self.port, path="/_ws/log/stream",
+                            on_message=self._keep(self._logs)),
         ]
         return self
 

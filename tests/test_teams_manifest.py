@@ -54,7 +54,8 @@ def validator() -> Any:
 
 
 def assert_valid(validator: Any, manifest: dict[str, Any]) -> None:
-    errors = [f"{'/'.join(map(str, error.absolute_path))}: {error.message}" for error in validator.iter_errors(manifest)]
+    errors = [f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
+              for error in validator.iter_errors(manifest)]
     assert not errors, "\n".join(errors)
 
 
