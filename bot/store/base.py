@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from bot.domain.errors import NotFound, StoreError
 from bot.domain.platform import ConversationRef
@@ -213,6 +213,10 @@ class TablesStore:
     def delivered_outbox(self, kind: Delivery, before: datetime, limit: int = 500) -> list[OutboxItem]:
         """Delivered (or closed) items of one kind whose delivered_at is before `before`, oldest first."""
         return self._read(self._tables.delivered_outbox, kind, before, limit)
+
+    def records(self, table: str) -> list[Any]:
+        """Every record of one table (codec.TABLES), in the order they arrived: to copy a store whole."""
+        return self._read(lambda: list(self._tables.records(table).values()))
 
     def _apply_in_memory(self, changes: Changes) -> None:
         """Check `changes` against the tables and apply them in memory (all or nothing), under the lock."""
