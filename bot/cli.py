@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from bot.app import checking, open_store, running
+from bot.crypto import Keyring
 from bot.config import AppConfig, all_problems, load_config, recipient_warnings
 from bot.content import load_content
 from bot.console.app import ConsoleBot
@@ -43,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--playground", action="store_true",
                        help="Teams only, WITHOUT authentication, for the Microsoft 365 Agents Playground on this "
                             "machine (loopback only)")
+    migrate = sub.add_parser("migrate", help="copy the data folder into PostgreSQL (to run several instances), "
+                             "verify the copy, and leave the folder as it is")
+    migrate.add_argument("--to", required=True, metavar="postgresql://...",
+                         help="the database to copy into: empty, or holding an interrupted copy of this folder")
     manifest = sub.add_parser("manifest", help="an app manifest generated from app.yaml (Slack: printed; "
                                                "Teams: an app package written to --out)")
     manifest.add_argument("platform", choices=["slack", "teams"])
@@ -246,6 +251,56 @@ def run_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def run_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    """Copy the data folder into a PostgreSQL database, verify the copy; the folder is only read."""
+    from bot.app import peek_keys
+    from bot.store.migrate import migrate, summary
+    from bot.store.postgres.store import PostgresStore, describe
+    from bot.store.read_only import ReadOnlyStore
+
+    if not args.to.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("--to must be a PostgreSQL address: postgresql://user@host:5432/database")
+    folder = settings.data_dir
+    if not (folder / "store.json").exists():
+        raise StaffSafeError(f"there is no StaffSafe store in the data folder {folder}: nothing to copy "
+                             "(give the folder with --data-dir or STAFFSAFE_DATA_DIR)")
+    keyring, no_key_file = peek_keys(settings)
+    if no_key_file:
+        raise StaffSafeError(f"{no_key_file[0]} The data folder cannot be read without the keys it was written "
+                             "with: give them with STAFFSAFE_SECRET_KEY or STAFFSAFE_SECRET_FILE.")
+    where = describe(args.to)
+    source = ReadOnlyStore.open(folder, keyring)  # a shared lock: refused while an instance runs on the folder
+    try:
+        print(f"Copying the data folder {folder} (only read: nothing in it changes) into the database {where}.",
+              flush=True)
+        with PostgresStore.open(args.to, keyring) as target:
+            migration = migrate(source, target, say=lambda line: print(line, file=sys.stderr, flush=True))
+    finally:
+        source.close()
+    for line in summary(migration):
+        print(line)
+    print(f"Keys: the database is sealed with the same keys as the data folder ({_key_words(settings, keyring)}). "
+          "Every instance on the database needs them: give each the same STAFFSAFE_SECRET_KEY or "
+          "STAFFSAFE_SECRET_FILE.")
+    if migration.ok:
+        print(f"Next: stop using the data folder, and start each instance with STAFFSAFE_DATABASE_URL set to this "
+              f"database. The folder {folder} is unchanged: keep it as a backup.")
+    return 0 if migration.ok else 1
+
+
+def _key_words(settings: Settings, keyring: Keyring) -> str:
+    """Where the keys come from, and their ids (never the keys)."""
+    from bot.crypto import SECRET_FILE_NAME
+
+    ids = ", ".join(keyring.key_ids)
+    if settings.secret_key:
+        return f"key ids {ids}, from STAFFSAFE_SECRET_KEY"
+    if settings.secret_file:
+        return f"key ids {ids}, from the key file {settings.secret_file}"
+    return f"key ids {ids}, from the key file {settings.data_dir / SECRET_FILE_NAME} inside the data folder: " \
+           "copy it to where the instances run"
+
+
 NOTHING_TO_SERVE = ("Nothing to serve: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to serve Slack, or CLIENT_ID, "
                     "CLIENT_SECRET and TENANT_ID to serve Teams (or both).")
 
@@ -312,7 +367,7 @@ def write_teams_package(settings: Settings, args: argparse.Namespace, config: Ap
 
 
 COMMANDS = {"console": run_console, "keys": run_keys, "check": run_check, "serve": run_serve,
-            "manifest": run_manifest}
+            "manifest": run_manifest, "migrate": run_migrate}
 
 if __name__ == "__main__":
     sys.exit(main())

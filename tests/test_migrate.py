@@ -22,7 +22,8 @@ from tests.store_contract import (
     T0, alert, event, evidence, note, post, press, purge_record, reminder, reminder_run, report,
 )
 
-KEYRING = Keyring(keys=[new_key()])
+KEY = new_key()
+KEYRING = Keyring(keys=[KEY])
 
 
 def fill(store, cases: int = 30) -> None:
@@ -103,7 +104,7 @@ def test_the_summary_gives_counts_per_table_and_the_verdict(folder):
     with closing(ReadOnlyStore.open(folder, KEYRING)) as source:
         lines = summary(migrate(source, MemoryStore()))
     text = "\n".join(lines)
-    assert "Copied: " in text and "Verified: the database holds exactly what the data folder holds" in text
+    assert "Copied: 259 records written. Checked:" in text and "Verified: the database holds exactly what the data folder holds" in text
     assert any(line.startswith("reports") and " 30 " in line and "same" in line for line in lines)
     assert "each file's bytes read back and hashed" in text and "counted per reminder and button" in text
 

@@ -308,8 +308,13 @@ def _compare_presses(src: _Source, want: dict[str, str], got: dict[str, dict[Pre
 def summary(migration: Migration) -> list[str]:
     """The copy and its check, for people: a table of counts per table, then the verdict (ids, never content)."""
     copied = sum(migration.copied.values())
-    lines = [("Went on with an interrupted copy: " if migration.resumed else "Copied: ")
-             + f"{counted(copied, 'record')} written by this run. Checked:",
+    if migration.resumed and not copied:
+        done = "The database already held this whole copy: nothing was written. Checked again:"
+    elif migration.resumed:
+        done = f"Went on with an interrupted copy: {counted(copied, 'record')} written by this run. Checked:"
+    else:
+        done = f"Copied: {counted(copied, 'record')} written. Checked:"
+    lines = [done,
              f"{'':<14}{'data folder':>12}{'database':>10}  {'SHA-256 of the table':<22}"]
     for check in migration.checks:
         verdict = "same" if check.ok else "DIFFERENT"
