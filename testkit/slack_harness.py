@@ -56,35 +56,12 @@ class Answer:
         return json.loads(self.body) if self.body else None
 
 
-class SlackBot:
-    """The running bot; stop() shuts the server, the worker and the store."""
+class SignedClient:
+    """Requests to a StaffSafe server as Slack sends them (signed), and the modals it opened on the fake Slack."""
 
-    def __init__(self, *, tmp_path: Path, slack: Any, app_yaml: str = APP_YAML,
-                 signing_secret: str = SIGNING_SECRET, signature_clock: Any = None, clock: Any = None,
-                 pacer: Any = None, store: Any = None, teams: Any = None) -> None:
-        config = tmp_path / "app.yaml"
-        config.write_text(app_yaml)
+    def __init__(self, *, url: str, slack: Any) -> None:
+        self.url = url
         self.slack = slack
-        self.settings = Settings(
-            config_path=config, data_dir=tmp_path / "data", secret_key=None, secret_file=None,
-            slack_bot_token=BOT_TOKEN, slack_signing_secret=signing_secret, slack_api_url=slack.api_url, port=0,
-        )
-        self._running = running(self.settings, clock=clock, store=store)
-        self.services, self.config = self._running.__enter__()
-        # The scheduler thread runs (the health check wants it) but tests drive its passes themselves.
-        # `teams` (a TeamsConnection): one server for Slack and Teams, as `staffsafe serve` runs them both.
-        self.served = build_served(self.services, self.config, self.settings, slack=True, teams=teams,
-                                   poll_seconds=0.05, signature_clock=signature_clock, scheduler_seconds=3600,
-                                   pacer=pacer) if teams else None
-        self.runtime = self.served.slack if self.served else build_slack(
-            self.services, self.config, self.settings, poll_seconds=0.05, signature_clock=signature_clock,
-            scheduler_seconds=3600, pacer=pacer)
-        self.server = http_server(self.served.web if self.served else self.runtime.http, host="127.0.0.1", port=0)
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        self._stopped = False
-        self._thread = threading.Thread(target=self.server.run, name="http-loop", daemon=True)
-        self._thread.start()
-        (self.served or self.runtime).start()
 
     def event(self, event: dict) -> Answer:
         """An Events API callback, as JSON."""
@@ -100,20 +77,6 @@ class SlackBot:
                 return Answer(response.status, response.read().decode())
         except urllib.error.HTTPError as error:
             return Answer(error.code, error.read().decode())
-
-    def stop(self) -> None:
-        """As `staffsafe serve` stops: no more requests, the work after their acks done, then the store closed.
-
-        A test may stop the bot itself (to have everything it started finished); the fixture's stop is then a no-op.
-        """
-        if self._stopped:
-            return
-        self._stopped = True
-        self.server.stop()
-        self._thread.join(WAIT_SECONDS)
-        (self.served or self.runtime).stop()
-        self._running.__exit__(None, None, None)
-        assert not self._thread.is_alive(), "the HTTP server did not stop"
 
     # --- requests as Slack sends them ---------------------------------------------------------
 
@@ -182,6 +145,50 @@ class SlackBot:
             return wait_until(opened, timeout)
         except AssertionError:
             raise AssertionError(f"no modal {callback_id!r} was opened") from None
+
+
+class SlackBot(SignedClient):
+    """The running bot; stop() shuts the server, the worker and the store."""
+
+    def __init__(self, *, tmp_path: Path, slack: Any, app_yaml: str = APP_YAML,
+                 signing_secret: str = SIGNING_SECRET, signature_clock: Any = None, clock: Any = None,
+                 pacer: Any = None, store: Any = None, teams: Any = None) -> None:
+        config = tmp_path / "app.yaml"
+        config.write_text(app_yaml)
+        self.settings = Settings(
+            config_path=config, data_dir=tmp_path / "data", secret_key=None, secret_file=None,
+            slack_bot_token=BOT_TOKEN, slack_signing_secret=signing_secret, slack_api_url=slack.api_url, port=0,
+        )
+        self._running = running(self.settings, clock=clock, store=store)
+        self.services, self.config = self._running.__enter__()
+        # The scheduler thread runs (the health check wants it) but tests drive its passes themselves.
+        # `teams` (a TeamsConnection): one server for Slack and Teams, as `staffsafe serve` runs them both.
+        self.served = build_served(self.services, self.config, self.settings, slack=True, teams=teams,
+                                   poll_seconds=0.05, signature_clock=signature_clock, scheduler_seconds=3600,
+                                   pacer=pacer) if teams else None
+        self.runtime = self.served.slack if self.served else build_slack(
+            self.services, self.config, self.settings, poll_seconds=0.05, signature_clock=signature_clock,
+            scheduler_seconds=3600, pacer=pacer)
+        self.server = http_server(self.served.web if self.served else self.runtime.http, host="127.0.0.1", port=0)
+        super().__init__(url=f"http://127.0.0.1:{self.server.effective_port}", slack=slack)
+        self._stopped = False
+        self._thread = threading.Thread(target=self.server.run, name="http-loop", daemon=True)
+        self._thread.start()
+        (self.served or self.runtime).start()
+
+    def stop(self) -> None:
+        """As `staffsafe serve` stops: no more requests, the work after their acks done, then the store closed.
+
+        A test may stop the bot itself (to have everything it started finished); the fixture's stop is then a no-op.
+        """
+        if self._stopped:
+            return
+        self._stopped = True
+        self.server.stop()
+        self._thread.join(WAIT_SECONDS)
+        (self.served or self.runtime).stop()
+        self._running.__exit__(None, None, None)
+        assert not self._thread.is_alive(), "the HTTP server did not stop"
 
 
 def state(**fields: dict) -> dict:

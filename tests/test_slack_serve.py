@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,23 +18,11 @@ import yaml
 
 from testkit.fake_slack import FakeSlack
 from testkit.fake_socket_mode import FakeSocketMode
+from testkit.instances import free_port, wait_for_health
 from testkit.slack_harness import APP_YAML, BOT_TOKEN, SIGNING_SECRET, report_state, sign
-from testkit.waits import WAIT_SECONDS
 
 ROOT = Path(__file__).resolve().parents[1]
 SLACK_VARS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "PORT", "HOST")
-
-
-def free_port() -> int:
-    """A free port below Linux's ephemeral range (32768+), so no outgoing connection takes it before serve binds it."""
-    while True:
-        port = random.randrange(20_000, 32_768)
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
 
 
 def environment(tmp_path: Path, **values: str) -> dict[str, str]:
@@ -100,7 +86,7 @@ def test_serve_answers_on_loopback_and_stops_cleanly_on_sigterm(tmp_path):
         server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=ROOT,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            health = _wait_for_health(port)
+            health = wait_for_health(port)
             assert health == {"ok": True}
             def hotlines(team_id: str) -> urllib.request.Request:
                 body = urlencode({"command": "/hotlines", "text": "ee", "user_id": "U0STAFF01", "user_name": "sam",
@@ -135,23 +121,11 @@ def test_serve_warns_at_start_when_a_report_could_reach_nobody(tmp_path):
         server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=ROOT,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            assert _wait_for_health(port) == {"ok": True}
+            assert wait_for_health(port) == {"ok": True}
         finally:
             server.send_signal(signal.SIGTERM)
             _, stderr = server.communicate(timeout=60)
     assert "a report about Lee Harper" in stderr and "would reach nobody" in stderr
-
-
-def _wait_for_health(port: int) -> dict:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                return json.loads(response.read())
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 def test_manifest_command_prints_yaml_with_app_yaml_command_names(tmp_path):
