@@ -8,7 +8,7 @@ import itertools
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -38,11 +38,13 @@ class Run:
         return sum(n for status, n in self.statuses.items() if status != 200) + self.failures
 
 
-def run_load(url: str, request: Request, confirmation: Confirmation, *, total: int, clients: int, first: int = 0,
-             user_prefix: str = "U0BENCH") -> Run:
-    """Send `total` POSTs from `clients` threads, each on its own keep-alive connection."""
-    parts = urlsplit(url)
-    host = parts.hostname or "127.0.0.1"
+def run_load(url: str | Sequence[str], request: Request, confirmation: Confirmation, *, total: int, clients: int,
+             first: int = 0, user_prefix: str = "U0BENCH") -> Run:
+    """Send `total` POSTs from `clients` threads, each on its own keep-alive connection.
+
+    Given several URLs (instances behind a load balancer), client n sends to URL n modulo their number.
+    """
+    urls = [url] if isinstance(url, str) else list(url)
     numbers = itertools.count(first)
     taken = itertools.count()
     run, lock = Run(), threading.Lock()
@@ -50,6 +52,8 @@ def run_load(url: str, request: Request, confirmation: Confirmation, *, total: i
 
     def client(index: int) -> None:
         user = f"{user_prefix}{index:03d}"
+        parts = urlsplit(urls[index % len(urls)])
+        host = parts.hostname or "127.0.0.1"
         connection = http.client.HTTPConnection(host, parts.port, timeout=TIMEOUT)
         connection.connect()
         ready.wait()

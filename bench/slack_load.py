@@ -8,7 +8,7 @@ import hmac
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -50,7 +50,7 @@ def view_body(view: dict[str, Any], values: dict[str, Any]) -> Body:
     return body
 
 
-def run_load(url: str, secret: str, body: Body, *, total: int, clients: int, first: int = 0,
+def run_load(url: str | Sequence[str], secret: str, body: Body, *, total: int, clients: int, first: int = 0,
              user_prefix: str = "U0BENCH") -> Run:
     """Send `total` signed POSTs from `clients` threads, each on its own keep-alive connection."""
     def request(n: int, user: str) -> tuple[bytes, dict[str, str]]:

@@ -1,7 +1,8 @@
 """Benchmark: report submission with TinyDBStore against stock TinyDB, at 100, 1,000 and 10,000 reports.
 
-Not a test. Run `.venv/bin/python bench/store_bench.py`; it prints a table and replaces the
-store-bench section of bench/RESULTS.md. Each TinyDBStore submit goes through the submit handler
+Not a test. Run `make bench-store`; it prints a table and replaces the store-bench section of
+bench/RESULTS.md, then runs the PostgreSQL store's bench (bench/postgres_bench.py), which does the same
+with its own section. Each TinyDBStore submit goes through the submit handler
 (answers checked, report + alert + receipt + audit event sealed, one journal line, fsynced); each stock TinyDB submit is
 one `insert` of the same report as a plain document (JSONStorage rewrites and fsyncs the file).
 """
@@ -245,12 +246,15 @@ def write_section(text: str) -> None:
 
 
 def main() -> None:
-    """Run the benchmark and record it."""
+    """Run the benchmark and record it; then the PostgreSQL store's, in the same run."""
+    from bench import postgres_bench  # it imports this module's report builders
+
     began = time.perf_counter()
     rows = run()
     text = section(rows, time.perf_counter() - began)
     write_section(text)
     print(text)
+    postgres_bench.main()
 
 
 if __name__ == "__main__":
