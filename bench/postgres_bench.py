@@ -34,8 +34,8 @@ from bot.crypto import Keyring, new_key
 from bot.domain.guidance import GuidanceEngine
 from bot.domain.limits import Limits
 from bot.domain.org import Actor
-from bot.domain.ports import SystemClock
-from bot.domain.report import Changes, OutboxState
+from bot.domain.ports import Changes, SystemClock
+from bot.domain.report import OutboxState
 from bot.store.postgres.store import PostgresStore
 from handlers.reports import submit_report
 from handlers.services import Services

@@ -19,7 +19,8 @@ import pytest
 
 from bot.crypto import Keyring, new_key
 from bot.domain.reminder import Frequency, Schedule
-from bot.domain.report import Changes, Delivery, OutboxState, Status
+from bot.domain.ports import Changes
+from bot.domain.report import Delivery, OutboxState, Status
 from handlers.delivery import POSTS
 from testkit.builders import a_reminder, a_report
 from testkit.fake_slack import FakeSlack

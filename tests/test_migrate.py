@@ -13,7 +13,8 @@ import pytest
 from bot.crypto import Keyring, new_key
 from bot.domain.errors import StoreError
 from bot.domain.platform import ConversationRef, conversation_id_of
-from bot.domain.report import Changes, Delivery, OutboxState, Status
+from bot.domain.ports import Changes
+from bot.domain.report import Delivery, OutboxState, Status
 from bot.store.memory import MemoryStore
 from bot.store.migrate import MigrationRefused, migrate, summary, verify
 from bot.store.read_only import ReadOnlyStore

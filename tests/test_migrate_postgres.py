@@ -66,7 +66,7 @@ def test_a_database_an_instance_already_used_is_refused(folder, database, tmp_pa
         with closing(ReadOnlyStore.open(folder, KEYRING)) as source:
             migrate(source, MemoryStore())  # the folder itself is fine
         from tests.store_contract import report
-        from bot.domain.report import Changes
+        from bot.domain.ports import Changes
         used.commit(Changes(reports=(report(),)))
     done = staffsafe("migrate", "--to", database, folder=folder)
     assert done.returncode == 2 and "Traceback" not in done.stderr

@@ -13,7 +13,7 @@ import pytest
 
 from bot.crypto import Keyring, new_key
 from bot.domain.errors import Conflict
-from bot.domain.report import Changes
+from bot.domain.ports import Changes
 from bot.store.postgres.notify import OutboxListener
 from handlers.outbox_state import retried
 from tests.store_contract import alert, report

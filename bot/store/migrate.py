@@ -26,9 +26,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from bot.domain.errors import StaffSafeError
-from bot.domain.ports import Store
+from bot.domain.ports import Changes, Store
 from bot.domain.reminder import PressKind, Reminder
-from bot.domain.report import Changes, Evidence, OutboxItem, Report
+from bot.domain.report import Evidence, OutboxItem, Report
 from bot.domain.ui import counted
 from bot.store.base import TablesStore
 from bot.store.codec import TABLES, Record, to_doc
