@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +36,7 @@ from bot.store.codec import TABLES, Record, to_doc
 
 BATCH_RECORDS = 500  # records per commit: big enough to be quick, small enough for any transaction
 READERS = 4  # target reads in parallel while verifying (a database answers several at once)
+PROGRESS_SECONDS = 5.0  # at most one progress line this often
 
 V = TypeVar("V", Report, Reminder)
 
@@ -127,6 +129,7 @@ def migrate(source: TablesStore, target: Store, *, say: Callable[[str], None] = 
     `say` gets a line of progress now and then (never content). Raises MigrationRefused before
     writing anything if the target holds something else.
     """
+    say = _every(PROGRESS_SECONDS, say)
     src = _Source.read(source)
     reports = _check_versioned("report", src.tables["reports"], target.all_reports())
     reminders = _check_versioned("reminder", src.tables["reminders"], target.reminders())
@@ -158,8 +161,8 @@ def migrate(source: TablesStore, target: Store, *, say: Callable[[str], None] = 
         commit(Changes(conversations=tuple(batch)))
     for batch in _batches([o for o in src.loose_outbox if target.outbox_item(o.id) != o]):
         commit(Changes(outbox=tuple(batch)))
-    say("copied; checking every record against the data folder")
-    checks, files = verify(source, target, src)
+    say("copied; checking every record against the data folder", True)
+    checks, files = verify(source, target, src, say=say)
     return Migration(copied=dict(copied), resumed=resumed, checks=checks, files_checked=files)
 
 
@@ -215,6 +218,17 @@ def _check_purges(src: _Source, target: Store) -> None:
             "it is not empty. Copy into an empty database.")
 
 
+def _every(seconds: float, say: Callable[[str], None]) -> Callable[..., None]:
+    """`say`, passing on a line only if the last was `seconds` ago (or `now` says so): progress, not a flood."""
+    last = [-seconds]
+
+    def throttled(line: str, now: bool = False) -> None:
+        if now or time.monotonic() - last[0] >= seconds:
+            last[0] = time.monotonic()
+            say(line)
+    return throttled
+
+
 def _batches(records: Iterable[Any], weight: Callable[[Any], int] = lambda _: 1) -> Iterator[list[Any]]:
     """Consecutive groups of about BATCH_RECORDS records (a case with its notes weighs them all)."""
     batch: list[Any] = []
@@ -232,7 +246,8 @@ def _batches(records: Iterable[Any], weight: Callable[[Any], int] = lambda _: 1)
 # --- verification
 
 
-def verify(source: TablesStore, target: Store, src: _Source | None = None) -> tuple[tuple[TableCheck, ...], int]:
+def verify(source: TablesStore, target: Store, src: _Source | None = None, *,
+           say: Callable[..., None] = lambda line, now=False: None) -> tuple[tuple[TableCheck, ...], int]:
     """Every table of `source` compared with `target`, read back through the port; and files hashed."""
     src = src or _Source.read(source)
     want = {table: {r.id: record_digest(r) for r in records} for table, records in src.tables.items()}
@@ -245,6 +260,7 @@ def verify(source: TablesStore, target: Store, src: _Source | None = None) -> tu
     keep("reports", target_reports)
     report_ids = sorted({r.id for r in src.tables["reports"]} | {r.id for r in target_reports})
     files: list[Evidence] = []
+    checked = 0
     with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="migrate-check") as readers:
         for notes, evidence, audit, outbox in readers.map(lambda i: (target.notes(i), target.evidence(i),
                                                                       target.audit(i), target.outbox_of(i)),
@@ -254,6 +270,8 @@ def verify(source: TablesStore, target: Store, src: _Source | None = None) -> tu
             keep("audit", audit)
             keep("outbox", outbox)
             files += evidence
+            checked += 1
+            say(f"cases checked: {checked:,} of {len(report_ids):,}")
         target_reminders = target.reminders()
         keep("reminders", target_reminders)
         reminder_ids = sorted({r.id for r in src.tables["reminders"]} | {r.id for r in target_reminders})
