@@ -24,13 +24,7 @@ lead: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest
 
-bench: bench-store
-
-# The stores: TinyDBStore against stock TinyDB, then PostgreSQL (submits at 1,000 to 100,000 stored reports;
-# one instance against three on one database at 50 clients) on a throwaway cluster (~5 minutes); updates
-# bench/RESULTS.md.
-.PHONY: bench-store
-bench-store: $(VENV)/.installed
+bench: $(VENV)/.installed
 	$(VENV)/bin/python -m bench.store_bench
 
 # The store: submits against stock TinyDB, then a scheduler pass at 1,000 / 10,000 / 100,000 stored reports

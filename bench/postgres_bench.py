@@ -1,4 +1,4 @@
-"""Benchmark: the PostgreSQL store, run by `make bench-store` beside TinyDBStore and stock TinyDB.
+"""Benchmark: the PostgreSQL store, run by `make bench-store` (from bench/store_bench.py) beside TinyDBStore and stock TinyDB.
 
 Not a test. Two parts, on a throwaway PostgreSQL cluster (testkit/postgres.py; fsync off, as in the
 tests: the figures are the store's own cost, not a disk's):
@@ -18,6 +18,7 @@ import statistics
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,7 +28,7 @@ import psycopg
 from bench import results
 from bench.slack_load import run_load, view_body
 from bench.store_bench import (
-    ORG, PREFILL_BATCH, ROOT, STORE_SAMPLES, a_report, form_answers, percentile, submission,
+    ORG, PREFILL_BATCH, ROOT, STORE_SAMPLES, Row, a_report, form_answers, percentile, submission,
 )
 from bot.content import load_content
 from bot.crypto import Keyring, new_key
@@ -173,7 +174,8 @@ def run() -> tuple[list[SubmitRow], list[InstancesRow]]:
     return submits, instances
 
 
-def section(submits: list[SubmitRow], instances: list[InstancesRow], seconds: float) -> str:
+def section(submits: list[SubmitRow], instances: list[InstancesRow], seconds: float,
+            tinydb: Sequence[Row] = ()) -> str:
     """The Markdown section for RESULTS.md."""
     small, big = submits[0], submits[-1]
     one, three = instances[0], instances[-1]
@@ -190,13 +192,19 @@ def section(submits: list[SubmitRow], instances: list[InstancesRow], seconds: fl
         "Submit: `handlers.reports.submit_report` with the filled-in form on `PostgresStore` (report, lead alert, "
         "receipt, audit event sealed and written in one transaction, committed before return), "
         f"{STORE_SAMPLES} samples per size; the database grown in batches of {PREFILL_BATCH} reports between "
-        "sizes. TinyDBStore and stock TinyDB at their sizes: the store-bench section above, same run.",
+        "sizes. TinyDBStore (fsynced journal) and stock TinyDB: the store-bench section above, same run.",
         "",
-        "| stored reports | PostgresStore median | p99 | database | growing to this size |",
-        "|---:|---:|---:|---:|---:|",
+        "| stored reports | PostgresStore median | p99 | TinyDBStore median | p99 | stock TinyDB median | p99 "
+        "| database | growing to this size |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    lines += [f"| {r.size:,} | {r.median_ms:.2f} ms | {r.p99_ms:.2f} ms | {r.database_mb:.0f} MB | "
-              f"{r.prefill_s:.0f} s |" for r in submits]
+    beside = {row.size: row for row in tinydb}
+    for r in submits:
+        other = beside.get(r.size)
+        theirs = (f"{other.store_median_ms:.2f} ms | {other.store_p99_ms:.2f} ms | {other.stock_median_ms:.1f} ms | "
+                  f"{other.stock_p99_ms:.1f} ms" if other else "not run | | not run |")
+        lines.append(f"| {r.size:,} | {r.median_ms:.2f} ms | {r.p99_ms:.2f} ms | {theirs} | {r.database_mb:.0f} MB | "
+                     f"{r.prefill_s:.0f} s |")
     lines += [
         "",
         f"Cost at {big.size:,} against {small.size:,}: {big.median_ms / small.median_ms:.2f}x (median).",
@@ -231,11 +239,11 @@ def _server_version() -> str:
     return bin_dir.parent.name if bin_dir else "?"
 
 
-def main() -> None:
-    """Run the benchmark and record it."""
+def main(tinydb: Sequence[Row] = ()) -> None:
+    """Run the benchmark and record it, beside the TinyDB figures of the same run if given."""
     began = time.perf_counter()
     submits, instances = run()
-    text = section(submits, instances, time.perf_counter() - began)
+    text = section(submits, instances, time.perf_counter() - began, tinydb)
     results.write_section(text, start=START, end=END)
     print(text)
 
