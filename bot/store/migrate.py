@@ -99,6 +99,7 @@ class _Source:
 
     @classmethod
     def read(cls, store: TablesStore) -> _Source:
+        """Every record of `store`, each attached record grouped under the report or reminder it hangs off."""
         tables = {table: store.records(table) for table in TABLES}
         source = cls(tables=tables)
         reports = {r.id for r in tables["reports"]}
@@ -118,9 +119,6 @@ class _Source:
             for record in tables[table]:
                 source.by_reminder.setdefault(record.reminder_id, {}).setdefault(table, []).append(record)
         return source
-
-    def counts(self) -> dict[str, int]:
-        return {table: len(records) for table, records in self.tables.items()}
 
 
 def migrate(source: TablesStore, target: Store, *, say: Callable[[str], None] = lambda line: None) -> Migration:
