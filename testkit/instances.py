@@ -73,6 +73,7 @@ class Instance:
         self.process = process
         self.log_path = log
         self.client = SignedClient(url=f"http://127.0.0.1:{port}", slack=slack)
+        self._terminated = False
 
     @property
     def pid(self) -> int:
@@ -93,10 +94,15 @@ class Instance:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(STOP_SECONDS)
 
-    def stop(self) -> int:
-        """SIGTERM and wait; the exit code."""
-        if self.alive:
+    def terminate(self) -> None:
+        """SIGTERM, once: a second one can land after the server has put its handler down, and kill it."""
+        if self.alive and not self._terminated:
+            self._terminated = True
             self.process.send_signal(signal.SIGTERM)
+
+    def stop(self) -> int:
+        """SIGTERM (once) and wait; the exit code."""
+        self.terminate()
         try:
             return self.process.wait(STOP_SECONDS)
         except subprocess.TimeoutExpired:
@@ -154,7 +160,7 @@ class Instances:
     def stop(self) -> dict[str, int]:
         """SIGTERM every instance still running (all at once), wait; exit codes by name."""
         for instance in self.alive:
-            instance.process.send_signal(signal.SIGTERM)
+            instance.terminate()
         return {instance.name: instance.stop() for instance in self.all}
 
     def __enter__(self) -> Instances:
