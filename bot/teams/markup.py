@@ -27,7 +27,7 @@ _FUNCTION = re.compile(r"\{(?=\{\s*(?:DATE|TIME)\s*\()", re.IGNORECASE)
 _INLINE_SPECIAL = re.compile(r"([\\*_`~\[\]<>])|&(?=#?\w+;)")
 # What Markdown takes for a block at the start of a line: a heading, a quote, a list item or rule ("-", "+",
 # "="), a numbered item ("1." or "1)").
-_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)]))")
+_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)]))", re.MULTILINE)  # each line of the text
 _URL_UNSAFE = {"<": "%3C", ">": "%3E", "\\": "%5C", "(": "%28", ")": "%29", " ": "%20", '"': "%22"}
 
 
