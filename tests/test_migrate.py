@@ -40,7 +40,7 @@ def fill(store, cases: int = 30) -> None:
             store.commit(Changes(reports=(r,), notes=(note(r.id, minutes=n + version),),
                                  audit=(event(r.id, minutes=n + version, action="case.status"),)))
         if n % 3 == 0:
-            store.commit(Changes(evidence=(evidence(r.id, minutes=n, data=bytes([n]) * (1000 + n)),)))
+            store.commit(Changes(evidence=(evidence(store, r.id, minutes=n, data=bytes([n]) * (1000 + n)),)))
     [claimed] = store.claim_due(T0, 1, "host/123/dead", timedelta(minutes=2), {"slack"})  # a claim held
     sent = store.outbox_of(claimed.report_id)[-1]
     store.commit(Changes(outbox=(replace(sent, state=OutboxState.SENT, delivered_at=T0, receipt="1.2"),)))
@@ -92,6 +92,9 @@ def test_the_copy_holds_what_the_folder_holds_and_the_folder_is_untouched(folder
         migration = migrate(source, target)
         assert migration.ok and not migration.resumed, summary(migration)
         assert state(target) == state(source)
+        files = [e for r in source.all_reports() for e in source.evidence(r.id)]
+        assert all(b"".join(target.open_evidence(e.report_id, e.id)) == b"".join(source.open_evidence(e.report_id, e.id))
+                   for e in files) and len(files) == 10
         counts = {check.table: (check.source, check.target) for check in migration.checks}
     assert counts["reports"] == (30, 30) and counts["evidence"] == (10, 10) and counts["presses"] == (2, 2)
     assert counts["outbox"] == (63, 63) and counts["purges"] == (1, 1) and counts["conversations"] == (1, 1)

@@ -165,12 +165,19 @@ def migrate(source: TablesStore, target: Store, *, say: Callable[[str], None] = 
 
 
 def copy_evidence_bytes(source: Store, target: Store, evidence: Evidence) -> None:
-    """Bring one file's bytes over before the commit that names it (they travel inside the record for now)."""
+    """Stream one file's bytes from the source into the target, before the commit that names them.
+
+    The target measures them as they arrive, and its commit refuses the record if size or SHA-256 differ.
+    """
+    target.write_evidence_blob(evidence.report_id, evidence.id, source.open_evidence(evidence.report_id, evidence.id))
 
 
 def evidence_sha256(store: Store, evidence: Evidence) -> str:
-    """SHA-256 of a file's bytes as the store gives them back."""
-    return hashlib.sha256(evidence.data).hexdigest()
+    """SHA-256 of a file's bytes as the store streams them back."""
+    digest = hashlib.sha256()
+    for chunk in store.open_evidence(evidence.report_id, evidence.id):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _bundle(attached: dict[str, dict[str, list[Any]]], owners: Sequence[Report | Reminder], **records: Any) -> Changes:
