@@ -16,7 +16,8 @@ from testkit.fake_botframework import FakeBotFramework
 from testkit.fake_connector import FakeConnector
 from testkit.fake_entra import FakeEntra
 from testkit.teams_harness import APP_YAML, STAFF, Activities
-from tests.test_slack_serve import ROOT, _wait_for_health, environment, free_port, run
+from testkit.instances import free_port, wait_for_health
+from tests.test_slack_serve import ROOT, environment, run
 
 SECRET = "fake-secret"
 
@@ -55,7 +56,7 @@ def test_serve_runs_teams_alone_from_its_settings_and_stops_cleanly(tmp_path, fa
     server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert _wait_for_health(port) == {"ok": True}
+        assert wait_for_health(port) == {"ok": True}
         install = Activities(service_url=botframework.service_url, tenant=botframework.tenant_id).install(user=STAFF)
         assert post(port, install, botframework.token())[0] == 200
         assert post(port, install, botframework.token(aud="someone-else")) == (401, {"error": "unauthorized"})
