@@ -734,6 +734,7 @@ class StoreContract:
         for s in _and_reopened(factory, store):
             assert s.conversation(target) == moved
             assert s.conversation("teams:29:other") is None and s.conversation("slack:U1") is None
+            assert s.conversations("teams") == [moved] and s.conversations("slack") == []
 
     # --- delivery by several workers over one store
 

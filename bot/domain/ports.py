@@ -204,6 +204,10 @@ class Store(Protocol):
         """The stored conversation reference of a platform-qualified user or channel id (see Conversations)."""
         ...
 
+    def conversations(self, platform: str) -> list[ConversationRef]:
+        """Every stored conversation reference on one platform (uninstalled ones too), in no set order."""
+        ...
+
     def reminders(self) -> list[Reminder]:
         """Every reminder, deleted ones too, oldest created first."""
         ...

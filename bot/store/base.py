@@ -174,6 +174,10 @@ class TablesStore:
         """How to reach a platform-qualified user or channel unprompted, if the platform told us."""
         return self._read(self._tables.conversation, target)
 
+    def conversations(self, platform: str) -> list[ConversationRef]:
+        """Every stored conversation reference on one platform (uninstalled ones too), in no set order."""
+        return self._read(lambda: [c for c in self._tables.conversations.values() if c.platform == platform])
+
     def reminder(self, reminder_id: str) -> Reminder | None:
         """One reminder by id (deleted ones too)."""
         return self._read(self._tables.reminders.get, reminder_id)

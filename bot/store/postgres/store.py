@@ -487,6 +487,11 @@ class PostgresStore:
             "conversations", "SELECT id, doc, tag FROM conversations WHERE id = %s", (conversation_id_of(target),))
         return found if found is not None and found.target == target else None
 
+    def conversations(self, platform: str) -> list[ConversationRef]:
+        """Every stored conversation reference on one platform (uninstalled ones too), in no set order."""
+        every: list[ConversationRef] = self._many("conversations", "SELECT id, doc, tag FROM conversations")
+        return [c for c in every if c.platform == platform]
+
     def reminder(self, reminder_id: str) -> Reminder | None:
         """One reminder by id (deleted ones too)."""
         return self._one("reminders", "SELECT id, doc, tag FROM reminders WHERE id = %s", (reminder_id,))
