@@ -40,6 +40,7 @@ from bot.store.read_only import ReadOnlyStore
 from bot.teams.activities import TeamsActivities
 from bot.teams.auth import InboundAuth
 from bot.teams.capabilities import TEAMS, TEAMS_CAPABILITIES
+from bot.teams.channels import TeamsChannels
 from bot.teams.connector import ConnectorClient
 from bot.teams.directory import TeamsDirectory
 from bot.teams.endpoint import MESSAGES_PATH, Authenticator, TeamsEndpoint
@@ -260,9 +261,11 @@ def _health_detail(services: Services, platforms: Collection[str]) -> dict[str, 
 SCREENSHOT_WINDOW = timedelta(minutes=30)  # images sent this soon after a report join it without its reference
 
 
-def with_teams(services: Services) -> Services:
+def with_teams(services: Services, *, channels: TeamsChannels | None = None) -> Services:
     """The services with Teams' directory and abilities (before the outbox worker and the endpoint are built)."""
-    return replace(services, directories={**services.directories, TEAMS: TeamsDirectory(conversations=services.store)},
+    # Channel names from the teams' channel lists, where known (the catalog the reminder form offers).
+    directory = TeamsDirectory(conversations=services.store, labels=channels.label if channels else None)
+    return replace(services, directories={**services.directories, TEAMS: directory},
                    capabilities={**services.capabilities, TEAMS: TEAMS_CAPABILITIES})
 
 
@@ -289,12 +292,14 @@ class TeamsRuntime:
 
 def build_teams(services: Services, config: AppConfig, *, auth: Authenticator, connector: Connector,
                 notifier: TeamsNotifier, wake_outbox: Callable[[], None],
-                screenshot_window: timedelta = SCREENSHOT_WINDOW) -> TeamsRuntime:
+                screenshot_window: timedelta = SCREENSHOT_WINDOW,
+                channels: TeamsChannels | None = None) -> TeamsRuntime:
     """Everything the Teams adapter needs; `services` from `with_teams`, the worker already built."""
     executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="teams-reply")
     replies = ChatReplies(connector=connector, executor=executor)
     invokes = Invokes(services=services, replies=replies, wake_outbox=wake_outbox,
-                      exports=notifier.exports, screenshot_minutes=int(screenshot_window.total_seconds() // 60))
+                      exports=notifier.exports, screenshot_minutes=int(screenshot_window.total_seconds() // 60),
+                      channels=channels)
     dispatch = TeamsActivities(services=services, commands=config.commands, replies=replies, invokes=invokes,
                                screenshots=Screenshots(services=services, window=screenshot_window))
     return TeamsRuntime(endpoint=TeamsEndpoint(auth=auth, dispatch=dispatch), notifier=notifier, replies=executor)
@@ -358,9 +363,10 @@ def build_served(services: Services, config: AppConfig, settings: Settings, *, s
                  teams: TeamsConnection | None, poll_seconds: float = 1.0, scheduler_seconds: float = 15.0,
                  pacer: Pacer | None = None, signature_clock: SignatureClock | None = None) -> ServedRuntime:
     """Slack, Teams or both on one server (`/slack/events`, `/api/messages`, `/healthz`), sharing one outbox worker."""
-    notifier = None
+    notifier, channels = None, None
     if teams is not None:
-        services = with_teams(services)
+        channels = TeamsChannels(services=services, lister=teams.connector)
+        services = with_teams(services, channels=channels)
         notifier = teams_notifier(services, config, connector=teams.connector, downloads=teams.downloads,
                                   http=teams.http)
     slack_runtime = None
@@ -377,7 +383,7 @@ def build_served(services: Services, config: AppConfig, settings: Settings, *, s
     teams_runtime = None
     if teams is not None and notifier is not None:
         teams_runtime = build_teams(services, config, auth=teams.auth, connector=teams.connector,
-                                    notifier=notifier, wake_outbox=worker.wake)
+                                    notifier=notifier, wake_outbox=worker.wake, channels=channels)
         doors[MESSAGES_PATH] = teams_runtime.endpoint
     served = services
     platforms = ({SLACK} if slack_runtime else set()) | ({TEAMS} if notifier else set())

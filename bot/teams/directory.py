@@ -6,6 +6,8 @@ a channel is usable once the app is installed in its team (a stored conversation
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.domain.platform import local_id
 from bot.domain.ports import Conversations
 from handlers.conversations import reachable
@@ -14,8 +16,9 @@ from handlers.conversations import reachable
 class TeamsDirectory:
     """The core's Directory port for Teams."""
 
-    def __init__(self, *, conversations: Conversations) -> None:
+    def __init__(self, *, conversations: Conversations, labels: Callable[[str], str] | None = None) -> None:
         self._conversations = conversations
+        self._labels = labels or channel_label  # names from the teams' channel lists, where known
 
     def is_admin(self, user_id: str) -> bool:
         """Teams admins are named in app.yaml only."""
@@ -34,7 +37,7 @@ class TeamsDirectory:
 
     def channel_label(self, channel_id: str) -> str:
         """A channel as people can recognise it."""
-        return channel_label(channel_id)
+        return self._labels(channel_id)
 
 
 def channel_label(channel_id: str) -> str:

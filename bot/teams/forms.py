@@ -17,14 +17,14 @@ list this Teams extension; tests check the rest of the card against it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from bot.domain.markup import plain
 from bot.domain.platform import local_id, qualified_id
-from bot.domain.ui import Answers, Field, FieldErrors, FieldKind, Form, Reply, as_date
+from bot.domain.ui import Answers, Field, FieldErrors, FieldKind, Form, Option, Reply, as_date
 from bot.teams.capabilities import TEAMS, TEAMS_CAPABILITIES
 from bot.teams.card_data import CONTEXT, FORM, INPUT_PREFIX, SUBMISSION
 from bot.teams.cards import CARD, MAX_CARD_BYTES, adaptive_card, reply_dialog_card, size
@@ -41,6 +41,10 @@ _CHANNEL = re.compile(r"19:[^\s@]+@thread\.(tacv2|skype|v2)")
 _HH_MM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 _WHOLE = re.compile(r"-?[0-9]{1,9}")
 _SEPARATOR = "\n"
+# A channel of another platform kept on a reminder edited from Teams (its id as the core qualifies it).
+_OTHER_CHANNEL = re.compile(r"[a-z]{2,12}:[A-Z0-9]{1,40}")
+NO_CHANNELS = ("StaffSafe is not in any team yet, so there is no channel to choose. In Teams, open **Apps**, "
+               "find StaffSafe, choose **Add to a team** and pick the team; then open this form again.")
 
 
 def input_id(field_id: str) -> str:
@@ -91,6 +95,29 @@ def _input(field: Field) -> dict[str, Any]:
     return element
 
 
+def _channel_picker(field: Field, channels: Sequence[Option], value: object) -> list[dict[str, Any]]:
+    """Teams has no channel picker: a multi-select of the channels offered (and those already chosen)."""
+    chosen = [str(v) for v in value if isinstance(v, str)] if isinstance(value, (list, tuple)) else []
+    offered = {o.value for o in channels}
+    # A channel chosen earlier stays a choice (another platform's, or one of a team the app has left).
+    kept = [Option(choice_value(c), c) for c in chosen if choice_value(c) not in offered]
+    choices = [*channels, *kept]
+    if not choices:
+        return markup_elements(NO_CHANNELS)
+    element: dict[str, Any] = {"id": input_id(field.id), "label": field.label, "isRequired": field.required,
+                               "type": "Input.ChoiceSet", "style": "compact", "isMultiSelect": True,
+                               "choices": [{"title": o.label, "value": o.value} for o in choices]}
+    if field.required:
+        element["errorMessage"] = "This is required."
+    picked = [v for v in map(choice_value, chosen) if v in {o.value for o in choices}]
+    return [element | ({"value": ",".join(picked)} if picked else {})]  # Teams joins choices with commas
+
+
+def choice_value(channel: str) -> str:
+    """A channel as a choice's value: a Teams channel's own id, another platform's qualified id."""
+    return local_id(channel) if channel.startswith(f"{TEAMS}:") else channel
+
+
 def _initial(field: Field, element: dict[str, Any], value: object, names: Mapping[str, str]) -> None:
     """Pre-fill an input in place; a value the input cannot show is skipped (as on Slack)."""
     kind = field.kind
@@ -135,10 +162,16 @@ def _files_line(field: Field, form: Form) -> dict[str, Any]:
 
 
 def field_elements(field: Field, form: Form, *, initial: object = None, error: str = "",
-                   names: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
-    """A field's elements: its input (label included), its hint, and its error, if any, right under it."""
+                   names: Mapping[str, str] | None = None,
+                   channels: Sequence[Option] | None = None) -> list[dict[str, Any]]:
+    """A field's elements: its input (label included), its hint, and its error, if any, right under it.
+
+    `channels`: the channels to offer for a channel field (else it asks for channel ids).
+    """
     if field.kind is FieldKind.FILES:
         elements = [_files_line(field, form)]
+    elif field.kind is FieldKind.CHANNELS and channels is not None:
+        elements = _channel_picker(field, channels, initial)
     else:
         element = _input(field)
         if initial is not None:
@@ -167,12 +200,13 @@ def submit_data(form: Form, submission: str = "") -> dict[str, Any]:
 
 
 def dialog_card(form: Form, *, initial: Answers | None = None, errors: FieldErrors | None = None,
-                notice: str = "", names: Mapping[str, str] | None = None, submission: str = "") -> dict[str, Any]:
+                notice: str = "", names: Mapping[str, str] | None = None, submission: str = "",
+                channels: Sequence[Option] | None = None) -> dict[str, Any]:
     """A form as a dialog's Adaptive Card; answers kept and each error under its field when shown again.
 
     `notice` (trusted markup) goes above the form; `names` gives people's names for a picked person;
     `submission`: a token made when the dialog is first shown (kept when it is shown again with errors),
-    read back as CardData.submission. Raises ValueError if the form cannot fit one Teams card (dropping
+    read back as CardData.submission; `channels`: those a channel field offers. Raises ValueError if the form cannot fit one Teams card (dropping
     questions would be worse).
     """
     answers = form.initial if initial is None else initial
@@ -186,7 +220,7 @@ def dialog_card(form: Form, *, initial: Answers | None = None, errors: FieldErro
         body += markup_elements(form.intro)
     for field in form.fields:
         body += field_elements(field, form, initial=answers.get(field.id), error=placed.get(field.id, ""),
-                               names=names)
+                               names=names, channels=channels)
     submit = {"type": "Action.Submit", "title": form.submit_label, "style": "positive",
               "data": submit_data(form, submission)}
     card = adaptive_card(body, [submit])
@@ -212,8 +246,10 @@ def _answer(field: Field, raw: object) -> object:
         return [v.strip() for v in raw.split(",") if v.strip()] if isinstance(raw, str) else []
     if kind is FieldKind.URLS:
         return _lines(raw)
-    if kind is FieldKind.CHANNELS:
-        return [qualified_id(TEAMS, c) for c in _lines(raw) if _CHANNEL.fullmatch(c)]
+    if kind is FieldKind.CHANNELS:  # typed one a line, or chosen (joined with commas)
+        items = [c.strip() for c in raw.replace(",", _SEPARATOR).splitlines()] if isinstance(raw, str) else []
+        return [qualified_id(TEAMS, c) if _CHANNEL.fullmatch(c) else c for c in items
+                if _CHANNEL.fullmatch(c) or _OTHER_CHANNEL.fullmatch(c) and not c.startswith(f"{TEAMS}:")]
     if kind is FieldKind.FILES:
         return []  # no file input on Teams: files come in the chat afterwards
     text = _text(raw)
@@ -263,10 +299,11 @@ def task_continue(card: dict[str, Any], title: str) -> dict[str, Any]:
 
 
 def form_dialog(form: Form, *, initial: Answers | None = None, errors: FieldErrors | None = None,
-                names: Mapping[str, str] | None = None, submission: str = "") -> dict[str, Any]:
+                names: Mapping[str, str] | None = None, submission: str = "",
+                channels: Sequence[Option] | None = None) -> dict[str, Any]:
     """task/continue with a form (again with answers and errors, if given); see dialog_card."""
-    return task_continue(dialog_card(form, initial=initial, errors=errors, names=names, submission=submission),
-                         form.title)
+    return task_continue(dialog_card(form, initial=initial, errors=errors, names=names, submission=submission,
+                                     channels=channels), form.title)
 
 
 def reply_dialog(reply: Reply, title: str = "") -> dict[str, Any]:

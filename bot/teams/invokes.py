@@ -11,17 +11,20 @@ is the submission's identity: a retried or replayed task/submit stores once.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bot.domain.org import Actor
+from bot.domain.platform import platform_of
 from bot.domain.report_form import FORM_ID
-from bot.domain.ui import Form, Reply
+from bot.domain.ui import FieldKind, Form, Option, Reply
 from bot.teams import forms
 from bot.teams.activity import Activity
+from bot.teams.capabilities import TEAMS
 from bot.teams.card_data import EXECUTE, TASK_FETCH, TASK_SUBMIT, BadCardData, CardData, Source, decode
 from bot.teams.cards import render_reply
+from bot.teams.channels import TeamsChannels
 from bot.teams.exports import ExportOffers
 from bot.teams.openers import opener_card, pressed_context
 from bot.teams.outbound import ChatReplies
@@ -47,6 +50,7 @@ class Invokes:
     wake_outbox: Callable[[], None]
     exports: ExportOffers
     screenshot_minutes: int
+    channels: TeamsChannels | None = None  # what a channel field offers (else it asks for channel ids)
 
     def handle(self, activity: Activity) -> tuple[int, Json]:
         """The HTTP answer to one invoke."""
@@ -88,7 +92,8 @@ class Invokes:
 
     def _show(self, outcome: Form | Reply, title: str = "") -> Json:
         if isinstance(outcome, Form):
-            return forms.form_dialog(outcome, names=self.services.org.names, submission=secrets.token_hex(12))
+            return forms.form_dialog(outcome, names=self.services.org.names, submission=secrets.token_hex(12),
+                                     channels=self._offered(outcome, outcome.initial))
         self.wake_outbox()  # a button may have queued something (a legal hold's alert update, an export)
         return forms.reply_dialog(outcome, title)
 
@@ -105,11 +110,23 @@ class Invokes:
             if reader.form is None:  # refused before reading (a lead's case gone): say so, not an empty form
                 return forms.task_message(" ".join(result.errors.values()))
             return forms.form_dialog(reader.form, initial=reader.answers, errors=result.errors,
-                                     names=self.services.org.names, submission=data.submission)
+                                     names=self.services.org.names, submission=data.submission,
+                                     channels=self._offered(reader.form, reader.answers))
         reply = result.reply or Reply.say("Done.")
         if data.route == FORM_ID:
             reply = self._with_screenshots(reply, actor)
         return self._show(reply, "Done")
+
+    def _offered(self, form: Form, answers: Mapping[str, object]) -> list[Option] | None:
+        """The channels a form's channel field offers, with those it had chosen; None without a catalog."""
+        field = next((f for f in form.fields if f.kind is FieldKind.CHANNELS), None)
+        if field is None or self.channels is None:
+            return None
+        value = answers.get(field.id)
+        chosen = [c for c in value if isinstance(c, str)] if isinstance(value, list) else []
+        elsewhere = [c for c in chosen if platform_of(c) != TEAMS]  # a reminder may post on Slack too
+        return [*self.channels.choices(chosen),
+                *(Option(c, self.services.directory_for(c).channel_label(c)) for c in elsewhere)]
 
     def _with_screenshots(self, reply: Reply, actor: Actor) -> Reply:
         latest = self.services.store.reports_by_reporter(actor.id)[:1]

@@ -11,10 +11,13 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.incidents import log_incident
 from bot.teams.activity import Activity
+
+if TYPE_CHECKING:
+    from bot.teams.channels import Team
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,10 @@ class Connector(Protocol):
 
     def create_conversation(self, service_url: str, *, tenant: str, member_id: str) -> str:
         """Open (or find) the bot's 1:1 conversation with a person; its id."""
+        ...
+
+    def team(self, service_url: str, team_id: str) -> Team:
+        """A team the bot is installed in: its name and channels (GET v3/teams/{id}, .../conversations)."""
         ...
 
 
