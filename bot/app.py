@@ -42,7 +42,7 @@ from bot.teams.auth import InboundAuth
 from bot.teams.capabilities import TEAMS, TEAMS_CAPABILITIES
 from bot.teams.channels import TeamsChannels
 from bot.teams.connector import ConnectorClient
-from bot.teams.directory import TeamsDirectory
+from bot.teams.directory import TeamsDirectory, TimeZones
 from bot.teams.endpoint import MESSAGES_PATH, Authenticator, TeamsEndpoint
 from bot.teams.exports import ExportOffers
 from bot.teams.invokes import Invokes
@@ -261,10 +261,12 @@ def _health_detail(services: Services, platforms: Collection[str]) -> dict[str, 
 SCREENSHOT_WINDOW = timedelta(minutes=30)  # images sent this soon after a report join it without its reference
 
 
-def with_teams(services: Services, *, channels: TeamsChannels | None = None) -> Services:
+def with_teams(services: Services, *, channels: TeamsChannels | None = None,
+               time_zones: TimeZones | None = None) -> Services:
     """The services with Teams' directory and abilities (before the outbox worker and the endpoint are built)."""
     # Channel names from the teams' channel lists, where known (the catalog the reminder form offers).
-    directory = TeamsDirectory(conversations=services.store, labels=channels.label if channels else None)
+    directory = TeamsDirectory(conversations=services.store, labels=channels.label if channels else None,
+                               time_zones=time_zones)
     return replace(services, directories={**services.directories, TEAMS: directory},
                    capabilities={**services.capabilities, TEAMS: TEAMS_CAPABILITIES})
 
@@ -293,7 +295,7 @@ class TeamsRuntime:
 def build_teams(services: Services, config: AppConfig, *, auth: Authenticator, connector: Connector,
                 notifier: TeamsNotifier, wake_outbox: Callable[[], None],
                 screenshot_window: timedelta = SCREENSHOT_WINDOW,
-                channels: TeamsChannels | None = None) -> TeamsRuntime:
+                channels: TeamsChannels | None = None, time_zones: TimeZones | None = None) -> TeamsRuntime:
     """Everything the Teams adapter needs; `services` from `with_teams`, the worker already built."""
     executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="teams-reply")
     replies = ChatReplies(connector=connector, executor=executor)
@@ -301,7 +303,8 @@ def build_teams(services: Services, config: AppConfig, *, auth: Authenticator, c
                       exports=notifier.exports, screenshot_minutes=int(screenshot_window.total_seconds() // 60),
                       channels=channels)
     dispatch = TeamsActivities(services=services, commands=config.commands, replies=replies, invokes=invokes,
-                               screenshots=Screenshots(services=services, window=screenshot_window))
+                               screenshots=Screenshots(services=services, window=screenshot_window),
+                               time_zones=time_zones)
     return TeamsRuntime(endpoint=TeamsEndpoint(auth=auth, dispatch=dispatch), notifier=notifier, replies=executor)
 
 
@@ -363,10 +366,10 @@ def build_served(services: Services, config: AppConfig, settings: Settings, *, s
                  teams: TeamsConnection | None, poll_seconds: float = 1.0, scheduler_seconds: float = 15.0,
                  pacer: Pacer | None = None, signature_clock: SignatureClock | None = None) -> ServedRuntime:
     """Slack, Teams or both on one server (`/slack/events`, `/api/messages`, `/healthz`), sharing one outbox worker."""
-    notifier, channels = None, None
+    notifier, channels, time_zones = None, None, TimeZones()
     if teams is not None:
         channels = TeamsChannels(services=services, lister=teams.connector)
-        services = with_teams(services, channels=channels)
+        services = with_teams(services, channels=channels, time_zones=time_zones)
         notifier = teams_notifier(services, config, connector=teams.connector, downloads=teams.downloads,
                                   http=teams.http)
     slack_runtime = None
@@ -383,7 +386,8 @@ def build_served(services: Services, config: AppConfig, settings: Settings, *, s
     teams_runtime = None
     if teams is not None and notifier is not None:
         teams_runtime = build_teams(services, config, auth=teams.auth, connector=teams.connector,
-                                    notifier=notifier, wake_outbox=worker.wake, channels=channels)
+                                    notifier=notifier, wake_outbox=worker.wake, channels=channels,
+                                    time_zones=time_zones)
         doors[MESSAGES_PATH] = teams_runtime.endpoint
     served = services
     platforms = ({SLACK} if slack_runtime else set()) | ({TEAMS} if notifier else set())

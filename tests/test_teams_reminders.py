@@ -12,10 +12,14 @@ from bot.domain.ui import Field, FieldKind, Form, Option
 from bot.teams.channels import Team, TeamChannel
 from bot.teams.forms import dialog_card as dialog_card_of
 from bot.teams.forms import read_answers
+from bot.app import TeamsConnection
+from bot.pacing import Pacer
 from handlers.scheduled import Policy, run_due_work
+from testkit.fake_slack import FakeSlack
+from testkit.slack_harness import BOT_TOKEN, SlackBot
 from testkit.adaptive_schema import check_card
 from testkit.fakes import FakeClock
-from testkit.teams_harness import LEAD, STAFF, Activities, TeamsBot
+from testkit.teams_harness import LEAD, STAFF, Activities, TeamsBot, TeamsDoor
 from testkit.waits import wait_until
 from tests.test_teams_app import OneTokenAuth, RecordingConnector, _texts
 
@@ -99,12 +103,12 @@ GOOD = {"field.name": "Screen lock", "field.topic": "device-locking", "field.fre
         "field.time": "09:00", "field.timezone": "Europe/London", "field.start": "2026-11-24"}
 
 
-def create(bot, teams, channels: list[str], **answers: str) -> str:
+def create(bot, teams, channels: list[str], *, store=None, **answers: str) -> str:
     card = dialog_card(fetch(bot, teams, "reminder.new"))
     data = dict(card["actions"][0]["data"]) | GOOD | {"field.channels": ",".join(channels)} | answers
     answer = bot.post(teams.invoke("task/submit", {"data": data}, user=ADMIN)).json()
     assert any(t.startswith("Saved. Next send: ") for t in _texts(dialog_card(answer))), answer
-    return bot.services.store.reminders()[-1].id
+    return (store or bot.services.store).reminders()[-1].id
 
 
 def install_team(bot, teams) -> None:
@@ -317,3 +321,58 @@ def test_chosen_channels_read_back_with_another_platforms_kept_and_anything_else
     check_card(card)
     [picker] = [e for e in card["body"] if e.get("id") == "field.channels"]
     assert picker["value"] == f"{GENERAL},slack:C0STAFF01"
+
+
+def test_the_next_send_is_shown_in_the_time_zone_the_admins_teams_client_reports(bot, connector, teams):
+    install_team(bot, teams)
+    create(bot, teams, [GENERAL])
+    bot.post(teams.message("reminders", user=ADMIN, localTimezone="America/New_York"))
+    wait_until(lambda: any("America/New_York" in t for t in connector.texts(PERSONAL_ADMIN)))
+    assert "Wed 25 Nov 2026, 04:00 (America/New_York)" in " ".join(connector.texts(PERSONAL_ADMIN))
+    clock_info = {"entities": [{"type": "clientInfo", "locale": "en-GB", "timezone": "Not/AZone"}]}
+    sent = len(connector.sent)
+    bot.post(teams.message("hotlines", user=ADMIN, **clock_info))  # a zone no one knows is not used
+    wait_until(lambda: len(connector.sent) > sent)
+    assert "Wed 25 Nov 2026, 09:00 (Europe/London)" in listing(bot, connector, teams)
+
+
+# --- one reminder on Slack and Teams ---------------------------------------------------------------
+
+SLACK_ADMIN, STAFFROOM = "U0LEAD001", "C0STAFF01"
+BOTH = f"""
+organisation: Example Academy Trust
+leads:
+  slack:
+    - {{id: {SLACK_ADMIN}, name: Lee Harper}}
+admins:
+  slack: [{SLACK_ADMIN}]
+  teams: [{ADMIN}]
+"""
+
+
+def test_one_reminder_posts_in_slack_and_teams_channels_and_a_teams_edit_keeps_the_slack_one(
+        tmp_path, connector, teams, clock):
+    with FakeSlack(token=BOT_TOKEN, team_id="T0TEAM") as slack:
+        slack.add_channel(STAFFROOM, name="staffroom")
+        bot = SlackBot(tmp_path=tmp_path, slack=slack, app_yaml=BOTH, clock=clock, pacer=Pacer(channel_gap=0.05),
+                       teams=TeamsConnection(auth=OneTokenAuth(), connector=connector, downloads=connector))
+        door = TeamsDoor(bot.url)
+        try:
+            install_team(door, teams)
+            reminder_id = create(door, teams, [GENERAL, f"slack:{STAFFROOM}"], store=bot.services.store)
+            both = {qualified_id("teams", GENERAL), f"slack:{STAFFROOM}"}
+            assert set(bot.services.store.reminder(reminder_id).channels) == both
+            edit = dialog_card(fetch(door, teams, "reminder.edit", reminder_id))
+            picker = by_id(edit)["field.channels"]
+            assert {"title": "#staffroom", "value": f"slack:{STAFFROOM}"} in picker["choices"]
+            data = dict(edit["actions"][0]["data"]) | GOOD | {"field.channels": picker["value"],
+                                                              "field.name": "Screen lock, both"}
+            door.post(teams.invoke("task/submit", {"data": data}, user=ADMIN))
+            assert set(bot.services.store.reminder(reminder_id).channels) == both
+            clock.current = NINE_TOMORROW
+            run_due_work(bot.runtime.services, Policy())
+            bot.runtime.worker.wake()
+            wait_ticking(clock, lambda: slack.posts_in(STAFFROOM) and connector.in_channel(GENERAL))
+            assert len(slack.posts_in(STAFFROOM)) == 1 and len(connector.in_channel(GENERAL)) == 1
+        finally:
+            bot.stop()

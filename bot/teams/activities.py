@@ -22,6 +22,7 @@ from bot.teams.capabilities import TEAMS
 from bot.teams.card_data import MESSAGE, BadCardData, decode
 from bot.teams.cards import command_buttons, render_reply, with_buttons
 from bot.teams.commands import typed_command
+from bot.teams.directory import TimeZones
 from bot.teams.invokes import GONE, Invokes
 from bot.teams.openers import opener_card, pressed_context
 from bot.teams.outbound import ChatReplies
@@ -43,9 +44,12 @@ class TeamsActivities:
     replies: ChatReplies
     invokes: Invokes
     screenshots: Screenshots
+    time_zones: TimeZones | None = None  # the sender's client time zone, for times shown to them
 
     def handle(self, activity: Activity) -> Answer:
         """The HTTP answer to one activity (its other effects stored, or sent after it)."""
+        if self.time_zones is not None and activity.from_aad and activity.time_zone:
+            self.time_zones.note(activity.actor().id, activity.time_zone)  # checked where used
         if activity.type == "invoke":
             return self.invokes.handle(activity)
         if activity.type in ("installationUpdate", "conversationUpdate"):

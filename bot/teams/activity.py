@@ -44,6 +44,7 @@ class Activity:
     members_removed: tuple[str, ...] = ()
     recipient_id: str = ""  # the bot's own id in this conversation
     attachments: tuple[Json, ...] = ()
+    time_zone: str = ""  # the IANA zone the sender's client reported ("Europe/London"), if any
     raw: Json = field(default_factory=dict, repr=False)
 
     @property
@@ -100,8 +101,20 @@ def parse_activity(body: object) -> Activity:
         members_removed=_member_ids(body, "membersRemoved"),
         recipient_id=_text(_object(body, "recipient"), "id"),
         attachments=tuple(attachments),
+        time_zone=_time_zone(body),
         raw=body,
     )
+
+
+def _time_zone(body: Json) -> str:
+    """The sender's time zone: `localTimezone`, or the clientInfo entity's; "" if neither is a short string."""
+    entities = body.get("entities")
+    info = [e for e in entities if isinstance(e, dict) and e.get("type") == "clientInfo"] \
+        if isinstance(entities, list) else []
+    for zone in (body.get("localTimezone"), *(e.get("timezone") for e in info)):
+        if isinstance(zone, str) and 0 < len(zone) <= 64:
+            return zone
+    return ""
 
 
 def _object(body: Json, key: str) -> Json:
