@@ -376,3 +376,19 @@ def test_one_reminder_posts_in_slack_and_teams_channels_and_a_teams_edit_keeps_t
             assert len(slack.posts_in(STAFFROOM)) == 1 and len(connector.in_channel(GENERAL)) == 1
         finally:
             bot.stop()
+
+
+def test_a_client_without_universal_actions_gets_its_answer_in_its_own_chat_not_the_channel(bot, connector, teams):
+    install_team(bot, teams)
+    reminder_id = create(bot, teams, [WELLBEING])
+    execute(bot, teams, "reminder.send_now", reminder_id)
+    wait_until(lambda: connector.in_channel(WELLBEING))
+    run = connector.in_channel(WELLBEING)[0]["attachments"][0]["content"]["actions"][0]["fallback"]["data"]["value"]
+    fallback = teams.base("message", user=STAFF, conversation=WELLBEING, conversation_type="channel",
+                          value={"action": "reminder.done", "value": run}, text="")
+    assert bot.post(fallback).status == 200
+    wait_until(lambda: connector.texts(f"a:personal-29:{STAFF}"))
+    assert connector.texts(f"a:personal-29:{STAFF}") == [
+        "Nice one, thank you. Only you can see this; admins see a count, never names."]
+    assert len(connector.in_channel(WELLBEING)) == 1
+    assert bot.services.store.press_counts(reminder_id)[PressKind.DONE] == 1
