@@ -11,7 +11,8 @@
 Like Teams, the service URL has a path (`{base_url}/teams/`) the client must keep. Operations: "create"
 (POST v3/conversations: one conversation per member, as Teams answers a repeated 1:1 create), "send"
 (POST .../activities), "reply" (POST .../activities/{replyToId}), "update" (PUT .../activities/{id}) and
-"download" (GET v3/attachments/{id}/views/original). `attempts()` holds every request that arrived,
+"download" (GET v3/attachments/{id}/views/original), "team" and "team_channels" (GET v3/teams/{id}, its
+/conversations; `add_team`). `attempts()` holds every request that arrived,
 `calls()` only those acted on: a test proving "sent exactly once" counts `calls()`. Optional rate
 limits (`limit()`) answer 429 as Teams does past 7 sends a second per conversation or 50 a second overall.
 """
@@ -83,6 +84,7 @@ class FakeConnector(LocalServer):
         self._conversations: dict[str, str] = {}  # member id -> conversation id
         self._activities: dict[str, dict[str, Any]] = {}  # conversation/activity id -> the activity as last written
         self._files: dict[str, tuple[str, bytes]] = {}  # attachment id -> (media type, bytes)
+        self._teams: dict[str, tuple[str, dict[str, str]]] = {}  # team id -> (name, channel id -> name)
         self._limits: dict[str, tuple[int, float]] = {}
         self._windows: dict[str, _Window] = {}
         self.rate_limited = 0  # 429s answered because a limit was passed
@@ -110,6 +112,11 @@ class FakeConnector(LocalServer):
             self._limits = {name: value for name, value in (("conversation", per_conversation),
                                                              ("overall", overall)) if value}
             self._windows.clear()
+
+    def add_team(self, team_id: str, name: str, channels: dict[str, str]) -> None:
+        """A team the bot is in: its name and channels by id (the General channel, the team's own id, named "")."""
+        with self._lock:
+            self._teams[team_id] = (name, dict(channels))
 
     def add_file(self, attachment_id: str, media_type: str, data: bytes) -> str:
         """Host an attachment; returns its download URL (as an activity's contentUrl gives it)."""
@@ -155,6 +162,8 @@ class FakeConnector(LocalServer):
                 return "reply", conversation, unquote(parts[3])
             if method == "PUT" and len(parts) == 4:
                 return "update", conversation, unquote(parts[3])
+        if method == "GET" and parts[0] == "teams" and len(parts) in (2, 3) and parts[2:] in ([], ["conversations"]):
+            return ("team" if len(parts) == 2 else "team_channels"), "", unquote(parts[1])
         if method == "GET" and len(parts) == 4 and parts[0] == "attachments" and parts[2:] == ["views", "original"]:
             return "download", "", unquote(parts[1])
         return "", "", ""
@@ -183,7 +192,7 @@ class FakeConnector(LocalServer):
             headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
             return _reply(handler, fault.status, _error(fault.code or f"HTTP{fault.status}", "scripted failure"),
                           headers)
-        if operation != "download" and not self._admitted(conversation):
+        if operation not in ("download", "team", "team_channels") and not self._admitted(conversation):
             return _reply(handler, 429, _error("TooManyRequests", "Too many requests"), {"Retry-After": "1"})
         status, answer, media_type = self._act(call)
         if fault is not None and fault.disconnect == "after":
@@ -227,6 +236,14 @@ class FakeConnector(LocalServer):
                     return 404, _error("NotFound", "no such attachment"), ""
                 self._calls.append(call)
                 return 200, data, media_type
+            if call.operation in ("team", "team_channels"):
+                if call.activity_id not in self._teams:
+                    return 404, _error("NotFound", "no such team"), ""
+                name, channels = self._teams[call.activity_id]
+                self._calls.append(call)
+                if call.operation == "team":
+                    return 200, {"id": call.activity_id, "name": name, "aadGroupId": "g-1"}, ""
+                return 200, {"conversations": [{"id": c, **({"name": n} if n else {})} for c, n in channels.items()]}, ""
             if call.operation == "create":
                 members = body.get("members") or [{}]
                 member = str(members[0].get("id", "")) if isinstance(members[0], dict) else ""

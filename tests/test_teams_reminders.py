@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 import pytest
 
@@ -10,16 +11,18 @@ from bot.domain.ports import PermanentFailure
 from bot.domain.reminder import PressKind
 from bot.domain.ui import Field, FieldKind, Form, Option
 from bot.teams.channels import Team, TeamChannel
+from bot.teams.connector import ConnectorClient
 from bot.teams.forms import dialog_card as dialog_card_of
 from bot.teams.forms import read_answers
 from bot.app import TeamsConnection
 from bot.pacing import Pacer
 from handlers.scheduled import Policy, run_due_work
+from testkit.fake_connector import FakeConnector
 from testkit.fake_slack import FakeSlack
 from testkit.slack_harness import BOT_TOKEN, SlackBot
 from testkit.adaptive_schema import check_card
 from testkit.fakes import FakeClock
-from testkit.teams_harness import LEAD, STAFF, Activities, TeamsBot, TeamsDoor
+from testkit.teams_harness import LEAD, STAFF, TENANT, Activities, TeamsBot, TeamsDoor
 from testkit.waits import wait_until
 from tests.test_teams_app import OneTokenAuth, RecordingConnector, _texts
 
@@ -392,3 +395,60 @@ def test_a_client_without_universal_actions_gets_its_answer_in_its_own_chat_not_
         "Nice one, thank you. Only you can see this; admins see a count, never names."]
     assert len(connector.in_channel(WELLBEING)) == 1
     assert bot.services.store.press_counts(reminder_id)[PressKind.DONE] == 1
+
+
+# --- through the real Connector client, against the local Connector -------------------------------
+
+class StaticToken:
+    def token(self) -> str:
+        return "t"
+
+
+@pytest.fixture
+def fake_connector():
+    with FakeConnector() as fake:
+        fake.add_team(GENERAL, "Staff room", {GENERAL: "", WELLBEING: "Wellbeing"})
+        yield fake
+
+
+def connector_bot(tmp_path, fake, clock) -> TeamsBot:
+    client = ConnectorClient(tokens=StaticToken(), app_id="bot-app-id", tenant_id=TENANT,
+                             allowed_origins=(fake.base_url,))
+    return TeamsBot(tmp_path=tmp_path, auth=OneTokenAuth(), connector=client, downloads=client, clock=clock)
+
+
+def test_the_form_lists_the_teams_channels_through_the_connector(tmp_path, fake_connector, clock):
+    bot = connector_bot(tmp_path, fake_connector, clock)
+    teams = Activities(service_url=fake_connector.service_url)
+    try:
+        install_team(bot, teams)
+        picker = by_id(dialog_card(fetch(bot, teams, "reminder.new")))["field.channels"]
+        assert [c["title"] for c in picker["choices"]] == ["Staff room > General", "Staff room > Wellbeing"]
+        assert len(fake_connector.calls("team_channels")) == 1
+        dialog_card(fetch(bot, teams, "reminder.new"))
+        assert len(fake_connector.calls("team_channels")) == 1  # names are kept a few minutes
+    finally:
+        bot.stop()
+
+
+def test_a_429_storm_delays_but_every_channel_gets_one_post(tmp_path, fake_connector, clock):
+    channels = {f"19:fan{n:04d}xxxxxxxxxxxxxxxx@thread.tacv2": f"Channel {n}" for n in range(40)}
+    fake_connector.add_team(GENERAL, "Staff room", {GENERAL: "", **channels})
+    bot = connector_bot(tmp_path, fake_connector, clock)
+    teams = Activities(service_url=fake_connector.service_url)
+    try:
+        install_team(bot, teams)
+        create(bot, teams, list(channels))
+        # The tenant's share made small: Teams answers 429 (Retry-After 1) past 10 requests a second.
+        fake_connector.limit(per_conversation=(7, 1.0), overall=(10, 1.0))
+        clock.current = NINE_TOMORROW
+        run_scheduler(bot)
+
+        def sent() -> Counter[str]:
+            return Counter(call.conversation_id for call in fake_connector.calls("send"))
+        wait_ticking(clock, lambda: all(sent()[c] == 1 for c in channels))
+        assert fake_connector.rate_limited > 0
+        assert len(fake_connector.attempts("send")) == len(channels) + fake_connector.rate_limited
+        assert set(sent()) == set(channels) and all(n == 1 for n in sent().values())
+    finally:
+        bot.stop()

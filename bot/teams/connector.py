@@ -40,6 +40,7 @@ from bot.domain.ports import PermanentFailure, RateLimited, TemporaryFailure, Un
 from bot.domain.report import MAX_EVIDENCE_BYTES
 from bot.origins import Origin, origin_of
 from bot.pacing import Limit, RateWindows
+from bot.teams.channels import Team, TeamChannel
 from bot.teams.tokens import TokenError
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,17 @@ class ConnectorClient:
             raise TemporaryFailure("Teams created a conversation without an id")
         return conversation
 
+    def team(self, service_url: str, team_id: str) -> Team:
+        """A team the bot is installed in: its name and channels (the General channel's name is "")."""
+        url = f"{_base(service_url)}v3/teams/{quote(team_id, safe='')}"
+        details = self._call("GET", url, None, "", sends=False)
+        listed = self._call("GET", url + "/conversations", None, "", sends=False)
+        rows = listed.get("conversations") if isinstance(listed, dict) else None
+        channels = tuple(TeamChannel(id=row["id"], name=row.get("name") if isinstance(row.get("name"), str) else "")
+                         for row in rows or () if isinstance(row, dict) and isinstance(row.get("id"), str))
+        name = details.get("name") if isinstance(details, dict) else None
+        return Team(name=name if isinstance(name, str) else "", channels=channels)
+
     def download(self, url: str, *, max_bytes: int = MAX_EVIDENCE_BYTES) -> Download:
         """An attachment from Teams' own hosts, with the bot token, streamed and refused past `max_bytes`."""
         headers = self._headers(url)
@@ -155,7 +167,7 @@ class ConnectorClient:
         except requests.RequestException as error:
             raise _connection_failure(error, sends=False) from None
 
-    def _call(self, method: str, url: str, body: dict[str, Any], conversation_id: str, *, sends: bool) -> Any:
+    def _call(self, method: str, url: str, body: dict[str, Any] | None, conversation_id: str, *, sends: bool) -> Any:
         headers = self._headers(url)
         self._pace(conversation_id)
         try:
