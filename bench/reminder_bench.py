@@ -1,9 +1,10 @@
-"""Benchmark: one awareness reminder fanned out to 1,000 Slack channels under Slack's rate limits.
+"""Benchmark: one awareness reminder fanned out to 1,000 Slack channels under Slack's rate limits, then Teams'.
 
 Not a test. Run `make bench-reminders` (or `.venv/bin/python -m bench.reminder_bench [--rates 50,200]`);
 it prints the figures and replaces the reminder-bench section of bench/RESULTS.md (not with --no-write).
 At each workspace limit, StaffSafe (the scheduler's pass, then the outbox worker thread) and a baseline
-(a plain loop over slack_sdk's own 429 handling) each post to their own fake Slack.
+(a plain loop over slack_sdk's own 429 handling) each post to their own fake Slack; then StaffSafe posts
+to 1,000 Teams channels against a local Connector enforcing Teams' limits (bench/reminder_teams.py).
 Exits 1 if any channel did not get exactly one message, in any run.
 """
 
@@ -18,13 +19,15 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bench.reminder_report import BASELINE, STAFFSAFE, Run, section, write_section
+from bench.reminder_teams import teams_run
+from bench.shifted_clock import ShiftedClock
 from bot.app import SlackRuntime, build_slack, running
 from bot.content import load_content
 from bot.crypto import new_key
@@ -41,21 +44,6 @@ TOPIC = "device-locking"
 SAVED_AT = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
 DUE_AT = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)  # 09:00 Europe/London (GMT in November)
 POLL = 0.005  # seconds between looks at the store while waiting for the outbox to record the last post
-
-
-class ShiftedClock:
-    """Real time moved to read `start` now: the claim happens at the due time, and Retry-After waits still pass."""
-
-    def __init__(self, start: datetime) -> None:
-        self.jump(start)
-
-    def jump(self, start: datetime) -> None:
-        """Read `start` from now on, moving at real speed."""
-        self._start, self._began = start, time.monotonic()
-
-    def now(self) -> datetime:
-        """The shifted time, UTC."""
-        return self._start + timedelta(seconds=time.monotonic() - self._began)
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -116,8 +104,8 @@ def tally(slack: FakeSlack, channels: list[str], name: str, rate: float, seconds
 
 
 def reminder_answers(channels: list[str]) -> dict[str, object]:
-    """The reminder form as an admin fills it in: daily at 09:00 London time, in every channel."""
-    return {"name": "Screen lock", "channels": [f"slack:{c}" for c in channels], "topic": TOPIC,
+    """The reminder form as an admin fills it in: daily at 09:00 London time, in every channel (qualified ids)."""
+    return {"name": "Screen lock", "channels": list(channels), "topic": TOPIC,
             "frequency": "daily", "weekdays": [], "day_of_month": None, "cron": "", "time": "09:00",
             "timezone": "Europe/London", "start": date(2026, 11, 24), "end": None}
 
@@ -138,7 +126,7 @@ def staffsafe(channels: list[str], rate: float, burst: int, timeout: float) -> R
                 # because its pass is run below, once, at the due time.
                 runtime = build_slack(services, config, settings)
                 saved = save_reminder(runtime.services, Actor(id=f"slack:{LEAD}", name="Lee Harper"), "",
-                                      reminder_answers(channels))
+                                      reminder_answers([f"slack:{c}" for c in channels]))
                 assert saved.ok, saved.errors
                 runtime.worker.start()
                 try:
@@ -208,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
         for run in measure(channels, rate, args.burst, args.timeout):
             print(run.line(len(channels)), flush=True)
             runs.append(run)
+    teams = teams_run(len(channels), timeout=args.timeout, clock=ShiftedClock(SAVED_AT), answers=reminder_answers,
+                      due_at=DUE_AT)
+    print(teams.line(len(channels)), flush=True)
+    runs.append(teams)
     text = section(runs, channels=len(channels), burst=args.burst, seconds=time.perf_counter() - began)
     if not args.no_write:
         write_section(text)

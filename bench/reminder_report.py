@@ -12,6 +12,7 @@ from bench import results
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- reminder-bench:start -->", "<!-- reminder-bench:end -->"
 STAFFSAFE, BASELINE = "StaffSafe", "slack_sdk loop"
+TEAMS = "StaffSafe on Teams"
 NEAR_FLOOR = 1.25  # within this factor of the floor, the limit (not the sender) sets the pace
 
 
@@ -104,11 +105,46 @@ def findings(runs: list[Run], channels: int) -> list[str]:
     return lines
 
 
+def teams_lines(runs: list[Run], channels: int) -> list[str]:
+    """The Teams run's method, table and reading."""
+    if not runs:
+        return []
+    lines = [
+        "", f"### Teams: the same reminder to {channels:,} Teams channels (`bench/reminder_teams.py`)", "",
+        "Method: the same reminder saved by a Teams admin into a TinyDBStore, with a stored conversation reference "
+        "per channel (as installs in their teams leave them), wired by `bot.app.build_served` (Teams only) with "
+        "production's Connector client (`bot.teams.connector.ConnectorClient`: each request paced to Teams' "
+        "published limits, 50 a second per app and tenant and 7 a second per conversation, 5% wider; a 429 handed "
+        "to the outbox with its Retry-After) and outbox worker. The local Connector (`testkit/fake_connector.py`) "
+        "enforces the same limits over sliding one-second windows, answering excess with 429 and Retry-After 1 "
+        "without storing the message. Timed from the scheduler's pass to the Connector storing the last message. "
+        "Floor = channels / 50 per second.",
+        "",
+        "| limits | sender | start to last post | floor | x floor | posts/s | messages stored "
+        "| channels without exactly 1 | 429s | send attempts |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        floor = run.floor(channels)
+        lines.append(f"| {run.rate:g}/s per tenant, 7/s per conversation | {run.name} | {run.seconds:.1f} s "
+                     f"| {floor:.1f} s | {run.seconds / floor:.1f}x | {run.stored / run.seconds:.1f} "
+                     f"| {run.stored:,} | {run.wrong_channels} | {run.rate_limited:,} | {run.attempts:,} |")
+        lines.append("")
+        lines.append(f"- On Teams StaffSafe took {run.seconds / floor:.1f}x the floor, {run.stored:,} messages "
+                     f"for {channels:,} channels, {run.rate_limited} 429s received. Claim commit "
+                     f"{run.claim_seconds * 1000:.0f} ms; the outbox had recorded every post "
+                     f"{run.recorded_seconds:.1f} s after the pass.")
+    return lines
+
+
 def section(runs: list[Run], *, channels: int, burst: int, seconds: float) -> str:
     """The Markdown section for RESULTS.md."""
+    teams = [run for run in runs if run.name == TEAMS]
+    runs = [run for run in runs if run.name != TEAMS]
     lines = [
         START,
-        f"## Reminders: one reminder fanned out to {channels:,} Slack channels (`bench/reminder_bench.py`)",
+        f"## Reminders: one reminder fanned out to {channels:,} Slack channels, then Teams channels "
+        "(`bench/reminder_bench.py`)",
         "",
         f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}; run time {seconds:.0f} s; "
         f"{revision()}.",
@@ -124,7 +160,7 @@ def section(runs: list[Run], *, channels: int, burst: int, seconds: float) -> st
         lines.append(f"| {run.rate:g}/s, burst {burst} | {run.name} | {run.seconds:.1f} s | {floor:.1f} s "
                      f"| {run.seconds / floor:.1f}x | {run.stored / run.seconds:.1f} | {run.stored:,} "
                      f"| {run.wrong_channels} | {run.rate_limited:,} | {run.attempts:,} |")
-    lines += ["", *findings(runs, channels), END]
+    lines += ["", *findings(runs, channels), *teams_lines(teams, channels), END]
     return "\n".join(lines) + "\n"
 
 
