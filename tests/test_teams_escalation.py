@@ -15,8 +15,9 @@ from handlers.scheduled import run_due_work
 from testkit.fakes import FakeClock
 from testkit.teams_harness import BACKUP, LEAD, LEADS_CHANNEL, STAFF, Activities, TeamsBot
 from testkit.waits import wait_until
-from tests.test_teams_app import (GOOD, PERSONAL, SERVICE_URL, OneTokenAuth, RecordingConnector, _buttons, _dialog,
-                                  _execute, _submit_data, _texts)
+from tests.test_teams_app import (GOOD, PERSONAL, SERVICE_URL, OneTokenAuth, _buttons, _dialog, _execute,
+                                  _submit_data, _texts)
+from tests.test_teams_app import connector, teams  # noqa: F401 - the fixtures
 
 LEAD_TWO = "44444444-0000-4000-8000-00000000000d"
 APP_YAML = f"""
@@ -43,11 +44,6 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def connector() -> RecordingConnector:
-    return RecordingConnector()
-
-
-@pytest.fixture
 def bot(tmp_path, connector, clock):
     running = TeamsBot(tmp_path=tmp_path, auth=OneTokenAuth(), connector=connector, app_yaml=APP_YAML, clock=clock)
     teams = Activities(service_url=SERVICE_URL)
@@ -56,11 +52,6 @@ def bot(tmp_path, connector, clock):
     assert running.post(teams.channel_install(LEADS_CHANNEL)).status == 200
     yield running
     running.stop()
-
-
-@pytest.fixture
-def teams() -> Activities:
-    return Activities(service_url=SERVICE_URL)
 
 
 def _report(bot, teams, **answers: str):

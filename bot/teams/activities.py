@@ -5,14 +5,16 @@
   after a report become its screenshots.
 - `invoke`: dialogs and Universal Actions (bot/teams/invokes.py), answered in the HTTP body.
 - `installationUpdate` / `conversationUpdate`: the conversation reference is kept (or forgotten), so
-  the bot can message the person or channel later.
+  the bot can message the person or channel later; a person installing the app gets the welcome card
+  once (bot/teams/home.py), when their personal chat first becomes reachable.
 Anything else is acknowledged and ignored.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.domain.platform import qualified_id
@@ -23,12 +25,13 @@ from bot.teams.card_data import MESSAGE, BadCardData, decode
 from bot.teams.cards import command_buttons, render_reply, with_buttons
 from bot.teams.commands import typed_command
 from bot.teams.directory import TimeZones
+from bot.teams.home import home_message, is_home, welcome_card
 from bot.teams.invokes import GONE, Invokes
 from bot.teams.openers import opener_card, pressed_context
 from bot.teams.outbound import ChatReplies
 from bot.teams.screenshots import Screenshots
 from bot.teams.transport import friendly, incident_text
-from handlers.conversations import forget_conversation, remember_conversation
+from handlers.conversations import forget_conversation, reachable, remember_conversation
 from handlers.routes import COMMANDS, ROUTES, command_context
 from handlers.services import Services
 
@@ -45,6 +48,8 @@ class TeamsActivities:
     invokes: Invokes
     screenshots: Screenshots
     time_zones: TimeZones | None = None  # the sender's client time zone, for times shown to them
+    # Installs arrive as an installationUpdate and a conversationUpdate at once: one of them welcomes.
+    _installing: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def handle(self, activity: Activity) -> Answer:
         """The HTTP answer to one activity (its other effects stored, or sent after it)."""
@@ -74,14 +79,27 @@ class TeamsActivities:
         added = activity.action.startswith("add") or activity.bot_added
         if removed:
             forget_conversation(self.services, target=_target(activity))
+        elif activity.personal and added:
+            with self._installing:
+                new = self._remember(activity)
+            if new:
+                self._welcome(activity)
         elif added or activity.personal:
             self._remember(activity)
 
-    def _remember(self, activity: Activity) -> None:
+    def _remember(self, activity: Activity) -> bool:
+        """Keep the activity's conversation reference; whether it was not reachable before (a new install)."""
         target = _target(activity)
-        if target:
-            remember_conversation(self.services, target=target, service_url=activity.service_url,
-                                  conversation=_conversation(activity), tenant=activity.tenant)
+        if not target:
+            return False
+        known = reachable(self.services.store.conversation(target))
+        remember_conversation(self.services, target=target, service_url=activity.service_url,
+                              conversation=_conversation(activity), tenant=activity.tenant)
+        return not known
+
+    def _welcome(self, activity: Activity) -> None:
+        messages = render_reply(Reply(cards=(welcome_card(self.services, activity.actor()),)))
+        self.replies.later(lambda: self.replies.reply(activity, messages), "teams welcome")
 
     # --- messages -----------------------------------------------------------------------------------
 
@@ -91,13 +109,18 @@ class TeamsActivities:
             outcome = self._pressed(activity)  # a card's Action.Submit, where Action.Execute is not supported
         elif self.screenshots.attached(activity):
             outcome = self.screenshots.receive(actor, activity)
+        elif is_home(activity.text, self.commands):
+            self._send(activity, [home_message(self.services, actor, viewer=activity.from_id)])
+            return
         else:
             outcome = self._typed(activity)
         self._answer(activity, outcome)
 
     def _answer(self, activity: Activity, reply: Reply) -> None:
         """Answer a message after the HTTP answer: in the personal chat, or privately if it came from a channel."""
-        messages = render_reply(reply)
+        self._send(activity, render_reply(reply))
+
+    def _send(self, activity: Activity, messages: list[dict[str, Any]]) -> None:
         send = self.replies.reply if activity.personal else self.replies.privately
         self.replies.later(lambda: send(activity, messages), "teams message answer")
 

@@ -23,9 +23,10 @@ from bot.teams import forms
 from bot.teams.activity import Activity
 from bot.teams.capabilities import TEAMS
 from bot.teams.card_data import EXECUTE, TASK_FETCH, TASK_SUBMIT, BadCardData, CardData, Source, decode
-from bot.teams.cards import render_reply
 from bot.teams.channels import TeamsChannels
+from bot.teams.cards import REFRESH, render_reply
 from bot.teams.exports import ExportOffers
+from bot.teams.home import HOME, home_card
 from bot.teams.openers import opener_card, pressed_context
 from bot.teams.outbound import ChatReplies
 from bot.teams.transport import friendly, no_person
@@ -65,9 +66,12 @@ class Invokes:
         except BadCardData:
             return 200, self.failed(activity, GONE)
         route = ROUTES.get(data.route)
-        if route is None:
+        refresh = activity.name == EXECUTE and (data.route, data.value) == (REFRESH, HOME)
+        if route is None and not refresh:
             return 200, self.failed(activity, GONE)
         try:
+            if refresh:  # the home card's: the home of whoever is looking, as it is now (bot/teams/home.py)
+                return 200, forms.card_response(home_card(self.services, activity.actor(), viewer=activity.from_id))
             if activity.name == EXECUTE:
                 return 200, self._execute(activity, data)
             return 200, self._dialog(activity, data)
