@@ -415,9 +415,10 @@ def test_a_lead_who_has_not_installed_the_app_gets_the_alert_once_they_do_and_th
     assert "Bea Moss has not installed StaffSafe in Teams, so a message about a report is waiting." in said
     assert WHAT not in said
     _install(bot, teams, BACKUP)
-    wait_until(lambda: any(conv == f"a:personal-{BACKUP}" for _, conv, _ in connector.sent))
-    alerts = [o for o in bot.services.store.outbox_of(report_id) if o.kind is Delivery.LEAD_ALERT]
-    assert all(o.state is OutboxState.SENT for o in alerts)
+    wait_until(lambda: any(conv == f"a:personal-{BACKUP}" and "New report" in " ".join(_texts(a))
+                           for _, conv, a in connector.sent))  # not only the welcome
+    wait_until(lambda: all(o.state is OutboxState.SENT for o in bot.services.store.outbox_of(report_id)
+                           if o.kind is Delivery.LEAD_ALERT))  # recorded just after the send
     assert len([a for _, _, a in connector.sent if "A message is waiting" in _texts(a)]) == 1
 
 
