@@ -15,8 +15,8 @@ from bot.domain.ports import (
     RecipientRefused, capped,
 )
 from bot.domain.report import MAX_EVIDENCE_BYTES, Delivery, Evidence, OutboxItem, OutboxState, Report, Status, new_id
-from bot.domain.routing import (LEAD_NOTICES, REFUSED_UPDATE, admin_destination, has_recipient, lead_destination,
-                                unreachable_recipient, waiting_notices)
+from bot.domain.routing import (LEAD_NOTICES, REFUSED_UPDATE, admin_destination, has_recipient,
+                                lead_channel_platforms, lead_destination, unreachable_recipient, waiting_notices)
 from bot.domain.ui import Card, Document, Section
 from bot.pacing import Pacer
 from handlers.cards import (
@@ -103,7 +103,8 @@ def _with_reason(services: Services, item: OutboxItem, report: Report, message: 
     if report.subject_id is not None and services.org.is_lead(report.subject_id):
         why = ("You are receiving this privately because the report names one of the designated leads, so it is "
                "kept out of the leads' channel. Do not discuss it where that lead can see.")
-    elif item.kind in (Delivery.ESCALATION, Delivery.RETENTION_WARNING):
+    elif item.kind in (Delivery.ESCALATION, Delivery.RETENTION_WARNING) \
+            and item.platform in lead_channel_platforms(services.org):  # else every lead there is told privately
         why = "You are receiving this as a backup lead: escalations and retention warnings come to backup leads too."
     else:
         why = "You are receiving this privately because there is no leads' channel on this platform."

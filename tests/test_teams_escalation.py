@@ -180,3 +180,23 @@ def test_an_unheld_closed_report_is_purged_on_the_day_the_warning_gave(bot, conn
     clock.advance(seconds=1)
     assert _pass(bot).purges == 1
     assert bot.services.store.report(report.id) is None
+
+
+def test_without_a_leads_channel_each_lead_is_chased_in_their_personal_chat_once(tmp_path, connector, teams):
+    clock = FakeClock()
+    bot = TeamsBot(tmp_path=tmp_path, auth=OneTokenAuth(), connector=connector, clock=clock,
+                   app_yaml=APP_YAML.replace(f'lead_channel:\n  teams: "{LEADS_CHANNEL}"\n', ""))
+    try:
+        for person in (STAFF, LEAD, LEAD_TWO, BACKUP):
+            bot.post(teams.install(user=person))
+        report = _report(bot, teams)
+        clock.advance(hours=24)
+        assert _pass(bot).escalations == 1
+        assert _pass(bot).escalations == 0
+        for lead in (LEAD, LEAD_TWO, BACKUP):  # the backup lead once, though both rules name them
+            [notice] = _said(connector, f"a:personal-{lead}", f"Not yet acknowledged: {report.reference}")
+            said = " ".join(_texts(notice))
+            assert "You are receiving this privately because there is no leads' channel on this platform." in said
+            assert "as a backup lead" not in said
+    finally:
+        bot.stop()
