@@ -25,6 +25,7 @@ from handlers.services import Services
 
 HOME = "home"  # the command typed in the personal chat, and the value its card's refresh sends back
 HOME_SUMMARY = "Your StaffSafe home"
+WELCOME_SUMMARY = "Welcome to StaffSafe: report online abuse in confidence."
 
 
 def is_home(text: str, commands: Mapping[str, str]) -> bool:
@@ -53,7 +54,7 @@ def welcome_card(services: Services, actor: Actor) -> Card:
     lead = org.is_lead(actor.id)
     return Card(
         title="Welcome to StaffSafe",
-        summary="Welcome to StaffSafe: report online abuse in confidence.",
+        summary=WELCOME_SUMMARY,
         sections=(
             Section(body=f"I help staff at {org.name} deal with online abuse: report it in confidence, get help to "
                          "have content taken down, find mobile networks' nuisance-call lines and stay safe online. "
