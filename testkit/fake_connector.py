@@ -88,6 +88,7 @@ class FakeConnector(LocalServer):
         self._limits: dict[str, tuple[int, float]] = {}
         self._windows: dict[str, _Window] = {}
         self.rate_limited = 0  # 429s answered because a limit was passed
+        self.hide_length = False  # downloads without Content-Length (the body ends when the connection closes)
         self._counter = 0
 
     @property
@@ -198,7 +199,7 @@ class FakeConnector(LocalServer):
         if fault is not None and fault.disconnect == "after":
             return _drop(handler)
         if media_type:
-            return _reply(handler, status, answer, media_type=media_type)
+            return _reply(handler, status, answer, media_type=media_type, length=not self.hide_length)
         return _reply(handler, status, answer)
 
     def _take_fault(self, operation: str) -> _Fault | None:
@@ -265,11 +266,15 @@ def _error(code: str, message: str) -> dict[str, Any]:
 
 
 def _reply(handler: BaseHTTPRequestHandler, status: int, answer: Any, headers: dict[str, str] | None = None,
-           media_type: str = "") -> None:
+           media_type: str = "", length: bool = True) -> None:
     body = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
     handler.send_response(status)
     handler.send_header("Content-Type", media_type or "application/json; charset=utf-8")
-    handler.send_header("Content-Length", str(len(body)))
+    if length:
+        handler.send_header("Content-Length", str(len(body)))
+    else:  # the body ends when the connection does
+        handler.send_header("Connection", "close")
+        handler.close_connection = True
     for name, value in (headers or {}).items():
         handler.send_header(name, value)
     handler.end_headers()

@@ -269,3 +269,15 @@ def test_an_empty_token_sends_no_authorization_header(tokens):
         with pytest.raises(TemporaryFailure):  # this fake, like Teams, wants a token
             client.send(teams.service_url, PERSONAL, {"type": "message"})
         assert teams.attempts("send")[0].authorization == ""
+
+
+def test_an_attachment_streams_in_chunks_and_stops_past_the_cap(teams, client):
+    url = teams.add_file("big", "image/jpeg", b"y" * 300_000)
+    with client.open_download(url) as streamed:
+        chunks = list(streamed.chunks)
+    assert streamed.media_type == "image/jpeg" and len(chunks) > 1 and sum(map(len, chunks)) == 300_000
+    teams.hide_length = True  # no Content-Length: the cap is enforced while streaming
+    with client.open_download(url, max_bytes=100_000) as streamed:
+        with pytest.raises(PermanentFailure, match="FileTooLarge"):
+            for _ in streamed.chunks:
+                pass

@@ -28,7 +28,9 @@ from __future__ import annotations
 import email.utils
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import quote
@@ -77,6 +79,14 @@ class TokenSource(Protocol):
     def token(self) -> str:
         """A valid access token; TokenError if none can be had."""
         ...
+
+
+@dataclass(frozen=True)
+class StreamedDownload:
+    """An attachment being downloaded: its media type, and its bytes as they arrive (iterated once)."""
+
+    media_type: str
+    chunks: Iterator[bytes] = field(repr=False)
 
 
 class Download(NamedTuple):
@@ -148,22 +158,27 @@ class ConnectorClient:
         return Team(name=name if isinstance(name, str) else "", channels=channels)
 
     def download(self, url: str, *, max_bytes: int = MAX_EVIDENCE_BYTES) -> Download:
-        """An attachment from Teams' own hosts, with the bot token, streamed and refused past `max_bytes`."""
+        """An attachment whole (see `open_download`), unpacking as `data, media_type`."""
+        with self.open_download(url, max_bytes=max_bytes) as streamed:
+            return Download(data=b"".join(streamed.chunks), media_type=streamed.media_type)
+
+    @contextmanager
+    def open_download(self, url: str, *, max_bytes: int = MAX_EVIDENCE_BYTES) -> Iterator[StreamedDownload]:
+        """Stream an attachment from Teams' own hosts with the bot token, refused past `max_bytes`.
+
+        Used as `with connector.open_download(url) as streamed: for chunk in streamed.chunks: ...`; the
+        chunks raise PermanentFailure("FileTooLarge") past the cap and TemporaryFailure if the connection drops.
+        """
         headers = self._headers(url)
         self._pace("")
         try:
             with self._http.get(url, headers=headers, timeout=TIMEOUT, stream=True, allow_redirects=False) as response:
                 if response.status_code != 200:
                     _raise_for(response, sends=False)
-                if int(response.headers.get("Content-Length") or 0) > max_bytes:
+                if _content_length(response) > max_bytes:
                     raise PermanentFailure("FileTooLarge")
-                data = bytearray()
-                for chunk in response.iter_content(64 * 1024):
-                    data += chunk
-                    if len(data) > max_bytes:
-                        raise PermanentFailure("FileTooLarge")
                 media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
-                return Download(data=bytes(data), media_type=media_type)
+                yield StreamedDownload(media_type=media_type, chunks=_chunks(response, max_bytes))
         except requests.RequestException as error:
             raise _connection_failure(error, sends=False) from None
 
@@ -245,6 +260,26 @@ def _connection_failure(error: requests.RequestException, *, sends: bool) -> Tem
         isinstance(reason, (NewConnectionError, ConnectTimeoutError))
     kind = UncertainDelivery if sends and not not_sent else TemporaryFailure
     return kind(type(error).__name__)
+
+
+def _content_length(response: requests.Response) -> int:
+    try:
+        return int(response.headers.get("Content-Length") or 0)
+    except ValueError:
+        return 0
+
+
+def _chunks(response: requests.Response, max_bytes: int) -> Iterator[bytes]:
+    """A download's bytes as they arrive, stopped past `max_bytes` whatever Content-Length said."""
+    total = 0
+    try:
+        for chunk in response.iter_content(64 * 1024):
+            total += len(chunk)
+            if total > max_bytes:
+                raise PermanentFailure("FileTooLarge")
+            yield chunk
+    except requests.RequestException as error:
+        raise _connection_failure(error, sends=False) from None
 
 
 def _retry_after(value: str | None) -> float | None:
