@@ -24,3 +24,11 @@ def wait_until(check: Callable[[], T], timeout: float = WAIT_SECONDS) -> T:
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout}s waiting")
         time.sleep(POLL_SECONDS)
+
+
+def wait_ticking(clock, check: Callable[[], object]) -> None:
+    """Wait, moving a fake clock on a second at a time (the outbox's paced retries follow it, not real time)."""
+    def ticked() -> bool:
+        clock.advance(seconds=1)
+        return bool(check())
+    wait_until(ticked)

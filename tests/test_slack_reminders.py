@@ -12,6 +12,7 @@ from bot.pacing import Pacer
 from bot.slack.reminder_listeners import LIST_VIEW
 from handlers.scheduled import Policy, run_due_work
 from testkit.fakes import FakeClock
+from testkit.waits import wait_ticking
 from testkit.slack_harness import (
     LEAD,
     STAFF,
@@ -144,12 +145,13 @@ def test_a_channel_the_bot_was_removed_from_is_reported_to_the_admin_not_retried
     wait_until(lambda: bot.services.store.reminder(reminder_id).blocked_channels == (f"slack:{OFFICE}",))
     clock.advance(minutes=1)
     bot.runtime.worker.wake()
-    notice = wait_until(lambda: posts_to(slack, f"D{ADMIN}"))
+    wait_ticking(clock, lambda: posts_to(slack, f"D{ADMIN}"))  # a paced retry follows the fake clock
+    notice = posts_to(slack, f"D{ADMIN}")
     assert "could not be posted" in notice[0].args["text"] and "#office" in str(notice[0].args["blocks"])
     attempts = len([c for c in slack.attempts("chat.postMessage") if c.args.get("channel") == OFFICE])
     clock.current = NINE_TOMORROW + timedelta(days=1)
     run_scheduler(bot)
-    wait_until(lambda: len(slack.posts_in(STAFFROOM)) == 2)
+    wait_ticking(clock, lambda: len(slack.posts_in(STAFFROOM)) == 2)
     assert len([c for c in slack.attempts("chat.postMessage") if c.args.get("channel") == OFFICE]) == attempts
 
 

@@ -115,10 +115,12 @@ def test_a_missing_blob_is_named_and_bytes_other_than_recorded_are_refused(tmp_p
 def test_the_file_is_encrypted_and_private(tmp_path: Path) -> None:
     blobs = blobs_in(tmp_path)
     marker = b"PANGOLIN he knows where I live " * 100
-    blobs.write("r1", "e1", [marker])
-    raw = blobs.path("r1", "e1").read_bytes()
-    assert b"PANGOLIN" not in raw and b"r1" not in raw[HEADER:]
-    assert blobs.path("r1", "e1").stat().st_mode & 0o077 == 0 and tmp_path.stat().st_mode & 0o077 == 0
+    # Ids long enough that random ciphertext cannot hold them by chance (a 2-byte id sometimes did).
+    report_id, evidence_id = "report-0f3c9a1e7b", "evidence-5d2e8c4a91"
+    blobs.write(report_id, evidence_id, [marker])
+    raw = blobs.path(report_id, evidence_id).read_bytes()
+    assert b"PANGOLIN" not in raw and report_id.encode() not in raw and evidence_id.encode() not in raw
+    assert blobs.path(report_id, evidence_id).stat().st_mode & 0o077 == 0 and tmp_path.stat().st_mode & 0o077 == 0
     assert blobs.path("r1", "e1").name == blob_name("r1", "e1") != blob_name("r1", "e2")
 
 

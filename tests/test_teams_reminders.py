@@ -23,7 +23,7 @@ from testkit.slack_harness import BOT_TOKEN, SlackBot
 from testkit.adaptive_schema import check_card
 from testkit.fakes import FakeClock
 from testkit.teams_harness import LEAD, STAFF, TENANT, Activities, TeamsBot, TeamsDoor
-from testkit.waits import wait_until
+from testkit.waits import wait_ticking, wait_until
 from tests.test_teams_app import OneTokenAuth, RecordingConnector, _texts
 
 ADMIN = LEAD  # the harness's app.yaml names the lead as a Teams admin
@@ -116,14 +116,6 @@ def create(bot, teams, channels: list[str], *, store=None, **answers: str) -> st
 
 def install_team(bot, teams) -> None:
     assert bot.post(teams.channel_install(GENERAL)).status == 200
-
-
-def wait_ticking(clock: FakeClock, check) -> None:
-    """Wait, moving the fake clock on a second at a time (the outbox's paced retries follow it)."""
-    def ticked() -> bool:
-        clock.advance(seconds=1)
-        return bool(check())
-    wait_until(ticked)
 
 
 def run_scheduler(bot) -> None:
