@@ -97,7 +97,7 @@ def test_the_command_lists_use_app_yaml_names_with_what_each_does():
     assert [entry["scopes"] for entry in bot["commandLists"]] == [["personal"], ["team"]]
     for entry in bot["commandLists"]:
         titles = [command["title"] for command in entry["commands"]]
-        assert titles == [RENAMED[key] for key in STAFF_COMMANDS]
+        assert titles == [RENAMED[key] for key in STAFF_COMMANDS] + ["home"]
         described = {command["title"]: command["description"] for command in entry["commands"]}
         assert described["ss-hotlines"] == "Mobile networks' nuisance-call lines, e.g. ss-hotlines o2"
         assert described["ss-report"].startswith("File a confidential report")

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from bot.config import AppConfig
 from bot.domain.errors import ConfigError
 from bot.teams.icons import ACCENT, color_png, outline_png
+from bot.teams.home import HOME
 from handlers.info import COMMAND_HELP, EXAMPLES
 
 # The newest released (not devPreview) schema in the pinned npm package @microsoft/app-manifest
@@ -114,6 +115,8 @@ def _commands(config: AppConfig) -> list[dict[str, str]]:
         example = f"{name} {EXAMPLES[key]}" if key in EXAMPLES else name
         description = text.format(example=example)
         commands.append({"title": name, "description": description[:1].upper() + description[1:]})
+    # Teams has no App Home: `home` typed in the chat shows it (bot/teams/home.py).
+    commands.append({"title": HOME, "description": "Your reports and their status; for leads, the open queue"})
     return commands
 
 
