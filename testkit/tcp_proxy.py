@@ -124,7 +124,7 @@ class TcpProxy:
                             return
                     else:
                         client.sendall(data)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: select() on a socket another thread closed (fd -1)
             return
         finally:
             with self._lock:
