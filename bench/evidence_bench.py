@@ -22,7 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench import results
-from bench.slack_servers import ROOT, Server, free_port, start
+from bench.slack_servers import ROOT, Server, start
+from testkit.instances import free_port
 from bot.app import running
 from bot.crypto import new_key
 from bot.domain.org import Actor

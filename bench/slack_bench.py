@@ -23,7 +23,8 @@ from pathlib import Path
 from bench.slack_load import command_body, view_body
 from bench.slack_report import DEFAULT, FLOOR, KINDS, SERVERS, STAFFSAFE, Phase, log_note, table, verdicts, write_section
 from bench.slack_runner import Runner, opened_view
-from bench.slack_servers import ROOT, Server, free_port, start
+from bench.slack_servers import ROOT, Server, start
+from testkit.instances import free_port
 from bench.slack_store import check, preload
 from bot.crypto import new_key
 from bot.domain.report_form import FORM_ID

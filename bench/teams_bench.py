@@ -30,7 +30,8 @@ from bench import load, results
 from bench.slack_bench import machine, revision
 from bench.slack_report import STAFFSAFE, Cell, Cells, Ledger, log_note, percentile, table, total_cpu_ms
 from bench.slack_runner import settle
-from bench.slack_servers import Server, free_port, start
+from bench.slack_servers import Server, start
+from testkit.instances import free_port
 from bench.slack_store import check
 from bot.app import open_store
 from bot.crypto import new_key

@@ -14,7 +14,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -24,8 +23,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bench.slack_servers import free_port
 from bot.teams.forms import input_id
+from testkit.instances import free_port, wait_for_health
 from testkit.playground import Playground
 from testkit.teams_tools import PLAYGROUND, ROOT, TOOLS, node, require
 
@@ -75,17 +74,10 @@ class Bot:
         return f"http://127.0.0.1:{self.port}/api/messages"
 
     def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + SERVER_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"staffsafe serve --playground exited: {self.output()}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as answer:
-                    if answer.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.1)
-        raise AssertionError(f"staffsafe serve --playground was not up within {SERVER_SECONDS:.0f} s")
+        try:
+            wait_for_health(self.port, self.process, timeout=SERVER_SECONDS)
+        except (AssertionError, OSError) as error:
+            raise AssertionError(f"staffsafe serve --playground was not up: {error}: {self.output()}") from error
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
